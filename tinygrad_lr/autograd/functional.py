@@ -1,0 +1,49 @@
+"""Jacobians and Hessians from the reverse-mode engine."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..tensor import Tensor
+from .engine import grad
+
+
+def _as_input(x: Tensor) -> Tensor:
+    return Tensor._make(x.data.copy()).requires_grad_()
+
+
+def jacobian(func: Callable[[Tensor], Tensor], inputs: Tensor) -> Tensor:
+    """d func(x) / dx, of shape ``func(x).shape + x.shape``, one backward pass per output element."""
+    x = _as_input(inputs)
+    y = func(x)
+    rows = np.zeros((y.data.size,) + x.shape, dtype=x.data.dtype)
+    for i in range(y.data.size):
+        seed = np.zeros(y.data.size, dtype=y.data.dtype)
+        seed[i] = 1
+        (g,) = grad(y, x, seed.reshape(y.shape), retain_graph=True, allow_unused=True)
+        if g is not None:
+            rows[i] = g.data
+    return Tensor._make(rows.reshape(y.shape + x.shape))
+
+
+def hessian(func: Callable[[Tensor], Tensor], inputs: Tensor) -> Tensor:
+    """Second derivatives of a scalar function: the Jacobian of its gradient."""
+    x = _as_input(inputs)
+
+    def gradient(z: Tensor) -> Tensor:
+        out = func(z)
+        if out.data.size != 1:
+            raise RuntimeError(f"hessian: the function must return one element, got shape {out.shape}")
+        return grad(out, z, create_graph=True)[0]
+
+    return jacobian(gradient, x)
+
+
+def hvp(func: Callable[[Tensor], Tensor], inputs: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+    """(func(x), H(x) @ v) for a scalar function, by differentiating the gradient twice."""
+    x = _as_input(inputs)
+    out = func(x)
+    (g,) = grad(out, x, create_graph=True)
+    (hv,) = grad(g, x, v.data if isinstance(v, Tensor) else v)
+    return out.detach(), hv

@@ -1,0 +1,89 @@
+"""What every op shares: the one broadcast-gradient reducer and the array namespace for rules."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# exp() of anything below these is below the smallest normal number: clamping there keeps the
+# stable formulas (sigmoid, softplus, logsumexp) free of underflow and their values unchanged.
+_EXP_FLOOR = {np.dtype(np.float16): -9.0, np.dtype(np.float32): -80.0, np.dtype(np.float64): -700.0}
+
+
+def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a broadcast gradient back to ``shape``: the single place broadcasting is undone."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def exp_floored(a: np.ndarray) -> np.ndarray:
+    """exp(a) with the argument clamped from below so tiny results never underflow."""
+    a = np.asarray(a)
+    floor = _EXP_FLOOR.get(a.dtype, -700.0)
+    return np.exp(np.maximum(a, floor))
+
+
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """1/(1+e^-x) without overflow: exp is only taken of -|x|."""
+    e = exp_floored(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
+def softplus_array(x: np.ndarray) -> np.ndarray:
+    """log(1+e^x) = max(x,0) + log1p(e^-|x|), finite for any x."""
+    return np.maximum(x, 0) + np.log1p(exp_floored(-np.abs(x)))
+
+
+def index_grad_array(grad: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Scatter ``grad`` into zeros of ``shape`` at ``index``; repeated indices accumulate."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    if is_advanced_index(index):
+        np.add.at(out, index, grad)
+    else:
+        out[index] = grad
+    return out
+
+
+def is_advanced_index(index: Any) -> bool:
+    """True when NumPy indexing with ``index`` is advanced (integer arrays or boolean masks)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (np.ndarray, list)) or (isinstance(i, np.generic) and i.dtype == bool)
+               or isinstance(i, bool) for i in items)
+
+
+def prod_of_others_array(x: np.ndarray, axis: int) -> np.ndarray:
+    """For each element, the product of the others along ``axis`` (exact with zeros)."""
+    ones_shape = list(x.shape)
+    ones_shape[axis] = 1
+    ones = np.ones(ones_shape, dtype=x.dtype)
+    before = np.cumprod(np.concatenate([ones, np.delete(x, -1, axis=axis)], axis=axis), axis=axis)
+    rev = np.flip(x, axis=axis)
+    after = np.cumprod(np.concatenate([ones, np.delete(rev, -1, axis=axis)], axis=axis), axis=axis)
+    return before * np.flip(after, axis=axis)
+
+
+class ArrayOps:
+    """The namespace derivative rules use when they run on plain arrays (the fast path)."""
+
+    graph = False
+    exp = staticmethod(exp_floored)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    tanh = staticmethod(np.tanh)
+    sigmoid = staticmethod(sigmoid_array)
+    sign = staticmethod(np.sign)
+    broadcast_to = staticmethod(np.broadcast_to)
+    permute = staticmethod(np.transpose)
+    index_grad = staticmethod(index_grad_array)
+    prod_of_others = staticmethod(prod_of_others_array)
+
+    @staticmethod
+    def cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """Convert to ``dtype``."""
+        return a.astype(dtype)

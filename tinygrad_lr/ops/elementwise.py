@@ -1,0 +1,302 @@
+"""Elementwise ops with NumPy broadcasting: each forward beside its derivative rule.
+
+Rules use only operators, ``.shape``/``.reshape``/``.sum`` and ``xp.*``, so they run on arrays and,
+under ``create_graph=True``, on Tensors (which makes every rule differentiable again).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from .common import sigmoid_array, softplus_array, sum_to
+
+
+class Add(Function):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, g, xp, x, y):
+        return (sum_to(g, x.shape) if self.needs[0] else None,
+                sum_to(g, y.shape) if self.needs[1] else None)
+
+
+class Sub(Function):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, g, xp, x, y):
+        return (sum_to(g, x.shape) if self.needs[0] else None,
+                sum_to(-g, y.shape) if self.needs[1] else None)
+
+
+class Mul(Function):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g, xp, x, y):
+        return (sum_to(g * y, x.shape) if self.needs[0] else None,
+                sum_to(g * x, y.shape) if self.needs[1] else None)
+
+
+class Div(Function):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x / y
+
+    def backward(self, g, xp, x, y):
+        gx = g / y
+        return (sum_to(gx, x.shape) if self.needs[0] else None,
+                sum_to(-gx * x / y, y.shape) if self.needs[1] else None)
+
+
+class Pow(Function):
+    """x ** y with both operands tensors."""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        self.out = x ** y
+        return self.out
+
+    def backward(self, g, xp, x, y):
+        gx = sum_to(g * y * x ** (y - 1), x.shape) if self.needs[0] else None
+        gy = None
+        if self.needs[1]:
+            # d/dy x^y = x^y log x; at x == 0 PyTorch takes it as 0 (the limit for y > 0).
+            zero = x == 0
+            gy = sum_to(g * self.result(xp) * xp.log(x + zero) * (x != 0), y.shape)
+        return gx, gy
+
+
+class PowScalar(Function):
+    """x ** c for a Python number c."""
+    __slots__ = ("exponent",)
+
+    def __init__(self, exponent: float) -> None:
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x ** self.exponent
+
+    def backward(self, g, xp, x):
+        c = self.exponent
+        if c == 0:
+            return g * 0
+        return g * c * x ** (c - 1)
+
+
+class RPowScalar(Function):
+    """c ** x for a Python number c."""
+    __slots__ = ("base",)
+
+    def __init__(self, base: float) -> None:
+        self.base = base
+
+    def forward(self, x):
+        self.out = self.base ** x
+        return self.out
+
+    def backward(self, g, xp, x):
+        return g * self.result(xp) * float(np.log(self.base))
+
+
+class Neg(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g, xp, x):
+        return -g
+
+
+class Exp(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, g, xp, x):
+        return g * self.result(xp)
+
+
+class Log(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, g, xp, x):
+        return g / x
+
+
+class Log1p(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, g, xp, x):
+        return g / (x + 1)
+
+
+class Sqrt(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, g, xp, x):
+        return g / (self.result(xp) * 2)
+
+
+class Abs(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, g, xp, x):
+        return g * xp.sign(x)
+
+
+class Sigmoid(Function):
+    """Its own op, not composed from exp: the composed form overflows for large |x|."""
+    __slots__ = ()
+
+    def forward(self, x):
+        self.out = sigmoid_array(x)
+        return self.out
+
+    def backward(self, g, xp, x):
+        s = self.result(xp)
+        return g * s * (1 - s)
+
+
+class Tanh(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, g, xp, x):
+        t = self.result(xp)
+        return g * (1 - t * t)
+
+
+class Softplus(Function):
+    """log(1 + e^x), stable for any x; derivative sigmoid(x)."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return softplus_array(x)
+
+    def backward(self, g, xp, x):
+        return g * xp.sigmoid(x)
+
+
+class LogSigmoid(Function):
+    """log(sigmoid(x)) = -softplus(-x), stable for any x; derivative sigmoid(-x)."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return -softplus_array(-x)
+
+    def backward(self, g, xp, x):
+        return g * xp.sigmoid(-x)
+
+
+class Relu(Function):
+    """max(x, 0); the derivative at 0 is taken as 0, as in PyTorch."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, g, xp, x):
+        return g * (x > 0)
+
+
+class Clamp(Function):
+    """Clip to [low, high]; gradient passes where low <= x <= high, as in PyTorch."""
+    __slots__ = ("low", "high")
+
+    def __init__(self, low: Any, high: Any) -> None:
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        return np.clip(x, self.low, self.high)
+
+    def backward(self, g, xp, x):
+        if self.low is not None:
+            g = g * (x >= self.low)
+        if self.high is not None:
+            g = g * (x <= self.high)
+        return g
+
+
+class Maximum(Function):
+    """Elementwise max; at ties the gradient is split equally, as in PyTorch."""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return np.maximum(x, y)
+
+    def backward(self, g, xp, x, y):
+        tie = g * (x == y) * 0.5
+        return (sum_to(g * (x > y) + tie, x.shape) if self.needs[0] else None,
+                sum_to(g * (x < y) + tie, y.shape) if self.needs[1] else None)
+
+
+class Minimum(Function):
+    """Elementwise min; at ties the gradient is split equally, as in PyTorch."""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return np.minimum(x, y)
+
+    def backward(self, g, xp, x, y):
+        tie = g * (x == y) * 0.5
+        return (sum_to(g * (x < y) + tie, x.shape) if self.needs[0] else None,
+                sum_to(g * (x > y) + tie, y.shape) if self.needs[1] else None)
+
+
+class Where(Function):
+    """Pick x where the (constant) condition holds, else y."""
+    __slots__ = ("condition",)
+
+    def __init__(self, condition: np.ndarray) -> None:
+        self.condition = condition
+
+    def forward(self, x, y):
+        return np.where(self.condition, x, y)
+
+    def backward(self, g, xp, x, y):
+        c = self.condition
+        return (sum_to(g * c, x.shape) if self.needs[0] else None,
+                sum_to(g * ~c, y.shape) if self.needs[1] else None)
+
+
+class Cast(Function):
+    """Change the floating dtype; the gradient is cast back."""
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, g, xp, x):
+        return xp.cast(g, x.dtype)

@@ -1,0 +1,149 @@
+"""Shape ops, indexing, concatenation and matrix products: each forward beside its derivative."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from .common import index_grad_array, sum_to
+
+
+class Reshape(Function):
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x):
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise RuntimeError(f"reshape: shape {self.shape} is invalid for a tensor of shape "
+                               f"{x.shape} ({x.size} elements)") from None
+
+    def backward(self, g, xp, x):
+        return g.reshape(x.shape)
+
+
+class Permute(Function):
+    __slots__ = ("axes",)
+
+    def __init__(self, axes: tuple[int, ...]) -> None:
+        self.axes = axes
+
+    def forward(self, x):
+        return np.transpose(x, self.axes)
+
+    def backward(self, g, xp, x):
+        return xp.permute(g, tuple(np.argsort(self.axes)))
+
+
+class Expand(Function):
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x):
+        try:
+            return np.broadcast_to(x, self.shape)
+        except ValueError:
+            raise RuntimeError(f"expand: a tensor of shape {x.shape} cannot be expanded to "
+                               f"shape {self.shape}") from None
+
+    def backward(self, g, xp, x):
+        return sum_to(g, x.shape)
+
+
+class Index(Function):
+    """x[index] for ints, slices, None, Ellipsis, boolean masks and integer arrays."""
+    __slots__ = ("index",)
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    def forward(self, x):
+        try:
+            return x[self.index]
+        except IndexError as e:
+            raise IndexError(f"index: {e} (tensor shape {x.shape})") from None
+
+    def backward(self, g, xp, x):
+        return xp.index_grad(g, self.index, x.shape)
+
+
+class IndexGrad(Function):
+    """Scatter-add into zeros: the derivative of Index, whose own derivative is Index again."""
+    __slots__ = ("index", "shape")
+
+    def __init__(self, index: Any, shape: tuple[int, ...]) -> None:
+        self.index, self.shape = index, shape
+
+    def forward(self, g):
+        return index_grad_array(g, self.index, self.shape)
+
+    def backward(self, g, xp, x):
+        return g[self.index]
+
+
+class Cat(Function):
+    __slots__ = ("axis",)
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, g, xp, *xs):
+        grads, start = [], 0
+        lead = (slice(None),) * self.axis
+        for x, need in zip(xs, self.needs):
+            stop = start + x.shape[self.axis]
+            grads.append(g[lead + (slice(start, stop),)] if need else None)
+            start = stop
+        return tuple(grads)
+
+
+class Stack(Function):
+    __slots__ = ("axis",)
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.stack(xs, axis=self.axis)
+
+    def backward(self, g, xp, *xs):
+        lead = (slice(None),) * self.axis
+        return tuple(g[lead + (i,)] if need else None for i, need in enumerate(self.needs))
+
+
+class MatMul(Function):
+    """Matrix product with NumPy's rules (1-D operands promoted, batch dimensions broadcast)."""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        try:
+            return np.matmul(x, y)
+        except ValueError:
+            raise RuntimeError(f"matmul: shapes {x.shape} and {y.shape} cannot be multiplied "
+                               f"(inner dimensions {x.shape[-1] if x.ndim else None} and "
+                               f"{y.shape[-2] if y.ndim > 1 else y.shape[0] if y.ndim else None} "
+                               "must match)") from None
+
+    def backward(self, g, xp, x, y):
+        # Promote 1-D operands to matrices, as the forward did, so one rule covers every case.
+        x2 = x.reshape((1,) + x.shape) if x.ndim == 1 else x
+        y2 = y.reshape(y.shape + (1,)) if y.ndim == 1 else y
+        if x.ndim == 1:
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if y.ndim > 1 else g.reshape((1,))
+        if y.ndim == 1:
+            g = g.reshape(g.shape + (1,))
+        gx = gy = None
+        if self.needs[0]:
+            gx = sum_to(g @ y2.swapaxes(-1, -2), x2.shape).reshape(x.shape)
+        if self.needs[1]:
+            gy = sum_to(x2.swapaxes(-1, -2) @ g, y2.shape).reshape(y.shape)
+        return gx, gy

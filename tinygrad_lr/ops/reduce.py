@@ -1,0 +1,113 @@
+"""Reductions over one or more dimensions: each forward beside its derivative rule."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from .common import exp_floored
+
+
+def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    """``shape`` with the reduced axes kept as size 1 (``keepdims=True``)."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class _Reduction(Function):
+    """Shared set-up: normalized axes and whether reduced dimensions are kept."""
+    __slots__ = ("axes", "keepdim")
+
+    def __init__(self, axes: tuple[int, ...] | None, keepdim: bool) -> None:
+        self.axes, self.keepdim = axes, keepdim
+
+    def spread(self, g: Any, xp: Any, shape: tuple[int, ...]) -> Any:
+        """Broadcast the output gradient back over the reduced dimensions."""
+        if not self.keepdim:
+            g = g.reshape(kept_shape(shape, self.axes))
+        return xp.broadcast_to(g, shape)
+
+    def squeeze(self, kept: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """A keepdims result reshaped to the requested output shape."""
+        if self.keepdim:
+            return kept
+        return kept.reshape(tuple(n for i, n in enumerate(shape)
+                                  if self.axes is not None and i not in self.axes))
+
+
+class Sum(_Reduction):
+    __slots__ = ()
+
+    def forward(self, x):
+        return x.sum(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g, xp, x):
+        return self.spread(g, xp, x.shape)
+
+
+class Mean(_Reduction):
+    __slots__ = ()
+
+    def forward(self, x):
+        return x.mean(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g, xp, x):
+        count = x.size if self.axes is None else int(np.prod([x.shape[a] for a in self.axes]))
+        return self.spread(g / count, xp, x.shape)
+
+
+class Extremum(_Reduction):
+    """amax/amin; tied extremes share the gradient equally, as in PyTorch."""
+    __slots__ = ("largest",)
+
+    def __init__(self, axes: tuple[int, ...] | None, keepdim: bool, largest: bool) -> None:
+        super().__init__(axes, keepdim)
+        self.largest = largest
+
+    def forward(self, x):
+        if x.size == 0:
+            raise RuntimeError(f"{'amax' if self.largest else 'amin'}: cannot reduce an empty "
+                               f"tensor of shape {x.shape}")
+        reduce = np.max if self.largest else np.min
+        extreme = reduce(x, axis=self.axes, keepdims=True)
+        hits = x == extreme
+        self.out = hits / hits.sum(axis=self.axes, keepdims=True).astype(x.dtype)
+        return self.squeeze(extreme, x.shape)
+
+    def backward(self, g, xp, x):
+        return self.spread(g, xp, x.shape) * self.out
+
+
+class Prod(_Reduction):
+    """Product over one axis (or all); exact gradient even where elements are zero."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.prod(x, axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g, xp, x):
+        if self.axes is None:
+            others = xp.prod_of_others(x.reshape(-1), 0).reshape(x.shape)
+        else:
+            others = xp.prod_of_others(x, self.axes[0])
+        return self.spread(g, xp, x.shape) * others
+
+
+class LogSumExp(_Reduction):
+    """log Σ exp(x), shifted by the max so it neither overflows nor underflows."""
+    __slots__ = ()
+
+    def forward(self, x):
+        m = np.max(x, axis=self.axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(exp_floored(x - m).sum(axis=self.axes, keepdims=True)) + m
+        self.out = self.squeeze(out, x.shape)
+        return self.out
+
+    def backward(self, g, xp, x):
+        out = self.result(xp)
+        if not self.keepdim:
+            out = out.reshape(kept_shape(x.shape, self.axes))
+        return self.spread(g, xp, x.shape) * xp.exp(x - out)

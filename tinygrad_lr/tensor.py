@@ -1,0 +1,372 @@
+"""The Tensor: a NumPy array plus the links autograd needs (``grad``, ``grad_fn``, ``requires_grad``).
+
+Differentiable operations are defined in :mod:`tinygrad_lr.ops`, each op's forward and derivative
+side by side, and installed onto :class:`Tensor` as methods and operators when the package loads.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+half, float, double, long = float16, float32, float64, int64
+
+_default_dtype = float32
+
+DTypeLike = Any
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype Python floats become (float32 unless changed, as in PyTorch)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype: DTypeLike) -> None:
+    """Set the dtype Python floats become; only float32 and float64 are allowed, as in PyTorch."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in (float32, float64):
+        raise TypeError(f"set_default_dtype: only float32 or float64 are supported, got {dtype}")
+    _default_dtype = dtype
+
+
+def is_floating(dtype: np.dtype) -> bool:
+    """True for the dtypes that can carry gradients."""
+    return dtype.kind == "f"
+
+
+def _check_can_require_grad(dtype: np.dtype) -> None:
+    if dtype.kind != "f":
+        raise RuntimeError(
+            f"only tensors of floating point dtype can require gradients, got dtype {dtype}")
+
+
+def as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarray:
+    """Convert ``data`` to a NumPy array with PyTorch's dtype rules (Python floats -> default dtype)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        if dtype is not None:
+            return np.array(data, dtype=dtype, copy=copy or None)
+        return data.copy() if copy else data
+    if isinstance(data, np.generic):
+        return np.array(data, dtype=dtype)
+    arr = np.array(data, dtype=dtype)
+    if dtype is None:
+        if arr.dtype == float64:
+            arr = arr.astype(_default_dtype, copy=False)
+        elif arr.dtype.kind == "i" and arr.dtype != int64:
+            arr = arr.astype(int64)
+        elif arr.dtype.kind not in "fib":
+            raise TypeError(f"tensor: cannot build a tensor from data of type {type(data).__name__} "
+                            f"(NumPy dtype {arr.dtype})")
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it, for reverse-mode autodiff."""
+
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer `ndarray * Tensor` to Tensor.__rmul__
+
+    def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
+        self.data: np.ndarray = as_array(data, dtype)
+        self._grad: Tensor | None = None
+        self.grad_fn = None
+        self._retains_grad = False
+        self._requires_grad = False
+        if requires_grad:
+            _check_can_require_grad(self.data.dtype)
+            self._requires_grad = True
+
+    @classmethod
+    def _make(cls, data: np.ndarray, grad_fn: Any = None) -> "Tensor":
+        """Wrap an array without copying; a node makes the result part of the graph."""
+        t = object.__new__(cls)
+        t.data = data
+        t._grad = None
+        t.grad_fn = grad_fn
+        t._retains_grad = False
+        t._requires_grad = grad_fn is not None
+        return t
+
+    # ---- autograd attributes ------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to (or through) this tensor."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; "
+                               "use detach() to get a tensor outside the graph")
+        if value:
+            _check_can_require_grad(self.data.dtype)
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The accumulated gradient (a Tensor of this shape) or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has shape {value.shape}, "
+                                   f"but the tensor has shape {self.shape}")
+        self._grad = value
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self.grad_fn is None
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that does not require grad")
+        if self.grad_fn is not None and not self._retains_grad:
+            self._retains_grad = True
+            self.grad_fn.retain_output(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        return self._retains_grad
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Iterable["Tensor"] | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` by the chain rule."""
+        from .autograd.engine import backward
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this data, outside the graph."""
+        return Tensor._make(self.data)
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor out of the graph in place."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # ---- array attributes ---------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape, as a tuple (PyTorch's torch.Size is a tuple too)."""
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data."""
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        """Always ``"cpu"``: there is only NumPy."""
+        return "cpu"
+
+    def dim(self) -> int:
+        """Number of dimensions (PyTorch's name)."""
+        return self.data.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the length of one dimension."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def item(self) -> Any:
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise RuntimeError(f"item(): a tensor with {self.data.size} elements cannot be "
+                               "converted to a Python scalar")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied), as PyTorch's ``numpy()``."""
+        if self._requires_grad:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self.data
+
+    def tolist(self) -> Any:
+        """Nested Python lists of Python numbers."""
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError("the truth value of a tensor with more than one element is ambiguous")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        kind = self.data.dtype
+        if not ((kind == _default_dtype) or kind == int64 or kind == bool_) or self.data.size == 0:
+            extras.append(f"dtype=tinygrad_lr.{kind.name}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ---- copies and conversions -----------------------------------------------------------------
+    def to(self, dtype: DTypeLike) -> "Tensor":
+        """Convert to ``dtype`` (differentiably); a no-op when the dtype already matches."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        return self._cast(dtype)
+
+    def float(self) -> "Tensor":
+        """Convert to float32."""
+        return self.to(float32)
+
+    def double(self) -> "Tensor":
+        """Convert to float64."""
+        return self.to(float64)
+
+    def long(self) -> "Tensor":
+        """Convert to int64 (no gradient)."""
+        return self.to(int64)
+
+    def int(self) -> "Tensor":
+        """Convert to int32 (no gradient)."""
+        return self.to(int32)
+
+    def bool(self) -> "Tensor":
+        """Convert to bool (no gradient)."""
+        return self.to(bool_)
+
+    def type(self, dtype: DTypeLike) -> "Tensor":
+        """Convert to ``dtype`` (PyTorch's older spelling of ``to``)."""
+        return self.to(dtype)
+
+    # ---- in-place updates, for tensors outside the graph ----------------------------------------
+    def _check_inplace(self, op: str) -> None:
+        if self._requires_grad:
+            from .autograd.grad_mode import is_grad_enabled
+            if is_grad_enabled():
+                kind = "a leaf tensor that requires grad" if self.grad_fn is None else \
+                    "a tensor that is part of the autograd graph"
+                raise RuntimeError(f"{op}: {kind} is being used in an in-place operation; "
+                                   "wrap the update in `with tinygrad_lr.no_grad():`")
+
+    def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> "Tensor":
+        self._check_inplace(op)
+        value = other.data if isinstance(other, Tensor) else other
+        result_shape = np.broadcast_shapes(self.data.shape, np.shape(value))
+        if result_shape != self.data.shape:
+            raise RuntimeError(f"{op}: the result of shape {result_shape} cannot be written into "
+                               f"a tensor of shape {self.data.shape}")
+        if ufunc is np.true_divide and self.data.dtype.kind != "f":
+            raise RuntimeError(f"{op}: true division result is float and can't be written into "
+                               f"a tensor of dtype {self.data.dtype}")
+        ufunc(self.data, value, out=self.data)
+        return self
+
+    def __iadd__(self, other: Any) -> "Tensor":
+        return self._inplace("add_", np.add, other)
+
+    def __isub__(self, other: Any) -> "Tensor":
+        return self._inplace("sub_", np.subtract, other)
+
+    def __imul__(self, other: Any) -> "Tensor":
+        return self._inplace("mul_", np.multiply, other)
+
+    def __itruediv__(self, other: Any) -> "Tensor":
+        return self._inplace("div_", np.true_divide, other)
+
+    def add_(self, other: Any, alpha: Any = 1) -> "Tensor":
+        """In-place ``self += alpha * other``."""
+        return self._inplace("add_", np.add, other if alpha == 1 else _scaled(other, alpha))
+
+    def sub_(self, other: Any, alpha: Any = 1) -> "Tensor":
+        """In-place ``self -= alpha * other``."""
+        return self._inplace("sub_", np.subtract, other if alpha == 1 else _scaled(other, alpha))
+
+    def mul_(self, other: Any) -> "Tensor":
+        """In-place multiply."""
+        return self._inplace("mul_", np.multiply, other)
+
+    def div_(self, other: Any) -> "Tensor":
+        """In-place divide."""
+        return self._inplace("div_", np.true_divide, other)
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros in place."""
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value: Any) -> "Tensor":
+        """Fill with ``value`` in place."""
+        self._check_inplace("fill_")
+        self.data[...] = value.data if isinstance(value, Tensor) else value
+        return self
+
+    def copy_(self, src: Any) -> "Tensor":
+        """Copy ``src`` (broadcast to this shape) into this tensor in place."""
+        self._check_inplace("copy_")
+        value = src.data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            np.copyto(self.data, np.broadcast_to(value, self.data.shape), casting="unsafe")
+        except ValueError:
+            raise RuntimeError(f"copy_: source of shape {np.shape(value)} cannot be broadcast to "
+                               f"shape {self.data.shape}") from None
+        return self
+
+
+def _scaled(other: Any, alpha: Any) -> Any:
+    return (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
+
+
+def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Build a tensor from data (copied), as ``torch.tensor``."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)

@@ -321,7 +321,7 @@ def _axes(name: str, x: Tensor, dim: Any, axis: Any) -> tuple[int, ...] | None:
     ndim = x.data.ndim
     out = []
     for d in dims:
-        limit = max(ndim, 1)
+        limit = builtins.max(ndim, 1)
         if not -limit <= d < limit:
             raise IndexError(f"{name}: dimension {d} is out of range for a tensor of shape "
                              f"{x.shape} (expected in [{-limit}, {limit - 1}])")

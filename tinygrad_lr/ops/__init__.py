@@ -74,7 +74,7 @@ def _install() -> None:
         "__getitem__": fn.index, "__eq__": fn.eq, "__ne__": fn.ne, "__lt__": fn.lt,
         "__le__": fn.le, "__gt__": fn.gt, "__ge__": fn.ge, "__invert__": fn.logical_not,
         "add": fn.add, "sub": fn.sub, "mul": fn.mul, "div": fn.div, "pow": fn.pow,
-        "neg": fn.neg, "matmul": fn.matmul, "mm": fn.mm, "exp": fn.exp, "log": fn.log,
+        "neg": fn.neg, "clone": fn.clone, "matmul": fn.matmul, "mm": fn.mm, "exp": fn.exp, "log": fn.log,
         "log1p": fn.log1p, "sqrt": fn.sqrt, "abs": fn.abs, "sigmoid": fn.sigmoid,
         "tanh": fn.tanh, "relu": fn.relu, "clamp": fn.clamp, "clip": fn.clamp,
         "maximum": fn.maximum, "minimum": fn.minimum, "sum": fn.sum, "mean": fn.mean,

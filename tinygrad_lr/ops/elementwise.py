@@ -108,6 +108,17 @@ class RPowScalar(Function):
         return g * self.result(xp) * float(np.log(self.base))
 
 
+class Clone(Function):
+    """A copy of the data that stays in the graph (gradient passes unchanged)."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g, xp, x):
+        return g
+
+
 class Neg(Function):
     __slots__ = ()
 

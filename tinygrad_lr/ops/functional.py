@@ -131,6 +131,11 @@ def div(input: Any, other: Any) -> Tensor:
     return _binary("div", ew.Div, *_float_operands(input, other))
 
 
+def clone(input: Tensor) -> Tensor:
+    """A copy with its own memory; gradients flow back to ``input``."""
+    return ew.Clone.apply(input)
+
+
 def neg(input: Tensor) -> Tensor:
     """-input."""
     return ew.Neg.apply(input)

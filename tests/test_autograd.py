@@ -75,17 +75,28 @@ def test_retain_graph_allows_second_backward():
     np.testing.assert_allclose(x.grad.data, 2 * first)
 
 
-def test_freed_graph_releases_intermediate_tensors():
+def test_freed_graph_releases_intermediate_nodes():
     x = leaf(np.ones(4))
     hidden = x * 3
-    ref = weakref.ref(hidden)
+    node = weakref.ref(hidden.grad_fn)
     loss = (hidden.tanh() * 2).sum()
     del hidden
     gc.collect()
-    assert ref() is not None, "the graph keeps intermediates alive until backward"
+    assert node() is not None, "the graph keeps the nodes behind the loss alive until backward"
     loss.backward()
     gc.collect()
-    assert ref() is None, "backward must free the graph behind the loss"
+    assert node() is None, "backward must free the graph behind the loss"
+
+
+def test_retain_graph_keeps_nodes_alive():
+    x = leaf(np.ones(2))
+    hidden = x.exp()
+    node = weakref.ref(hidden.grad_fn)
+    loss = hidden.sum()
+    del hidden
+    loss.backward(retain_graph=True)
+    gc.collect()
+    assert node() is not None
 
 
 def test_fan_out_and_diamond_sum_both_paths():

@@ -72,14 +72,13 @@ def as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarra
 class Tensor:
     """An n-dimensional array that records the operations applied to it, for reverse-mode autodiff."""
 
-    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer `ndarray * Tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
         self.data: np.ndarray = as_array(data, dtype)
         self._grad: Tensor | None = None
         self.grad_fn = None
-        self._retains_grad = False
         self._requires_grad = False
         if requires_grad:
             _check_can_require_grad(self.data.dtype)
@@ -92,7 +91,6 @@ class Tensor:
         t.data = data
         t._grad = None
         t.grad_fn = grad_fn
-        t._retains_grad = False
         t._requires_grad = grad_fn is not None
         return t
 
@@ -140,14 +138,14 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on a tensor that does not require grad")
-        if self.grad_fn is not None and not self._retains_grad:
-            self._retains_grad = True
+        if self.grad_fn is not None and not self.retains_grad:
             self.grad_fn.retain_output(self)
 
     @property
     def retains_grad(self) -> bool:
         """Whether ``retain_grad()`` was called on this non-leaf tensor."""
-        return self._retains_grad
+        retained = self.grad_fn.retained if self.grad_fn is not None else None
+        return any(ref() is self for ref in retained or ())
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Iterable["Tensor"] | None = None) -> None:

@@ -1,38 +1,19 @@
-"""Reverse-mode execution: topological order (iterative), chain rule, gradient accumulation."""
+"""Reverse-mode execution: the chain rule applied node by node, newest first, without recursion.
+
+Nodes are numbered as they are created, and every node is newer than the nodes that produced its
+inputs. Taking pending nodes from a max-heap on that number therefore reaches each node only
+after all of its consumers have sent their gradients, in time linear in the graph's size.
+"""
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from heapq import heapify, heappop, heappush
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from ..tensor import Tensor, as_array
-from .function import Function, retained_outputs
+from .function import Function
 from .grad_mode import _GradMode
-
-
-def _topological_order(roots: Iterable[Function]) -> list[Function]:
-    """Nodes reachable from ``roots``, every node before the nodes that produced its inputs."""
-    postorder: list[Function] = []
-    expanded: set[int] = set()
-    stack: list[tuple[Function, bool]] = [(node, False) for node in roots]
-    while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            postorder.append(node)
-            continue
-        if id(node) in expanded:
-            continue
-        expanded.add(id(node))
-        stack.append((node, True))
-        inputs = node.inputs
-        if inputs is None:
-            continue
-        for t in inputs:
-            fn = t.grad_fn
-            if fn is not None and id(fn) not in expanded:
-                stack.append((fn, False))
-    postorder.reverse()
-    return postorder
 
 
 def _as_grad(value: Any, like: Tensor, graph: bool, what: str) -> Any:
@@ -50,75 +31,99 @@ def _as_grad(value: Any, like: Tensor, graph: bool, what: str) -> Any:
     return Tensor._make(g) if graph else g
 
 
-def _add(a: Any, b: Any) -> Any:
-    return b if a is None else a + b
+def _reachable(roots: Iterable[Function]) -> list[Function]:
+    """Every node behind ``roots``, oldest first."""
+    seen = {id(node): node for node in roots}
+    stack = list(seen.values())
+    while stack:
+        for parent in stack.pop().edges()[1]:
+            if isinstance(parent, Function) and id(parent) not in seen:
+                seen[id(parent)] = parent
+                stack.append(parent)
+    return sorted(seen.values(), key=lambda node: node.seq)
+
+
+def _useful_nodes(roots: Iterable[Function], wanted: set[int]) -> set[int]:
+    """Ids of the nodes with a path to a wanted node or leaf (the rest need not run)."""
+    useful = set()
+    for node in _reachable(roots):
+        if id(node) in wanted or any(id(p) in wanted or id(p) in useful
+                                     for p in node.edges()[1] if p is not None):
+            useful.add(id(node))
+    return useful
 
 
 def _execute(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
-             graph: bool, deliver: Any, wanted: set[int] | None) -> None:
-    """Propagate ``root_grads`` back through the graph, handing leaf gradients to ``deliver``.
-
-    ``wanted`` (ids of nodes and leaves) prunes the walk to the nodes that lead to them.
-    """
+             graph: bool, deliver: Callable[[Any, Any], None], wanted: set[int] | None) -> None:
+    """Propagate ``root_grads`` back through the graph; hand ``deliver`` each leaf's summed
+    gradient and, for ``wanted`` nodes, the gradient of the node's output."""
     xp = Function.tensor_ops if graph else Function.array_ops
     pending: dict[Function, Any] = {}
+    leaves: dict[int, list] = {}
     for t, g in zip(roots, root_grads):
-        if t.grad_fn is None:
-            deliver(t, g)
+        fn = t.grad_fn
+        if fn is None:
+            _add_leaf(leaves, t, g)
         else:
-            pending[t.grad_fn] = _add(pending.get(t.grad_fn), g)
-    order = _topological_order(list(pending))
-    if wanted is not None:
-        order = _prune(order, wanted)
+            pending[fn] = pending[fn] + g if fn in pending else g
+    useful = None if wanted is None else _useful_nodes(pending, wanted)
+    heap = [(-node.seq, node) for node in pending]
+    heapify(heap)
     with _GradMode(graph):
-        for node in order:
-            g = pending.pop(node, None)
-            if g is None:
-                continue
-            if retained_outputs and node in retained_outputs:
+        while heap:
+            node = heappop(heap)[1]
+            g = pending.pop(node)
+            if node.retained is not None:
                 _set_retained(node, g, graph)
-            if wanted is not None and id(node) in wanted:
-                deliver(node, g)
-            inputs = node.inputs
-            if inputs is None:
+            if wanted is not None:
+                if id(node) in wanted:
+                    deliver(node, g)
+                if id(node) not in useful:
+                    continue
+            arity = node.arity
+            if arity == 0:
                 raise RuntimeError(
                     f"trying to backward through the graph a second time ({node.name()}): its saved "
                     "values were freed by the first backward; pass retain_graph=True to the first call")
             if graph:
-                in_grads = node.backward(g, xp, *inputs)
+                in_grads = node.backward(g, xp, *node.input_tensors())
+                if arity == 1:
+                    in_grads = (in_grads,)
+            elif arity == 1:
+                in_grads = (node.backward(g, xp, node.a0),)
+            elif arity == 2:
+                in_grads = node.backward(g, xp, node.a0, node.a1)
             else:
-                in_grads = node.backward(g, xp, *[t.data for t in inputs])
-            if len(inputs) == 1:
-                in_grads = (in_grads,)
+                in_grads = node.backward(g, xp, *node.a0)
+            arrays, parents = node.edges()
             if not retain_graph:
                 node.release()
-            for t, gi, need in zip(inputs, in_grads, node.needs):
-                if gi is None or not need:
+            for parent, a, gi in zip(parents, arrays, in_grads):
+                if gi is None or parent is None:
                     continue
-                if gi.dtype != t.data.dtype:
-                    gi = xp.cast(gi, t.data.dtype)
-                fn = t.grad_fn
-                if fn is None:
-                    deliver(t, gi)
-                elif wanted is None or id(fn) in wanted:
-                    pending[fn] = _add(pending.get(fn), gi)
+                if gi.dtype != a.dtype:
+                    gi = xp.cast(gi, a.dtype)
+                if isinstance(parent, Tensor):
+                    _add_leaf(leaves, parent, gi)
+                elif parent in pending:
+                    pending[parent] = pending[parent] + gi
+                elif useful is None or id(parent) in useful:
+                    pending[parent] = gi
+                    heappush(heap, (-parent.seq, parent))
+    for t, g in leaves.values():
+        deliver(t, g)
 
 
-def _prune(order: list[Function], wanted: set[int]) -> list[Function]:
-    """Keep the nodes with a path to a wanted node or leaf; extend ``wanted`` with them."""
-    for node in reversed(order):
-        if id(node) in wanted:
-            continue
-        for t in node.inputs or ():
-            key = id(t) if t.grad_fn is None else id(t.grad_fn)
-            if key in wanted:
-                wanted.add(id(node))
-                break
-    return [node for node in order if id(node) in wanted]
+def _add_leaf(leaves: dict[int, list], t: Tensor, g: Any) -> None:
+    entry = leaves.get(id(t))
+    if entry is None:
+        leaves[id(t)] = [t, g]
+    else:
+        entry[1] = entry[1] + g
 
 
 def _set_retained(node: Function, g: Any, graph: bool) -> None:
-    for ref in retained_outputs[node]:
+    for ref in node.retained:
         t = ref()
         if t is not None:
             _accumulate(t, g, graph)
@@ -138,43 +143,39 @@ def _accumulate(t: Tensor, g: Any, graph: bool) -> None:
             np.add(old.data, g, out=old.data, casting="unsafe")
 
 
+def _check_roots(what: str, outputs: Sequence[Tensor], grads: Any, create_graph: bool) -> list:
+    if grads is None or isinstance(grads, (Tensor, np.ndarray)):
+        grads = [grads] * len(outputs) if grads is None else [grads]
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"{what}: got {len(grads)} gradients for {len(outputs)} outputs")
+    for t in outputs:
+        if not t._requires_grad:
+            raise RuntimeError(f"{what}: the tensor does not require grad and has no grad_fn; "
+                               "create the inputs with requires_grad=True")
+    return [_as_grad(g, t, create_graph, what) for t, g in zip(outputs, grads)]
+
+
 def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
              retain_graph: bool | None = None, create_graph: bool = False,
              inputs: Iterable[Tensor] | None = None) -> None:
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or only ``inputs``)."""
     roots = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-    if grad_tensors is None or isinstance(grad_tensors, (Tensor, np.ndarray)) and len(roots) == 1:
-        grad_tensors = [grad_tensors]
-    if len(grad_tensors) != len(roots):
-        raise RuntimeError(f"backward: got {len(grad_tensors)} gradients for {len(roots)} outputs")
-    for t in roots:
-        if not t._requires_grad:
-            raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; "
-                               "create the inputs with requires_grad=True")
+    root_grads = _check_roots("backward", roots, grad_tensors, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    root_grads = [_as_grad(g, t, create_graph, "backward") for t, g in zip(roots, grad_tensors)]
+    if inputs is None:
+        _execute(roots, root_grads, retain_graph, create_graph,
+                 lambda t, g: _accumulate(t, g, create_graph), None)
+        return
+    targets = {}
+    for t in inputs:
+        targets.setdefault(id(t) if t.grad_fn is None else id(t.grad_fn), []).append(t)
 
-    only = None if inputs is None else {id(t) for t in inputs}
-
-    def deliver(t: Any, g: Any) -> None:
-        if isinstance(t, Tensor) and t._requires_grad and (only is None or id(t) in only):
+    def deliver(key: Any, g: Any) -> None:
+        for t in targets.get(id(key), ()):
             _accumulate(t, g, create_graph)
-        elif only is not None and isinstance(t, Function):
-            for ref in _non_leaf_inputs.get(id(t), ()):
-                _accumulate(ref, g, create_graph)
 
-    _non_leaf_inputs: dict[int, list[Tensor]] = {}
-    wanted = None
-    if inputs is not None:
-        wanted = set()
-        for t in inputs:
-            if t.grad_fn is None:
-                wanted.add(id(t))
-            else:
-                wanted.add(id(t.grad_fn))
-                _non_leaf_inputs.setdefault(id(t.grad_fn), []).append(t)
-    _execute(roots, root_grads, retain_graph, create_graph, deliver, wanted)
+    _execute(roots, root_grads, retain_graph, create_graph, deliver, set(targets))
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -183,29 +184,20 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     """Gradients of ``outputs`` with respect to ``inputs``, returned without touching ``.grad``."""
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)) and len(outs) == 1:
-        grad_outputs = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
-    if len(grad_outputs) != len(outs):
-        raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outs)} outputs")
     for i, t in enumerate(ins):
         if not t._requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
-    for t in outs:
-        if not t._requires_grad:
-            raise RuntimeError("grad: an output does not require grad and has no grad_fn")
+    root_grads = _check_roots("grad", outs, grad_outputs, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    root_grads = [_as_grad(g, t, create_graph, "grad") for t, g in zip(outs, grad_outputs)]
-
     slots: dict[int, list[int]] = {}
     for i, t in enumerate(ins):
-        key = id(t) if t.grad_fn is None else id(t.grad_fn)
-        slots.setdefault(key, []).append(i)
+        slots.setdefault(id(t) if t.grad_fn is None else id(t.grad_fn), []).append(i)
     results: list[Any] = [None] * len(ins)
 
-    def deliver(t: Any, g: Any) -> None:
-        for i in slots.get(id(t), ()):
-            results[i] = _add(results[i], g)
+    def deliver(key: Any, g: Any) -> None:
+        for i in slots.get(id(key), ()):
+            results[i] = g if results[i] is None else results[i] + g
 
     _execute(outs, root_grads, retain_graph, create_graph, deliver, set(slots))
     answer: list[Tensor | None] = []

@@ -1,6 +1,7 @@
 """Graph nodes. Each op subclasses :class:`Function` with its forward and its derivative rule."""
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import Any
 
@@ -9,8 +10,27 @@ import numpy as np
 from ..tensor import Tensor
 from .grad_mode import _state
 
-# Non-leaf tensors whose .grad is kept (``retain_grad``), keyed by the node that made them.
-retained_outputs: "weakref.WeakKeyDictionary[Function, list]" = weakref.WeakKeyDictionary()
+_sequence = itertools.count()
+# `needs` tuples for one and two inputs, shared rather than built per node.
+_NEEDS_ONE = (True,)
+_NEEDS_TWO = {(True, True): (True, True), (True, False): (True, False),
+              (False, True): (False, True)}
+
+
+def _parent(t: Tensor) -> Any:
+    """Where an input's gradient goes: its node, the leaf itself, or None for a constant."""
+    if t._requires_grad:
+        return t.grad_fn or t
+    return None
+
+
+def _shape_error(cls: type, tensors: tuple[Tensor, ...], error: ValueError) -> RuntimeError:
+    """NumPy's complaint about the inputs, restated with the op's name and the input shapes."""
+    name = cls.__name__.lower()
+    shapes = " and ".join(str(t.shape) for t in tensors)
+    if "broadcast" in str(error):
+        return RuntimeError(f"{name}: shapes {shapes} cannot be broadcast together")
+    return RuntimeError(f"{name}: {error} (input shapes {shapes})")
 
 
 class Function:
@@ -19,11 +39,17 @@ class Function:
 
     ``backward(grad, xp, *inputs)`` is written with operators and ``xp.*`` functions only, so the same
     rule runs on arrays (``xp`` = the array namespace, inputs as arrays) and, for higher-order
-    gradients, on Tensors (``xp`` = the tensor namespace, inputs as the recorded Tensors). A rule
+    gradients, on Tensors (``xp`` = the tensor namespace, inputs as Tensors tied to the graph). A rule
     returns one gradient per input (a bare value for one input), None where ``needs`` is False.
+
+    A node keeps its inputs' arrays and parents (``a0``/``p0``, ``a1``/``p1``; tuples in ``a0``/``p0``
+    for more inputs), not the input Tensors: intermediate Tensors die when the user drops them, and
+    the graph costs one garbage-collected object per op. ``seq`` numbers nodes in creation order, so a
+    node is always newer than the nodes it consumes. ``arity`` is 0 once the graph is freed.
     """
 
-    __slots__ = ("inputs", "needs", "out", "__weakref__")
+    __slots__ = ("arity", "a0", "p0", "a1", "p1", "needs", "out", "seq", "retained",
+                 "__weakref__")
     array_ops: Any = None   # installed by tinygrad_lr.ops
     tensor_ops: Any = None  # installed by tinygrad_lr.ops
 
@@ -39,16 +65,51 @@ class Function:
     def apply(cls, *tensors: Tensor, **params: Any) -> Tensor:
         """Run the op; record a node only when grad mode is on and some input requires grad."""
         node = cls(**params) if params else cls()
-        out = node.forward(*[t.data for t in tensors])
-        if type(out) is not np.ndarray:
+        # Unary and binary ops are nearly all calls: spelled out, they skip building lists.
+        try:
+            if len(tensors) == 2:
+                x, y = tensors
+                out = node.forward(x.data, y.data)
+                record = x._requires_grad or y._requires_grad
+            elif len(tensors) == 1:
+                x = tensors[0]
+                out = node.forward(x.data)
+                record = x._requires_grad
+            else:
+                out = node.forward(*[t.data for t in tensors])
+                record = any(t._requires_grad for t in tensors)
+        except ValueError as error:
+            raise _shape_error(cls, tensors, error) from None
+        if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
             out = np.asarray(out)
-        if _state.enabled:
-            for t in tensors:
-                if t._requires_grad:
-                    node.inputs = tensors
-                    node.needs = tuple([s._requires_grad for s in tensors])
-                    return Tensor._make(out, node)
-        return Tensor._make(out)
+        if not (record and _state.enabled):
+            return Tensor._make(out)
+        node.seq = next(_sequence)
+        node.retained = None
+        node.arity = len(tensors)
+        if node.arity == 2:
+            node.a0, node.p0, node.a1, node.p1 = x.data, _parent(x), y.data, _parent(y)
+            node.needs = _NEEDS_TWO[x._requires_grad, y._requires_grad]
+        elif node.arity == 1:
+            node.a0, node.p0, node.needs = x.data, _parent(x), _NEEDS_ONE
+        else:
+            node.a0 = tuple(t.data for t in tensors)
+            node.p0 = tuple(_parent(t) for t in tensors)
+            node.needs = tuple(t._requires_grad for t in tensors)
+        return Tensor._make(out, node)
+
+    def edges(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The inputs' arrays and their parents (node, leaf Tensor or None), in input order."""
+        if self.arity == 1:
+            return (self.a0,), (self.p0,)
+        if self.arity == 2:
+            return (self.a0, self.a1), (self.p0, self.p1)
+        return self.a0 or (), self.p0 or ()
+
+    def input_tensors(self) -> list[Tensor]:
+        """The inputs as Tensors tied to the graph (for rules that build a graph themselves)."""
+        return [p if isinstance(p, Tensor) else Tensor._make(a, p)
+                for a, p in zip(*self.edges())]
 
     def result(self, xp: Any) -> Any:
         """The forward output for the rule: the saved array, or a Tensor tied to this node."""
@@ -56,12 +117,12 @@ class Function:
 
     def release(self) -> None:
         """Drop the references that keep the graph behind this node alive."""
-        self.inputs = None
-        self.out = None
+        self.arity = 0
+        self.a0 = self.p0 = self.a1 = self.p1 = self.out = None
 
     def retain_output(self, tensor: Tensor) -> None:
         """Remember ``tensor`` (made by this node) so backward sets its ``.grad``."""
-        retained_outputs.setdefault(self, []).append(weakref.ref(tensor))
+        self.retained = (self.retained or ()) + (weakref.ref(tensor),)
 
     @classmethod
     def name(cls) -> str:
@@ -71,7 +132,7 @@ class Function:
     @property
     def next_functions(self) -> tuple:
         """The nodes (or None for leaves and constants) that produced this node's inputs."""
-        return tuple((t.grad_fn, 0) for t in (self.inputs or ()))
+        return tuple((p if isinstance(p, Function) else None, 0) for p in self.edges()[1])
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

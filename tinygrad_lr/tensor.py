@@ -299,14 +299,14 @@ class Tensor:
     def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> "Tensor":
         self._check_inplace(op)
         value = other.data if isinstance(other, Tensor) else other
-        result_shape = np.broadcast_shapes(self.data.shape, np.shape(value))
-        if result_shape != self.data.shape:
-            raise RuntimeError(f"{op}: the result of shape {result_shape} cannot be written into "
-                               f"a tensor of shape {self.data.shape}")
         if ufunc is np.true_divide and self.data.dtype.kind != "f":
             raise RuntimeError(f"{op}: true division result is float and can't be written into "
                                f"a tensor of dtype {self.data.dtype}")
-        ufunc(self.data, value, out=self.data)
+        try:
+            ufunc(self.data, value, out=self.data)
+        except ValueError:
+            raise RuntimeError(f"{op}: a value of shape {np.shape(value)} cannot be broadcast into "
+                               f"a tensor of shape {self.data.shape}") from None
         return self
 
     def __iadd__(self, other: Any) -> "Tensor":

@@ -22,6 +22,24 @@ def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.reshape(shape)
 
 
+def broadcast_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only view of ``a`` broadcast to ``shape`` (``np.broadcast_to`` minus its overhead).
+
+    ``a`` must already have ``shape``'s trailing dimensions or 1 in their place, as reductions'
+    keepdims gradients do.
+    """
+    a = np.asarray(a)
+    if a.shape == shape:
+        return a
+    if not a.flags.c_contiguous:
+        return np.broadcast_to(a, shape)
+    lead = len(shape) - a.ndim
+    strides = (0,) * lead + tuple(0 if n == 1 else s for n, s in zip(a.shape, a.strides))
+    view = np.ndarray(shape, a.dtype, a, 0, strides)
+    view.flags.writeable = False
+    return view
+
+
 def exp_floored(a: np.ndarray) -> np.ndarray:
     """exp(a) with the argument clamped from below so tiny results never underflow."""
     a = np.asarray(a)
@@ -78,7 +96,7 @@ class ArrayOps:
     tanh = staticmethod(np.tanh)
     sigmoid = staticmethod(sigmoid_array)
     sign = staticmethod(np.sign)
-    broadcast_to = staticmethod(np.broadcast_to)
+    broadcast_to = staticmethod(broadcast_array)
     permute = staticmethod(np.transpose)
     index_grad = staticmethod(index_grad_array)
     prod_of_others = staticmethod(prod_of_others_array)

@@ -48,14 +48,15 @@ class Sum(_Reduction):
 
 
 class Mean(_Reduction):
-    __slots__ = ()
+    __slots__ = ("count",)
 
     def forward(self, x):
-        return x.mean(axis=self.axes, keepdims=self.keepdim)
+        out = x.mean(axis=self.axes, keepdims=self.keepdim)
+        self.count = x.size // out.size if out.size else 0
+        return out
 
     def backward(self, g, xp, x):
-        count = x.size if self.axes is None else int(np.prod([x.shape[a] for a in self.axes]))
-        return self.spread(g / count, xp, x.shape)
+        return self.spread(g / self.count, xp, x.shape)
 
 
 class Extremum(_Reduction):

@@ -11,17 +11,11 @@ from ..tensor import Tensor
 from .grad_mode import _state
 
 _sequence = itertools.count()
+_new_tensor = object.__new__
 # `needs` tuples for one and two inputs, shared rather than built per node.
 _NEEDS_ONE = (True,)
 _NEEDS_TWO = {(True, True): (True, True), (True, False): (True, False),
               (False, True): (False, True)}
-
-
-def _parent(t: Tensor) -> Any:
-    """Where an input's gradient goes: its node, the leaf itself, or None for a constant."""
-    if t._requires_grad:
-        return t.grad_fn or t
-    return None
 
 
 def _shape_error(cls: type, tensors: tuple[Tensor, ...], error: ValueError) -> RuntimeError:
@@ -82,21 +76,31 @@ class Function:
             raise _shape_error(cls, tensors, error) from None
         if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
             out = np.asarray(out)
+        result = _new_tensor(Tensor)
+        result.data = out
+        result._grad = None
         if not (record and _state.enabled):
-            return Tensor._make(out)
+            result.grad_fn = None
+            result._requires_grad = False
+            return result
         node.seq = next(_sequence)
         node.retained = None
         node.arity = len(tensors)
         if node.arity == 2:
-            node.a0, node.p0, node.a1, node.p1 = x.data, _parent(x), y.data, _parent(y)
-            node.needs = _NEEDS_TWO[x._requires_grad, y._requires_grad]
+            rx, ry = x._requires_grad, y._requires_grad
+            node.a0, node.a1 = x.data, y.data
+            node.p0 = (x.grad_fn or x) if rx else None
+            node.p1 = (y.grad_fn or y) if ry else None
+            node.needs = _NEEDS_TWO[rx, ry]
         elif node.arity == 1:
-            node.a0, node.p0, node.needs = x.data, _parent(x), _NEEDS_ONE
+            node.a0, node.p0, node.needs = x.data, x.grad_fn or x, _NEEDS_ONE
         else:
             node.a0 = tuple(t.data for t in tensors)
-            node.p0 = tuple(_parent(t) for t in tensors)
+            node.p0 = tuple((t.grad_fn or t) if t._requires_grad else None for t in tensors)
             node.needs = tuple(t._requires_grad for t in tensors)
-        return Tensor._make(out, node)
+        result.grad_fn = node
+        result._requires_grad = True
+        return result
 
     def edges(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """The inputs' arrays and their parents (node, leaf Tensor or None), in input order."""

@@ -1,5 +1,6 @@
 """tinygrad_lr: a small reverse-mode autodiff engine on NumPy, with PyTorch's names and semantics."""
 from . import autograd, ops
+from . import nn
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .factories import (arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace,
                         manual_seed, ones, ones_like, rand, randint, randn, zeros, zeros_like)

@@ -1,0 +1,263 @@
+"""Activations and losses with PyTorch's ``torch.nn.functional`` names, arguments and semantics.
+
+Import as ``import tinygrad_lr.nn.functional as F``. The losses are fused ops (one graph node with
+its own derivative rule), numerically stable at extreme logits and twice differentiable where
+PyTorch is (BCE with logits, cross-entropy, MSE), so Hessians through them are exact.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..autograd.grad_mode import is_grad_enabled
+from ..ops import losses
+from ..ops.functional import coerce, logsigmoid, relu, sigmoid, tanh
+from ..tensor import Tensor, get_default_dtype
+
+__all__ = ["sigmoid", "relu", "tanh", "softplus", "logsigmoid", "softmax", "log_softmax",
+           "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
+           "l1_loss", "cross_entropy", "nll_loss"]
+
+
+# ---- argument handling ------------------------------------------------------------------------
+def _float_tensor(x: Any) -> Tensor:
+    """``x`` as a Tensor of a floating dtype (integers become the default dtype)."""
+    if not isinstance(x, Tensor):
+        x = Tensor._make(np.asarray(x))
+    return x if x.dtype.kind == "f" else x.to(get_default_dtype())
+
+
+def _input_and_target(name: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:
+    """Promote input and target to one floating dtype and require equal shapes."""
+    x, y = coerce(input, target)
+    if x.dtype.kind != "f":
+        x, y = x.to(get_default_dtype()), y.to(get_default_dtype())
+    if x.shape != y.shape:
+        raise ValueError(f"{name}: target size {y.shape} is different from input size {x.shape}; "
+                         "they must be the same (no broadcasting)")
+    return x, y
+
+
+def _constant(name: str, what: str, value: Any, dtype: np.dtype,
+              shape: tuple[int, ...]) -> np.ndarray | None:
+    """A weight argument as a constant array of ``dtype`` that broadcasts to ``shape``."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        if value.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{name}: the loss is not differentiable with respect to "
+                               f"argument {what!r}; pass a tensor that does not require grad")
+        value = value.data
+    array = np.asarray(value).astype(dtype, copy=False)
+    try:
+        fits = np.broadcast_shapes(array.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{name}: {what} of shape {array.shape} cannot be broadcast to the input "
+                         f"shape {shape}")
+    return array
+
+
+def _check_unit_interval(name: str, what: str, t: Tensor) -> None:
+    """Values must lie in [0, 1] (nan fails too); the first bad value is named."""
+    data = t.data
+    bad = ~((data >= 0) & (data <= 1))
+    if bad.any():
+        where = np.unravel_index(int(np.argmax(bad)), data.shape) if data.ndim else ()
+        raise ValueError(f"{name}: all elements of {what} should be between 0 and 1, got "
+                         f"{data[where].item()!r} at index {tuple(int(i) for i in where)}")
+
+
+def _softmax_axis(name: str, input: Tensor, dim: int | None) -> int | None:
+    """The axis to normalise along (None for a 0-d input); dim=None picks PyTorch's legacy
+    default (0 for 0-, 1- and 3-d inputs, else 1) with a warning, as PyTorch does."""
+    ndim = input.ndim
+    if dim is None:
+        warnings.warn(f"{name}: implicit dimension choice is deprecated; pass dim explicitly",
+                      UserWarning, stacklevel=3)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    limit = max(ndim, 1)
+    if not -limit <= dim < limit:
+        raise IndexError(f"{name}: dimension {dim} is out of range for a tensor of shape "
+                         f"{input.shape} (expected in [{-limit}, {limit - 1}])")
+    return dim % limit if ndim else None
+
+
+# ---- activations ------------------------------------------------------------------------------
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, reverting to x where beta x > threshold (for stability)."""
+    if beta == 0:
+        raise ValueError("softplus: beta must be nonzero, got 0")
+    return losses.ScaledSoftplus.apply(_float_tensor(input), beta=beta, threshold=threshold)
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, without overflow for any finite logits."""
+    x = _float_tensor(input)
+    return losses.Softmax.apply(x, axis=_softmax_axis("softmax", x, dim))
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    """log(softmax(x)) along ``dim`` as x - logsumexp(x): stable, and twice differentiable."""
+    x = _float_tensor(input)
+    return losses.LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    out = input @ weight.T
+    return out if bias is None else out + bias
+
+
+# ---- losses on probabilities and logits -------------------------------------------------------
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
+                         reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities ``input`` against ``target`` in [0, 1].
+
+    Each log is clamped at -100 and the derivative's denominator x(1 - x) at 1e-12, as PyTorch,
+    so inputs of exactly 0 or 1 give finite values and gradients.
+    """
+    losses.check_reduction(reduction)
+    x, y = _input_and_target("binary_cross_entropy", input, target)
+    _check_unit_interval("binary_cross_entropy", "input", x)
+    _check_unit_interval("binary_cross_entropy", "target", y)
+    w = _constant("binary_cross_entropy", "weight", weight, x.dtype, x.shape)
+    return losses.BinaryCrossEntropy.apply(x, y, reduction=reduction, weight=w)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     *, pos_weight: Tensor | None = None,
+                                     reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of sigmoid(input) against ``target`` in [0, 1], computed from the
+    logits in one stable op: finite for any logit, derivative weight * (sigmoid(x) - y).
+
+    ``pos_weight`` multiplies the positive term: -w [p y log s(x) + (1 - y) log(1 - s(x))].
+    """
+    name = "binary_cross_entropy_with_logits"
+    losses.check_reduction(reduction)
+    x, y = _input_and_target(name, input, target)
+    _check_unit_interval(name, "target", y)
+    w = _constant(name, "weight", weight, x.dtype, x.shape)
+    p = _constant(name, "pos_weight", pos_weight, x.dtype, x.shape)
+    return losses.BinaryCrossEntropyWithLogits.apply(x, y, reduction=reduction, weight=w,
+                                                     pos_weight=p)
+
+
+def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """Squared error (input - target)^2, averaged, summed or per element."""
+    losses.check_reduction(reduction)
+    x, y = _input_and_target("mse_loss", input, target)
+    return losses.MSELoss.apply(x, y, reduction=reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """Absolute error |input - target|, averaged, summed or per element."""
+    losses.check_reduction(reduction)
+    x, y = _input_and_target("l1_loss", input, target)
+    return losses.L1Loss.apply(x, y, reduction=reduction)
+
+
+# ---- losses over classes ----------------------------------------------------------------------
+def _class_coefficients(name: str, scores: Tensor, target: Any, weight: Any, reduction: str,
+                        ignore_index: int, label_smoothing: float) -> np.ndarray:
+    """The coefficients A with loss = -sum A * log-probabilities (see NegativeLogLikelihood).
+
+    Class-index targets: A = w[t] onehot(t) (1 - eps) + eps w / C on rows whose target is not
+    ``ignore_index``; ``mean`` divides by the sum of w[t] over those rows, as PyTorch.
+    Probability targets (same shape as the input): A = w (y (1 - eps) + eps / C); ``mean``
+    divides by the number of samples.
+    """
+    if scores.ndim == 0:
+        raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor")
+    axis = 1 if scores.ndim > 1 else 0
+    n_classes = scores.shape[axis]
+    class_shape = tuple(n_classes if i == axis else 1 for i in range(scores.ndim))
+    dtype = scores.dtype
+    if weight is None:
+        w = np.ones(n_classes, dtype)
+    else:
+        w = _constant(name, "weight", weight, dtype, (n_classes,))
+        if w.shape != (n_classes,):
+            raise ValueError(f"{name}: weight should have one entry per class ({n_classes}), "
+                             f"got shape {w.shape}")
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+
+    if t.dtype.kind == "f":
+        if t.shape != scores.shape:
+            raise ValueError(f"{name}: probability targets must have the input's shape "
+                             f"{scores.shape}, got {t.shape}")
+        coef = w.reshape(class_shape) * (t.astype(dtype) * (1 - label_smoothing)
+                                         + label_smoothing / n_classes)
+        if reduction == "mean":
+            coef = coef / (t.size // n_classes)
+        return coef
+
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold class indices (an integer dtype) or class "
+                        f"probabilities (a float dtype), got dtype {t.dtype}")
+    expected = scores.shape[:axis] + scores.shape[axis + 1:]
+    if t.shape != expected:
+        if axis == 1 and t.ndim >= 1 and t.shape[0] != scores.shape[0]:
+            raise ValueError(f"{name}: expected input batch_size ({scores.shape[0]}) to match "
+                             f"target batch_size ({t.shape[0]})")
+        raise ValueError(f"{name}: target of shape {t.shape} does not match input of shape "
+                         f"{scores.shape} (expected target shape {expected})")
+    keep = t != ignore_index
+    out_of_range = keep & ((t < 0) | (t >= n_classes))
+    if out_of_range.any():
+        bad = t[out_of_range].reshape(-1)[0]
+        raise IndexError(f"{name}: target {int(bad)} is out of bounds (expected a class index in "
+                         f"[0, {n_classes - 1}] or ignore_index={ignore_index})")
+    index = np.expand_dims(np.where(keep, t, 0), axis)
+    row_weight = np.expand_dims(w[np.where(keep, t, 0)] * keep, axis)
+    coef = np.zeros(scores.shape, dtype)
+    np.put_along_axis(coef, index, row_weight * (1 - label_smoothing), axis=axis)
+    if label_smoothing:
+        coef += np.expand_dims(keep, axis) * w.reshape(class_shape) * (label_smoothing / n_classes)
+    if reduction == "mean":
+        with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: nan, as PyTorch
+            coef = coef / row_weight.sum()
+    return coef
+
+
+def _negative_log_likelihood(name: str, logp: Tensor, target: Any, weight: Any, reduction: str,
+                             ignore_index: int, label_smoothing: float) -> Tensor:
+    coef = _class_coefficients(name, logp, target, weight, reduction, ignore_index,
+                               label_smoothing)
+    axis = 1 if logp.ndim > 1 else 0
+    return losses.NegativeLogLikelihood.apply(logp, coef=coef, axis=axis,
+                                              total=reduction != "none")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class-index targets given log-probabilities ``input``
+    ((C,), (N, C) or (N, C, d1, ...)); ``mean`` divides by the summed target weights."""
+    losses.check_reduction(reduction)
+    dtype = (target.data if isinstance(target, Tensor) else np.asarray(target)).dtype
+    if dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold class indices (an integer dtype), got "
+                        f"dtype {dtype}")
+    return _negative_log_likelihood("nll_loss", _float_tensor(input), target, weight, reduction,
+                                    ignore_index, 0.0)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits ``input`` ((C,), (N, C) or (N, C, d1, ...)) against class indices
+    (or class probabilities of the input's shape): nll_loss(log_softmax(input, class dim)) with
+    PyTorch's label smoothing and weighted mean."""
+    losses.check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, "
+                         f"got {label_smoothing}")
+    x = _float_tensor(input)
+    if x.ndim == 0:
+        raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
+    logp = losses.LogSoftmax.apply(x, axis=1 if x.ndim > 1 else 0)
+    return _negative_log_likelihood("cross_entropy", logp, target, weight, reduction,
+                                    ignore_index, label_smoothing)

@@ -100,7 +100,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
                 element = np.unravel_index(j, x.shape) if x.ndim else ()
                 message = (f"gradcheck: Jacobian mismatch for output {o} with respect to input {k}"
                            f" at input element {tuple(int(e) for e in element)} (output element "
-                           f"{i}): analytical {ana[i, j]!r}, numerical {num[i, j]!r}")
+                           f"{i}): analytical {float(ana[i, j])!r}, numerical {float(num[i, j])!r}")
                 if raise_exception:
                     raise GradcheckError(message)
                 return False

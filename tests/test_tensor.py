@@ -136,3 +136,9 @@ def test_dtype_promotion_matches_torch():
             ours = op(tl.tensor(a), ours_b)
             theirs = op(torch.from_numpy(a), theirs_b)
             assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (a.dtype, b)
+
+
+def test_python_number_conversions():
+    assert float(tl.tensor(1.5)) == 1.5 and int(tl.tensor(3)) == 3
+    assert bool(tl.tensor(1.0)) and not bool(tl.tensor(0.0))
+    assert (tl.float, tl.double, tl.long, tl.half) == (tl.float32, tl.float64, tl.int64, tl.float16)

@@ -9,8 +9,9 @@ from .ops.functional import (abs, add, amax, amin, argmax, argmin, broadcast_to,
                              lt, matmul, max, maximum, mean, min, minimum, mm, mul, ne, neg,
                              permute, pow, prod, relu, reshape, sigmoid, softplus, sqrt, squeeze,
                              stack, std, sub, sum, t, tanh, transpose, unsqueeze, var, where)
-from .tensor import (Tensor, bool_, double, float, float16, float32, float64, get_default_dtype,
-                     half, int32, int64, long, set_default_dtype, tensor)
+from .tensor import (Tensor, bool_, float16, float32, float64, get_default_dtype, int32, int64,
+                     set_default_dtype, tensor)
 
-bool = bool_
+# PyTorch's dtype aliases (kept out of tensor.py, where they would shadow the builtins).
+bool, half, float, double, long = bool_, float16, float32, float64, int64
 __version__ = "0.1.0"

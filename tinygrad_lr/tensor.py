@@ -15,7 +15,6 @@ float64 = np.dtype(np.float64)
 int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
-half, float, double, long = float16, float32, float64, int64
 
 _default_dtype = float32
 

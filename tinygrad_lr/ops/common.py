@@ -47,15 +47,33 @@ def exp_floored(a: np.ndarray) -> np.ndarray:
     return np.exp(np.maximum(a, floor))
 
 
+def exp_neg_abs(x: np.ndarray) -> np.ndarray:
+    """exp(-|x|) in one fresh buffer (never overflows, floored so it never underflows): the
+    core of the stable sigmoid, softplus and BCE-with-logits."""
+    e = np.abs(x, out=np.empty_like(x))
+    np.negative(e, out=e)
+    np.maximum(e, _EXP_FLOOR.get(e.dtype, -700.0), out=e)
+    return np.exp(e, out=e)
+
+
+def sigmoid_from(e: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """sigmoid(x) from e = exp(-|x|) and the mask x < 0: 1/(1+e), times e where x < 0 (both
+    forms exact; no branch, one fresh buffer)."""
+    s = np.add(e, 1, out=np.empty_like(e))
+    np.divide(1, s, out=s)
+    return np.multiply(s, e, out=s, where=negative)
+
+
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
     """1/(1+e^-x) without overflow: exp is only taken of -|x|."""
-    e = exp_floored(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+    return sigmoid_from(exp_neg_abs(x), x < 0)
 
 
 def softplus_array(x: np.ndarray) -> np.ndarray:
     """log(1+e^x) = max(x,0) + log1p(e^-|x|), finite for any x."""
-    return np.maximum(x, 0) + np.log1p(exp_floored(-np.abs(x)))
+    out = exp_neg_abs(x)
+    np.log1p(out, out=out)
+    return np.add(out, np.maximum(x, 0), out=out)
 
 
 def index_grad_array(grad: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:

@@ -57,7 +57,6 @@ def _execute(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: b
              graph: bool, deliver: Callable[[Any, Any], None], wanted: set[int] | None) -> None:
     """Propagate ``root_grads`` back through the graph; hand ``deliver`` each leaf's summed
     gradient and, for ``wanted`` nodes, the gradient of the node's output."""
-    xp = Function.tensor_ops if graph else Function.array_ops
     pending: dict[Function, Any] = {}
     leaves: dict[int, list] = {}
     for t, g in zip(roots, root_grads):
@@ -67,51 +66,63 @@ def _execute(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: b
         else:
             pending[fn] = pending[fn] + g if fn in pending else g
     useful = None if wanted is None else _useful_nodes(pending, wanted)
-    heap = [(-node.seq, node) for node in pending]
-    heapify(heap)
-    with _GradMode(graph):
-        while heap:
-            node = heappop(heap)[1]
-            g = pending.pop(node)
-            if node.retained is not None:
-                _set_retained(node, g, graph)
-            if wanted is not None:
-                if id(node) in wanted:
-                    deliver(node, g)
-                if id(node) not in useful:
-                    continue
-            arity = node.arity
-            if arity == 0:
-                raise RuntimeError(
-                    f"trying to backward through the graph a second time ({node.name()}): its saved "
-                    "values were freed by the first backward; pass retain_graph=True to the first call")
-            if graph:
-                in_grads = node.backward(g, xp, *node.input_tensors())
-                if arity == 1:
-                    in_grads = (in_grads,)
-            elif arity == 1:
-                in_grads = (node.backward(g, xp, node.a0),)
-            elif arity == 2:
-                in_grads = node.backward(g, xp, node.a0, node.a1)
-            else:
-                in_grads = node.backward(g, xp, *node.a0)
-            arrays, parents = node.edges()
-            if not retain_graph:
-                node.release()
-            for parent, a, gi in zip(parents, arrays, in_grads):
-                if gi is None or parent is None:
-                    continue
-                if gi.dtype != a.dtype:
-                    gi = xp.cast(gi, a.dtype)
-                if isinstance(parent, Tensor):
-                    _add_leaf(leaves, parent, gi)
-                elif parent in pending:
-                    pending[parent] = pending[parent] + gi
-                elif useful is None or id(parent) in useful:
-                    pending[parent] = gi
-                    heappush(heap, (-parent.seq, parent))
+    if graph:
+        with _GradMode(True):  # the rules run on Tensors and must record
+            _propagate(pending, leaves, retain_graph, Function.tensor_ops, deliver, wanted, useful)
+    else:
+        _propagate(pending, leaves, retain_graph, Function.array_ops, deliver, wanted, useful)
     for t, g in leaves.values():
         deliver(t, g)
+
+
+def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_graph: bool, xp: Any,
+               deliver: Callable[[Any, Any], None], wanted: set[int] | None,
+               useful: set[int] | None) -> None:
+    """The chain rule, node by node from the newest: each node's summed output gradient through
+    its rule to its parents (pending nodes, or ``leaves``)."""
+    graph = xp.graph
+    heap = [(-node.seq, node) for node in pending]
+    heapify(heap)
+    while heap:
+        node = heappop(heap)[1]
+        g = pending.pop(node)
+        if node.retained is not None:
+            _set_retained(node, g, graph)
+        if wanted is not None:
+            if id(node) in wanted:
+                deliver(node, g)
+            if id(node) not in useful:
+                continue
+        arity = node.arity
+        if arity == 0:
+            raise RuntimeError(
+                f"trying to backward through the graph a second time ({node.name()}): its saved "
+                "values were freed by the first backward; pass retain_graph=True to the first call")
+        if graph:
+            in_grads = node.backward(g, xp, *node.input_tensors())
+            if arity == 1:
+                in_grads = (in_grads,)
+        elif arity == 1:
+            in_grads = (node.backward(g, xp, node.a0),)
+        elif arity == 2:
+            in_grads = node.backward(g, xp, node.a0, node.a1)
+        else:
+            in_grads = node.backward(g, xp, *node.a0)
+        arrays, parents = node.edges()
+        if not retain_graph:
+            node.release()
+        for parent, a, gi in zip(parents, arrays, in_grads):
+            if gi is None or parent is None:
+                continue
+            if gi.dtype != a.dtype:
+                gi = xp.cast(gi, a.dtype)
+            if isinstance(parent, Tensor):
+                _add_leaf(leaves, parent, gi)
+            elif parent in pending:
+                pending[parent] = pending[parent] + gi
+            elif useful is None or id(parent) in useful:
+                pending[parent] = gi
+                heappush(heap, (-parent.seq, parent))
 
 
 def _add_leaf(leaves: dict[int, list], t: Tensor, g: Any) -> None:

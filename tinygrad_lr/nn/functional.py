@@ -64,6 +64,9 @@ def _constant(name: str, what: str, value: Any, dtype: np.dtype,
 def _check_unit_interval(name: str, what: str, t: Tensor) -> None:
     """Values must lie in [0, 1] (nan fails too); the first bad value is named."""
     data = t.data
+    if not data.size or (np.minimum.reduce(data, axis=None) >= 0
+                         and np.maximum.reduce(data, axis=None) <= 1):
+        return
     bad = ~((data >= 0) & (data <= 1))
     if bad.any():
         where = np.unravel_index(int(np.argmax(bad)), data.shape) if data.ndim else ()

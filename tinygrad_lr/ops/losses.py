@@ -102,11 +102,10 @@ class _ReducedLoss(Function):
         if self.weight is not None:
             loss = loss * self.weight
         self.count = loss.size
-        if self.reduction == "sum":
-            return loss.sum()
-        if self.reduction == "mean":
-            return loss.sum() / loss.size
-        return loss
+        if self.reduction == "none":
+            return loss
+        total = np.add.reduce(loss, axis=None)
+        return total / loss.size if self.reduction == "mean" else total
 
     def upstream(self, g: Any) -> Any:
         """The output gradient as the factor of each element's derivative (weight included)."""

@@ -510,3 +510,24 @@ def test_loss_weights_that_require_grad_are_rejected_like_torch():
 def test_weight_that_does_not_broadcast_names_shapes():
     with pytest.raises(ValueError, match=r"\(4,\).*\(2, 3\)"):
         F.binary_cross_entropy_with_logits(tl.zeros(2, 3), tl.zeros(2, 3), tl.ones(4))
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(), (1,), (5,)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_with_logits_fused_path_on_small_and_0d_inputs(shape, weighted):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape) * 3
+    y = (rng.random(shape) < 0.5).astype(np.float64)
+    w = rng.random(shape) + 0.5 if weighted else None
+    for reduction in ("mean", "sum"):
+        ours = tl.tensor(x, requires_grad=True)
+        theirs = torch.tensor(x, requires_grad=True)
+        loss = F.binary_cross_entropy_with_logits(
+            ours, tl.tensor(y), weight=None if w is None else tl.tensor(w), reduction=reduction)
+        tloss = torch.nn.functional.binary_cross_entropy_with_logits(
+            theirs, torch.tensor(y), weight=None if w is None else torch.tensor(w), reduction=reduction)
+        loss.backward()
+        tloss.backward()
+        assert_close(loss, tloss, **TORCH64_TOL)
+        assert_close(ours.grad, theirs.grad, **TORCH64_TOL)

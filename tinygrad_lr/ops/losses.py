@@ -99,8 +99,8 @@ class _ReducedLoss(Function):
 
     def reduce(self, loss: np.ndarray) -> np.ndarray:
         """Apply the reduction (and the weight) to the elementwise loss."""
-        if self.weight is not None:
-            loss = loss * self.weight
+        if self.weight is not None:  # every caller passes a fresh array: scale it in place
+            loss = np.multiply(loss, self.weight, out=loss if type(loss) is np.ndarray else None)
         self.count = loss.size
         if self.reduction == "none":
             return loss
@@ -146,7 +146,7 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
     """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] on logits x (p = pos_weight), as
     (1 - y) x + (1 + (p - 1) y) softplus(-x): finite for any x; derivative w (sigmoid(x) - y).
 
-    Without weights the loss is summed from log1p(e) + x (1[x >= 0] - y) with e = exp(-|x|) kept
+    Without pos_weight the loss is summed from log1p(e) + x (1[x >= 0] - y) with e = exp(-|x|) kept
     for the derivative: three buffers the size of x instead of a dozen, which matters when x has
     a million rows.
     """
@@ -159,13 +159,13 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
         self.e = self.negative = None
 
     def forward(self, x, y):
-        if self.weight is not None or self.pos_weight is not None or self.reduction == "none":
+        if self.pos_weight is not None or self.reduction == "none":
             softplus_neg = softplus_array(-x)
             if self.pos_weight is not None:
                 softplus_neg = (1 + (self.pos_weight - 1) * y) * softplus_neg
             return self.reduce((1 - y) * x + softplus_neg)
         self.e, self.negative = exp_neg_abs(x), x < 0
-        loss = np.log1p(self.e)
+        loss = np.log1p(self.e, out=np.empty_like(self.e))
         linear = np.subtract(1, y, out=np.empty_like(loss))
         np.subtract(linear, self.negative, out=linear)
         np.multiply(linear, x, out=linear)

@@ -319,3 +319,11 @@ def test_backward_is_linear_in_the_upstream_gradient(values, a, b):
 
     np.testing.assert_allclose(grad_for(a * u1 + b * u2), a * grad_for(u1) + b * grad_for(u2),
                                rtol=1e-10, atol=1e-12)
+
+
+def test_grad_outputs_may_be_a_numpy_scalar_or_python_number():
+    x = leaf(2.0)
+    (g,) = tl.autograd.grad(x * 3, x, np.float64(2.0))
+    assert g.item() == 6.0
+    (g,) = tl.autograd.grad(x * 3, x, 0.5)
+    assert g.item() == 1.5

@@ -155,7 +155,7 @@ def _accumulate(t: Tensor, g: Any, graph: bool) -> None:
 
 
 def _check_roots(what: str, outputs: Sequence[Tensor], grads: Any, create_graph: bool) -> list:
-    if grads is None or isinstance(grads, (Tensor, np.ndarray)):
+    if not isinstance(grads, (list, tuple)):
         grads = [grads] * len(outputs) if grads is None else [grads]
     if len(grads) != len(outputs):
         raise RuntimeError(f"{what}: got {len(grads)} gradients for {len(outputs)} outputs")

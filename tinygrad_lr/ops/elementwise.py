@@ -203,7 +203,8 @@ class Tanh(Function):
 
     def backward(self, g, xp, x):
         t = self.result(xp)
-        return g * (1 - t * t)
+        # (1 - t)(1 + t), not 1 - t*t: t*t underflows for tiny t, and 1 - t is exact near t = 1.
+        return g * ((1 - t) * (1 + t))
 
 
 class Softplus(Function):

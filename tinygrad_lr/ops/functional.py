@@ -92,43 +92,29 @@ def _float(x: Any) -> Tensor:
     return x if x.data.dtype.kind == "f" else x.to(get_default_dtype())
 
 
-def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
-    try:
-        np.broadcast_shapes(a.data.shape, b.data.shape)
-    except ValueError:
-        raise RuntimeError(f"{name}: shapes {a.data.shape} and {b.data.shape} cannot be "
-                           "broadcast together") from None
-
-
-def _binary(name: str, op: type, a: Tensor, b: Tensor) -> Tensor:
-    if a.data.shape != b.data.shape:
-        _check_broadcast(name, a, b)
-    return op.apply(a, b)
-
-
 # ---- arithmetic -------------------------------------------------------------------------------
 def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input + alpha * other, broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
-    return _binary("add", ew.Add, *coerce(input, other))
+    return ew.Add.apply(*coerce(input, other))
 
 
 def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input - alpha * other, broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
-    return _binary("sub", ew.Sub, *coerce(input, other))
+    return ew.Sub.apply(*coerce(input, other))
 
 
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product, broadcasting."""
-    return _binary("mul", ew.Mul, *coerce(input, other))
+    return ew.Mul.apply(*coerce(input, other))
 
 
 def div(input: Any, other: Any) -> Tensor:
     """True division (integers give floats), broadcasting."""
-    return _binary("div", ew.Div, *_float_operands(input, other))
+    return ew.Div.apply(*_float_operands(input, other))
 
 
 def clone(input: Tensor) -> Tensor:
@@ -151,7 +137,7 @@ def pow(input: Any, exponent: Any) -> Tensor:
         if exponent.data.dtype.kind != "f" and _scalar_category(input) == 2:
             exponent = exponent.to(get_default_dtype())
         return ew.RPowScalar.apply(exponent, base=input)
-    return _binary("pow", ew.Pow, *coerce(input, exponent))
+    return ew.Pow.apply(*coerce(input, exponent))
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -244,12 +230,12 @@ clip = clamp
 
 def maximum(input: Any, other: Any) -> Tensor:
     """Elementwise maximum, broadcasting."""
-    return _binary("maximum", ew.Maximum, *coerce(input, other))
+    return ew.Maximum.apply(*coerce(input, other))
 
 
 def minimum(input: Any, other: Any) -> Tensor:
     """Elementwise minimum, broadcasting."""
-    return _binary("minimum", ew.Minimum, *coerce(input, other))
+    return ew.Minimum.apply(*coerce(input, other))
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
@@ -497,8 +483,12 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if input.data.ndim == 0:
         return reshape(input, 1)
     start, end = _dim("flatten", input, start_dim), _dim("flatten", input, end_dim)
+    if start > end:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
+                           f"tensor of shape {input.shape}")
     shape = input.shape
-    return reshape(input, shape[:start] + (-1,) + shape[end + 1:])
+    merged = int(np.prod(shape[start:end + 1]))
+    return reshape(input, shape[:start] + (merged,) + shape[end + 1:])
 
 
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
@@ -520,10 +510,11 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 def permute(input: Tensor, *dims: Any) -> Tensor:
     """Reorder dimensions."""
     dims = _shape_arg(dims)
-    if sorted(d % builtins.max(input.ndim, 1) for d in dims) != list(range(input.ndim)):
+    axes = tuple(_dim("permute", input, d) for d in dims)
+    if sorted(axes) != list(range(input.ndim)):
         raise RuntimeError(f"permute: {dims} is not a permutation of the {input.ndim} dimensions "
                            f"of a tensor of shape {input.shape}")
-    return mv.Permute.apply(input, axes=tuple(d % input.ndim for d in dims))
+    return mv.Permute.apply(input, axes=axes)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -558,6 +549,9 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     if lead < 0:
         raise RuntimeError(f"expand: the number of sizes {sizes} is less than the number of "
                            f"dimensions of shape {input.shape}")
+    if -1 in sizes[:lead]:
+        raise RuntimeError(f"expand: size -1 is not allowed for the new leading dimension "
+                           f"{sizes.index(-1)} of sizes {sizes} (tensor shape {input.shape})")
     shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     return broadcast_to(input, shape)
 

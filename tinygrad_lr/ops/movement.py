@@ -87,6 +87,12 @@ class IndexGrad(Function):
         return g[self.index]
 
 
+def _per_input(grads: list[Any]) -> Any:
+    """A variadic rule's result: one bare gradient for one input (the Function contract), else
+    the tuple."""
+    return grads[0] if len(grads) == 1 else tuple(grads)
+
+
 class Cat(Function):
     __slots__ = ("axis",)
 
@@ -103,7 +109,7 @@ class Cat(Function):
             stop = start + x.shape[self.axis]
             grads.append(g[lead + (slice(start, stop),)] if need else None)
             start = stop
-        return tuple(grads)
+        return _per_input(grads)
 
 
 class Stack(Function):
@@ -117,7 +123,7 @@ class Stack(Function):
 
     def backward(self, g, xp, *xs):
         lead = (slice(None),) * self.axis
-        return tuple(g[lead + (i,)] if need else None for i, need in enumerate(self.needs))
+        return _per_input([g[lead + (i,)] if need else None for i, need in enumerate(self.needs)])
 
 
 class MatMul(Function):
@@ -128,12 +134,18 @@ class MatMul(Function):
         try:
             return np.matmul(x, y)
         except ValueError:
+            inner_x = x.shape[-1] if x.ndim else None
+            inner_y = y.shape[-2] if y.ndim > 1 else y.shape[0] if y.ndim else None
+            problem = (f"inner dimensions {inner_x} and {inner_y} must match" if inner_x != inner_y
+                       else f"batch dimensions {x.shape[:-2]} and {y.shape[:-2]} cannot be "
+                       "broadcast together")
             raise RuntimeError(f"matmul: shapes {x.shape} and {y.shape} cannot be multiplied "
-                               f"(inner dimensions {x.shape[-1] if x.ndim else None} and "
-                               f"{y.shape[-2] if y.ndim > 1 else y.shape[0] if y.ndim else None} "
-                               "must match)") from None
+                               f"({problem})") from None
 
     def backward(self, g, xp, x, y):
+        if x.ndim == 2 and y.ndim == 1:  # matrix @ vector (a linear model): no reshapes needed
+            return (g.reshape((-1, 1)) * y if self.needs[0] else None,
+                    g @ x if self.needs[1] else None)
         # Promote 1-D operands to matrices, as the forward did, so one rule covers every case.
         x2 = x.reshape((1,) + x.shape) if x.ndim == 1 else x
         y2 = y.reshape(y.shape + (1,)) if y.ndim == 1 else y

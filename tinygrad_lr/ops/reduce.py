@@ -102,8 +102,9 @@ class LogSumExp(_Reduction):
 
     def forward(self, x):
         m = np.max(x, axis=self.axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        out = np.log(exp_floored(x - m).sum(axis=self.axes, keepdims=True)) + m
+        shift = np.where(np.isfinite(m), m, 0)
+        # Adding the unshifted max keeps an all -inf (or any +inf) slice at its exact -inf (+inf).
+        out = np.log(exp_floored(x - shift).sum(axis=self.axes, keepdims=True)) + m
         self.out = self.squeeze(out, x.shape)
         return self.out
 

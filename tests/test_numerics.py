@@ -1,0 +1,321 @@
+"""Numerical robustness and the checkers themselves: the stable ops at extreme inputs, gradcheck and
+gradgradcheck on composite functions, planted wrong derivatives that the checkers must catch, and
+random composite programs compared with PyTorch."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+
+import tinygrad_lr as tl
+from helpers import (F32_ELEMENTWISE_TOL, F32_REDUCTION_TOL, FD_TOL, TORCH64_TOL, assert_close,
+                     compare_with_torch, finite_difference_grad, needs_torch, torch)
+from tinygrad_lr.autograd import Function, GradcheckError, gradcheck, gradgradcheck
+
+
+# ---- the stable ops at extreme inputs ------------------------------------------------------------
+def torch_nn() -> Any:
+    """torch.nn.functional (looked up lazily: torch may be missing)."""
+    return torch.nn.functional
+
+
+STABLE_OPS: dict[str, tuple[Callable, Callable, float, dict]] = {
+    # name: (ours, PyTorch's, lowest valid input, float32 tolerance)
+    "sigmoid": (tl.sigmoid, lambda x: torch.sigmoid(x), -1e4, F32_ELEMENTWISE_TOL),
+    "tanh": (tl.tanh, lambda x: torch.tanh(x), -1e4, F32_ELEMENTWISE_TOL),
+    "log1p": (tl.log1p, lambda x: torch.log1p(x), float(np.float32(-0.999)), F32_ELEMENTWISE_TOL),
+    "softplus": (tl.softplus, lambda x: torch_nn().softplus(x), -1e4, F32_ELEMENTWISE_TOL),
+    "logsigmoid": (tl.logsigmoid, lambda x: torch_nn().logsigmoid(x), -1e4, F32_ELEMENTWISE_TOL),
+    "logsumexp": (lambda x: tl.logsumexp(x, -1), lambda x: torch.logsumexp(x, -1), -1e4,
+                  F32_REDUCTION_TOL),
+}
+EXTREMES = np.array([-1e4, -1e3, -104.0, -88.7, -30.0, -20.0, -1e-3, 0.0, 1e-3, 20.0, 30.0,
+                     88.7, 104.0, 1e3, 1e4])
+
+
+def extreme_inputs(name: str, dtype: type) -> np.ndarray:
+    """The extreme values inside the op's domain, as rows of 5 (logsumexp reduces each row)."""
+    low = STABLE_OPS[name][2]
+    values = np.clip(EXTREMES, low, None)
+    return values.reshape(3, 5).astype(dtype)
+
+
+def value_and_gradient(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and gradient (upstream of ones) with every floating-point warning an error."""
+    t = tl.tensor(x, requires_grad=True)
+    with np.errstate(all="raise"):
+        out = STABLE_OPS[name][0](t)
+        out.backward(np.ones(out.shape, dtype=out.dtype))
+    return out.data, t.grad.data
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", STABLE_OPS)
+def test_stable_ops_are_finite_at_extremes(name: str, dtype: type) -> None:
+    value, grad = value_and_gradient(name, extreme_inputs(name, dtype))
+    assert value.dtype == grad.dtype == dtype
+    assert np.all(np.isfinite(value)), f"{name}: value {value}"
+    assert np.all(np.isfinite(grad)), f"{name}: gradient {grad}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", STABLE_OPS)
+@given(data=st.data())
+def test_stable_ops_are_finite_for_any_input_up_to_1e4(name: str, dtype: type,
+                                                       data: st.DataObject) -> None:
+    low = STABLE_OPS[name][2]
+    # No subnormal inputs: NumPy's own float32 exp flags underflow for them (exp(-1e-44) == 1).
+    elements = st.floats(low, 1e4, width=np.dtype(dtype).itemsize * 8, allow_subnormal=False)
+    x = data.draw(arrays(dtype, array_shapes(min_dims=1, max_dims=2, max_side=4),
+                         elements=elements))
+    value, grad = value_and_gradient(name, x)
+    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad)), f"{name}({x})"
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", STABLE_OPS)
+def test_stable_ops_match_torch_at_extremes(name: str, dtype: type) -> None:
+    ours, theirs, _, f32_tol = STABLE_OPS[name]
+    tol = TORCH64_TOL if dtype == np.float64 else f32_tol
+    compare_with_torch(ours, theirs, [extreme_inputs(name, dtype)], tol, tol)
+
+
+# ---- gradcheck and gradgradcheck on composite functions ------------------------------------------
+RNG = np.random.default_rng(1234)
+COMPOSITES: dict[str, tuple[Callable, tuple[np.ndarray, ...]]] = {
+    "elementwise_broadcast": (
+        lambda x, y: (x.sigmoid() * y.tanh() + (x - y) ** 2 / (1 + y * y)).sum(0),
+        (RNG.standard_normal((3, 2)), RNG.standard_normal((1, 2)))),
+    "matmul_softplus_logsumexp_std": (
+        lambda x, w: tl.softplus(x @ w).logsumexp(-1) - x.std(0).sum() + x.var(1),
+        (RNG.standard_normal((4, 3)), RNG.standard_normal((3, 2)))),
+    "indexing_prod_cat_amax": (
+        lambda x: x[[0, 0, 2]].prod(0) * x.amax() + tl.cat([x, x.exp()]).mean(0)
+        + tl.stack([x, x * x]).logsumexp((0, 1)),
+        (np.array([[0.3, -1.2], [0.9, 1.7], [-0.4, 0.6]]),)),
+    "where_div_log_pow": (
+        lambda x, y: tl.where(np.array([True, False, True]), x / y, (x * x).log1p()) + y ** x
+        + (x.abs() + 1).log() * tl.maximum(x, y).sqrt(),
+        (np.array([0.7, 1.3, 0.2]), np.array([1.1, 0.4, 2.0]))),
+}
+
+
+@pytest.mark.parametrize("name", COMPOSITES)
+def test_gradcheck_and_gradgradcheck_pass_on_composites(name: str) -> None:
+    fn, values = COMPOSITES[name]
+    inputs = tuple(tl.tensor(v, requires_grad=True) for v in values)
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
+# ---- planted wrong derivatives ------------------------------------------------------------------
+class Sin(Function):
+    """sin with its true derivative cos (array rules only: enough for first derivatives)."""
+    __slots__ = ()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.sin(x)
+
+    def backward(self, g: Any, xp: Any, x: Any) -> Any:
+        return g * np.cos(x)
+
+
+class SinWithWrongDerivative(Sin):
+    """The planted bug: d sin(x) = +sin(x) instead of cos(x)."""
+    __slots__ = ()
+
+    def backward(self, g: Any, xp: Any, x: Any) -> Any:
+        return g * np.sin(x)
+
+
+class MulWithWrongSecondInputRule(Function):
+    """x * y whose rule for y uses y instead of x: only input 1 is wrong."""
+    __slots__ = ()
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return x * y
+
+    def backward(self, g: Any, xp: Any, x: Any, y: Any) -> Any:
+        return g * y, g * y
+
+
+class Square(Function):
+    """x * x with a rule that is itself differentiable."""
+    __slots__ = ()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x * x
+
+    def backward(self, g: Any, xp: Any, x: Any) -> Any:
+        return g * 2 * x
+
+
+class SquareWithDetachedRule(Square):
+    """Right first derivative, but the rule detaches x when building a graph: second derivatives
+    through it are silently zero."""
+    __slots__ = ()
+
+    def backward(self, g: Any, xp: Any, x: Any) -> Any:
+        return g * 2 * (x.detach() if xp.graph else x)
+
+
+X = np.array([[0.3, 1.2, -2.5], [2.0, -0.7, 0.9]])
+NUMBER = r"-?\d+\.\d+(?:e[-+]?\d+)?"
+
+
+def test_gradcheck_accepts_the_true_derivative() -> None:
+    assert gradcheck(Sin.apply, (tl.tensor(X, requires_grad=True),))
+    assert gradgradcheck(Square.apply, (tl.tensor(X, requires_grad=True),))
+
+
+def test_gradcheck_reports_a_planted_wrong_derivative_precisely() -> None:
+    atol, rtol = 1e-5, 1e-3
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(SinWithWrongDerivative.apply, (tl.tensor(X, requires_grad=True),), atol=atol,
+                  rtol=rtol)
+    message = str(info.value)
+    wrong = np.abs(np.sin(X) - np.cos(X)) > atol + rtol * np.abs(np.cos(X))
+    element = tuple(int(i) for i in np.argwhere(wrong)[0])   # the first element gradcheck meets
+    assert "input 0" in message
+    assert f"element {element}" in message, message
+    values_part = message.split("element")[-1]
+    analytical, numerical = (float(v) for v in re.findall(NUMBER, values_part)[-2:])
+    assert analytical == pytest.approx(np.sin(X[element]), abs=1e-12), message
+    assert numerical == pytest.approx(np.cos(X[element]), abs=1e-6), message
+
+
+def test_gradcheck_names_the_input_whose_rule_is_wrong() -> None:
+    x, y = tl.tensor(X, requires_grad=True), tl.tensor(X[::-1].copy(), requires_grad=True)
+    assert gradcheck(MulWithWrongSecondInputRule.apply, (x, tl.tensor(X[::-1].copy())))
+    with pytest.raises(GradcheckError, match=r"input 1\b.*element \(0, 0\)"):
+        gradcheck(MulWithWrongSecondInputRule.apply, (x, y))
+
+
+def test_gradgradcheck_catches_a_rule_that_is_not_differentiable() -> None:
+    x = tl.tensor(X, requires_grad=True)
+    assert gradcheck(SquareWithDetachedRule.apply, (x,))
+    with pytest.raises(GradcheckError, match=r"input 0"):
+        gradgradcheck(SquareWithDetachedRule.apply, (x,))
+
+
+def test_finite_difference_helper_catches_the_planted_wrong_derivative() -> None:
+    upstream = np.random.default_rng(0).standard_normal(X.shape)
+
+    def objective(values: np.ndarray) -> float:
+        return float(np.sum(Sin.apply(tl.tensor(values)).data * upstream))
+
+    expected = finite_difference_grad(objective, X)
+    for op, correct in ((Sin, True), (SinWithWrongDerivative, False)):
+        x = tl.tensor(X, requires_grad=True)
+        (grad,) = tl.autograd.grad(op.apply(x), x, upstream)
+        if correct:
+            assert_close(grad, expected, **FD_TOL, what="true derivative")
+        else:
+            with pytest.raises(AssertionError):
+                assert_close(grad, expected, **FD_TOL, what="planted wrong derivative")
+
+
+# ---- random composite programs against PyTorch ---------------------------------------------------
+def both(fn: Callable) -> tuple[Callable, Callable]:
+    """A step spelled the same way for both libraries (operators and shared method names)."""
+    return fn, fn
+
+
+# Every step keeps values within a few units (|x| <= 8 after any program): at large arguments the
+# derivatives of tanh and sigmoid, computed from their outputs as (1 - t)(1 + t) and s (1 - s),
+# lose relative precision, differently in each library, and a final product amplifies that.
+UNARY_STEPS: dict[str, tuple[Callable, Callable]] = {
+    "tanh": both(lambda a: a.tanh()),
+    "sigmoid": both(lambda a: a.sigmoid()),
+    "softplus": (tl.softplus, lambda a: torch_nn().softplus(a)),
+    "logsigmoid": (tl.logsigmoid, lambda a: torch_nn().logsigmoid(a)),
+    "neg": both(lambda a: -a),
+    "damped_square": both(lambda a: a * a.tanh()),
+    "damped_cube": both(lambda a: a ** 3 / (1 + a * a)),
+    "affine": both(lambda a: 0.5 * a - 0.25),
+    "gaussian": both(lambda a: (-(a * a)).exp()),
+    "sqrt_1p_square": both(lambda a: (a * a + 1).sqrt()),
+    "log1p_square": both(lambda a: (a * a).log1p()),
+    "reciprocal_1p_square": both(lambda a: 1 / (1 + a * a)),
+    "abs": both(lambda a: a.abs()),
+    "relu": both(lambda a: a.relu()),
+    "clamp": both(lambda a: a.clamp(-1.0, 1.0)),
+    "two_to_the": both(lambda a: 2.0 ** a.tanh()),
+    "reshape_roundtrip": both(lambda a: a.reshape(-1).reshape(a.shape)),
+    "transpose_roundtrip": both(lambda a: a.transpose(0, -1).transpose(0, -1)),
+}
+BINARY_STEPS: dict[str, tuple[Callable, Callable]] = {
+    "add": both(lambda a, b: (a + b) / 2),
+    "sub": both(lambda a, b: (a - b) / 2),
+    "mul": both(lambda a, b: a * b.tanh()),
+    "div": both(lambda a, b: a / (1 + b * b)),
+    # The exponent never reaches 0, where PyTorch drops the mixed second derivative of x ** y.
+    "pow": both(lambda a, b: (1 + a.tanh() ** 2) ** (b.tanh() + 1.5)),
+    "maximum": (tl.maximum, lambda a, b: torch.maximum(a, b)),
+    "minimum": (tl.minimum, lambda a, b: torch.minimum(a, b)),
+    "where": (lambda a, b: tl.where(a > b, a, 2 * b), lambda a, b: torch.where(a > b, a, 2 * b)),
+}
+def tie_breaker(shape: tuple[int, ...]) -> np.ndarray:
+    """0.01 per position: equal values (common: hypothesis likes constant inputs) would tie in amax,
+    and PyTorch's vectorized and scalar loops can round equal values differently, splitting ties
+    differently."""
+    return np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape) * 0.01
+
+
+FINAL_REDUCTIONS: dict[str, tuple[Callable, Callable]] = {
+    "sum": both(lambda a: a.sum()),
+    "mean": both(lambda a: a.mean()),
+    "var": both(lambda a: a.var()),
+    "logsumexp": (lambda a: a.logsumexp(-1).sum(), lambda a: a.logsumexp(-1).sum()),
+    "amax": (lambda a: (a + tie_breaker(a.shape)).amax(),
+             lambda a: (a + torch.from_numpy(tie_breaker(a.shape))).amax()),
+    "prod": both(lambda a: (a.tanh() + 2).prod()),
+}
+
+
+@st.composite
+def programs(draw: Any) -> tuple[list[tuple[str, int]], str]:
+    """3-8 steps (a unary step, or a binary step with input 0 or 1) and a final reduction."""
+    step = st.one_of(st.tuples(st.sampled_from(sorted(UNARY_STEPS)), st.just(-1)),
+                     st.tuples(st.sampled_from(sorted(BINARY_STEPS)), st.integers(0, 1)))
+    final = st.sampled_from(sorted(FINAL_REDUCTIONS))
+    return draw(st.lists(step, min_size=3, max_size=8)), draw(final)
+
+
+def run(program: tuple[list[tuple[str, int]], str], side: int) -> Callable:
+    """The program as a function of (x, y) in one library (side 0: ours, 1: PyTorch)."""
+    steps, final = program
+
+    def function(x: Any, y: Any) -> Any:
+        h = x
+        for name, operand in steps:
+            if operand < 0:
+                h = UNARY_STEPS[name][side](h)
+            else:
+                h = BINARY_STEPS[name][side](h, (x, y)[operand])
+        return FINAL_REDUCTIONS[final][side](h)
+    return function
+
+
+@st.composite
+def program_inputs(draw: Any) -> tuple[np.ndarray, np.ndarray]:
+    """x of at least two elements and y broadcasting to x's shape (dims dropped or set to 1)."""
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3))
+    y_shape = tuple(1 if draw(st.booleans()) else n for n in shape)
+    y_shape = y_shape[draw(st.integers(0, len(shape))):]
+    values = st.floats(-2, 2)
+    return (draw(arrays(np.float64, shape, elements=values)),
+            draw(arrays(np.float64, y_shape, elements=values)))
+
+
+@needs_torch
+@given(program=programs(), inputs=program_inputs(), seed=st.integers(0, 2**32 - 1))
+def test_random_programs_match_torch(program: tuple, inputs: tuple, seed: int) -> None:
+    compare_with_torch(run(program, 0), run(program, 1), list(inputs), TORCH64_TOL, TORCH64_TOL,
+                       second_order=True, seed=seed)

@@ -1,0 +1,64 @@
+"""Adagrad, as ``torch.optim.Adagrad``."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import _parallel
+from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+
+
+def _adagrad_kernel(param: np.ndarray, grad: np.ndarray, total: np.ndarray, work: np.ndarray,
+                    scratch: np.ndarray, lr: float, eps: float, weight_decay: float,
+                    maximize: bool) -> None:
+    """One Adagrad step in place with the decayed learning rate ``lr``; ``total`` sums ``g**2``."""
+    d = effective_grad(param, grad, weight_decay, maximize, work)
+    np.add(total, np.multiply(d, d, out=scratch), out=total)
+    std = np.add(np.sqrt(total, out=scratch), eps, out=scratch)
+    np.subtract(param, np.multiply(np.divide(d, std, out=scratch), lr, out=scratch), out=param)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.) with PyTorch's update: ``sum += g**2``,
+    ``p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)``, ``sum`` starting at
+    ``initial_accumulator_value``."""
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, *, maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        check_nonnegative("learning rate", group["lr"])
+        check_nonnegative("lr_decay", group["lr_decay"])
+        check_nonnegative("weight_decay", group["weight_decay"])
+        check_nonnegative("initial_accumulator_value", group["initial_accumulator_value"])
+        check_nonnegative("epsilon", group["eps"])
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group; its parameters' state starts at once, as in PyTorch's Adagrad."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        for p in group["params"]:
+            self._init_state(p, self.state[p], group)
+
+    @staticmethod
+    def _init_state(param: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        if not state:
+            state["step"] = 0
+            state["sum"] = Tensor._make(np.full(param.shape, group["initial_accumulator_value"],
+                                                dtype=param.dtype))
+
+    def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        self._init_state(param, state, group)
+        state["step"] += 1
+        lr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
+        work, scratch = self._scratch_arrays(param.data, 2)
+        _parallel.run(_adagrad_kernel, [param.data, grad, state["sum"].data, work, scratch],
+                      lr, float(group["eps"]), float(group["weight_decay"]),
+                      bool(group["maximize"]))

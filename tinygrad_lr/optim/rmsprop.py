@@ -1,0 +1,74 @@
+"""RMSprop, optionally centered and with momentum, as ``torch.optim.RMSprop``."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import _parallel
+from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+
+
+def _rmsprop_kernel(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
+                    grad_avg: np.ndarray | None, buf: np.ndarray | None, work: np.ndarray,
+                    scratch: np.ndarray, lr: float, alpha: float, eps: float,
+                    weight_decay: float, momentum: float, maximize: bool) -> None:
+    """One RMSprop step in place; ``grad_avg`` is None unless centered, ``buf`` unless momentum."""
+    d = effective_grad(param, grad, weight_decay, maximize, work)
+    np.multiply(square_avg, alpha, out=square_avg)
+    np.add(square_avg, np.multiply(np.multiply(d, d, out=scratch), 1 - alpha, out=scratch),
+           out=square_avg)
+    if grad_avg is not None:
+        np.multiply(grad_avg, alpha, out=grad_avg)
+        np.add(grad_avg, np.multiply(d, 1 - alpha, out=scratch), out=grad_avg)
+        square_mean = np.multiply(grad_avg, grad_avg, out=scratch)
+        variance = np.subtract(square_avg, square_mean, out=scratch)
+        avg = np.sqrt(variance, out=scratch)
+    else:
+        avg = np.sqrt(square_avg, out=scratch)
+    np.add(avg, eps, out=avg)
+    scaled = np.divide(d, avg, out=scratch)
+    if buf is not None:
+        np.multiply(buf, momentum, out=buf)
+        np.add(buf, scaled, out=buf)
+        scaled = buf
+    np.subtract(param, np.multiply(scaled, lr, out=scratch), out=param)
+
+
+class RMSprop(Optimizer):
+    """RMSprop with PyTorch's update: ``v = alpha * v + (1 - alpha) * g**2``; the step divides ``g``
+    by ``sqrt(v) + eps`` (``sqrt(v - g_avg**2) + eps`` when centered), through a momentum buffer
+    when ``momentum > 0``."""
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        check_nonnegative("learning rate", group["lr"])
+        check_nonnegative("epsilon", group["eps"])
+        check_nonnegative("momentum", group["momentum"])
+        check_nonnegative("weight_decay", group["weight_decay"])
+        check_nonnegative("alpha", group["alpha"])
+
+    def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
+        momentum = float(group["momentum"])
+        if momentum > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
+        state["step"] += 1
+        grad_avg = state["grad_avg"].data if group["centered"] else None
+        buf = state["momentum_buffer"].data if momentum > 0 else None
+        work, scratch = self._scratch_arrays(param.data, 2)
+        _parallel.run(_rmsprop_kernel, [param.data, grad, state["square_avg"].data, grad_avg, buf,
+                                        work, scratch],
+                      float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                      float(group["weight_decay"]), momentum, bool(group["maximize"]))

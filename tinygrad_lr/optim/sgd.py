@@ -1,0 +1,66 @@
+"""Stochastic gradient descent, optionally with (Nesterov) momentum, as ``torch.optim.SGD``."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import _parallel
+from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+
+
+def _sgd_kernel(param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, work: np.ndarray,
+                scratch: np.ndarray, lr: float, momentum: float, dampening: float,
+                weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:
+    """One SGD step in place; ``buf`` is the momentum buffer (None without momentum), filled with
+    the gradient on the ``first`` step (dampening does not apply to it)."""
+    d = effective_grad(param, grad, weight_decay, maximize, work)
+    if buf is not None:
+        if first:
+            np.copyto(buf, d)
+        else:
+            np.multiply(buf, momentum, out=buf)
+            damped = d if dampening == 0 else np.multiply(d, 1 - dampening, out=scratch)
+            np.add(buf, damped, out=buf)
+        if nesterov:
+            d = np.add(d, np.multiply(buf, momentum, out=scratch), out=scratch)
+        else:
+            d = buf
+    np.subtract(param, np.multiply(d, lr, out=scratch), out=param)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with PyTorch's update: ``b = momentum * b + (1 - dampening) * g``
+    (``b = g`` on the first step), ``g = g + momentum * b`` (Nesterov) or ``g = b``, then
+    ``p -= lr * g``; ``g`` includes ``weight_decay * p`` and is negated when ``maximize``."""
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        check_nonnegative("learning rate", group["lr"])
+        check_nonnegative("momentum", group["momentum"])
+        check_nonnegative("weight_decay", group["weight_decay"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening, got "
+                             f"momentum={group['momentum']}, dampening={group['dampening']}")
+
+    def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        momentum = float(group["momentum"])
+        buf = None
+        first = False
+        if momentum != 0:
+            if state.get("momentum_buffer") is None:
+                state["momentum_buffer"] = Tensor._make(np.empty(param.shape, dtype=param.dtype))
+                first = True
+            buf = state["momentum_buffer"].data
+        work, scratch = self._scratch_arrays(param.data, 2)
+        _parallel.run(_sgd_kernel, [param.data, grad, buf, work, scratch], float(group["lr"]),
+                      momentum, float(group["dampening"]), float(group["weight_decay"]),
+                      bool(group["nesterov"]), bool(group["maximize"]), first)

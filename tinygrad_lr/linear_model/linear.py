@@ -1,0 +1,124 @@
+"""Ordinary least squares: closed form (least squares or the normal equations) or gradient descent
+on the mean squared error through the autodiff engine."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+import tinygrad_lr.nn.functional as F
+from tinygrad_lr.data._validation import check_float, check_int
+from tinygrad_lr.exceptions import ConvergenceWarning
+from tinygrad_lr.linear_model.base import (
+    BaseEstimator,
+    RegressorMixin,
+    check_choice,
+    check_features,
+    check_fitted_features,
+    check_targets,
+    descend,
+)
+from tinygrad_lr.optim import SGD
+from tinygrad_lr.tensor import Tensor
+
+_SOLVERS = ("lstsq", "normal", "gd")
+
+
+class LinearRegression(RegressorMixin, BaseEstimator):
+    """Least-squares linear regression y ~ X @ coef_ + intercept_.
+
+    Solvers: ``lstsq`` (numpy.linalg.lstsq, SVD based: any rank), ``normal`` (the normal
+    equations X^T X b = X^T y solved by LU factorisation, never an explicit inverse; X must have
+    full column rank), both on centred data when fitting an intercept; and ``gd``, full-batch
+    gradient descent on the mean squared error through the engine, stopping when the largest
+    absolute gradient entry is at most ``tol`` (ConvergenceWarning after ``max_iter`` steps).
+    ``gd``'s default ``lr`` is 1 / (2 mean_i(||x_i||^2 + 1)), the inverse of a bound on the
+    objective's curvature, so steps never overshoot.
+
+    Fitted attributes: ``coef_`` (n_features,), ``intercept_``, ``n_features_in_``, and for
+    ``gd`` ``n_iter_`` (the number of steps taken).
+    """
+
+    def __init__(self, fit_intercept: bool = True, solver: str = "lstsq", lr: float | None = None,
+                 max_iter: int = 1000, tol: float = 1e-6) -> None:
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.lr = lr
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _check_hyperparameters(self) -> None:
+        check_choice(self.fit_intercept, "fit_intercept", (True, False))
+        check_choice(self.solver, "solver", _SOLVERS)
+        if self.lr is not None:
+            check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_int(self.max_iter, "max_iter", 1)
+        check_float(self.tol, "tol", low=0.0)
+
+    def fit(self, X: Any, y: Any) -> LinearRegression:
+        """Fit coef_ and intercept_ to X (n_samples, n_features) and targets y (n_samples,)."""
+        self._check_hyperparameters()
+        where = "LinearRegression.fit"
+        X = check_features(X, where)
+        y = check_targets(y, X.shape[0], where)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: y must hold numbers, got dtype {y.dtype}")
+        y = y.astype(X.dtype, copy=False)
+        if self.solver == "gd":
+            coef, intercept = self._gradient_descent(X, y)
+        else:
+            coef, intercept = self._closed_form(X, y)
+        self.coef_, self.intercept_ = coef, intercept
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _closed_form(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Least squares on centred X and y (the intercept then follows from the means)."""
+        if self.fit_intercept:
+            X_mean, y_mean = X.mean(axis=0), y.mean()
+            X, y = X - X_mean, y - y_mean
+        if self.solver == "lstsq":
+            coef = np.linalg.lstsq(X, y, rcond=None)[0]
+        else:
+            try:
+                coef = np.linalg.solve(X.T @ X, X.T @ y)
+            except np.linalg.LinAlgError:
+                raise ValueError("LinearRegression.fit: X^T X is singular (the features are "
+                                 f"linearly dependent, rank < {X.shape[1]}); use "
+                                 "solver='lstsq'") from None
+        intercept = y_mean - X_mean @ coef if self.fit_intercept else X.dtype.type(0)
+        return coef, intercept
+
+    def _gradient_descent(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Full-batch gradient descent on mean((X w + b - y)^2), gradients from backward()."""
+        params = [Tensor._make(np.zeros(X.shape[1], X.dtype)).requires_grad_()]
+        if self.fit_intercept:
+            params.append(Tensor._make(np.zeros((), X.dtype)).requires_grad_())
+        inputs, targets = Tensor._make(X), Tensor._make(y)
+
+        def objective() -> Tensor:
+            prediction = inputs @ params[0]
+            if self.fit_intercept:
+                prediction = prediction + params[1]
+            return F.mse_loss(prediction, targets)
+
+        lr = self.lr
+        if lr is None:
+            lr = 1.0 / (2 * (float(np.einsum("ij,ij->", X, X)) / X.shape[0]
+                             + float(self.fit_intercept)))
+        curve, converged = descend(objective, SGD(params, lr=lr), params, self.max_iter,
+                                   self.tol)
+        if not converged:
+            warnings.warn(f"LinearRegression (solver='gd') did not converge in "
+                          f"max_iter={self.max_iter} steps (tol={self.tol}); increase max_iter "
+                          "or lr, or standardise the features", ConvergenceWarning, stacklevel=3)
+        self.n_iter_ = len(curve) - 1
+        intercept = params[1].data[()] if self.fit_intercept else X.dtype.type(0)
+        return params[0].data.copy(), intercept
+
+    def predict(self, X: Any) -> np.ndarray:
+        """X @ coef_ + intercept_ (plain NumPy)."""
+        X = check_fitted_features(self, X, "LinearRegression.predict")
+        return X @ self.coef_ + self.intercept_

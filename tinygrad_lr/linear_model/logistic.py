@@ -1,0 +1,611 @@
+"""Logistic regression trained through the autodiff engine, with scikit-learn's objective and API.
+
+The objective is scikit-learn's, C * sum_i s_i loss_i + ||W||^2 / 2 (s_i the sample weights times
+the class weights, the intercept not penalised, no penalty with ``penalty=None``). Every solver
+minimises it divided by C * sum_i s_i, i.e. the weighted mean loss plus ||W||^2 / (2 C sum_i s_i):
+the same minimiser, the scaling scikit-learn's solvers use, and the scale of ``tol`` and of
+``loss_curve_``. Two classes use the sigmoid (binary cross-entropy on logits), more use the
+multinomial softmax over all K classes (penalty over all K rows of W).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import tinygrad_lr.nn.functional as F
+from tinygrad_lr import serialization
+from tinygrad_lr.autograd import enable_grad, grad, no_grad
+from tinygrad_lr.autograd.functional import hessian
+from tinygrad_lr.data._validation import check_float, check_int, check_random_state
+from tinygrad_lr.data.loader import iterate_minibatches
+from tinygrad_lr.exceptions import ConvergenceWarning
+from tinygrad_lr.linear_model.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    check_choice,
+    check_features,
+    check_fitted_features,
+    check_sample_weight,
+    check_targets,
+    descend,
+    gradient_max,
+)
+from tinygrad_lr.ops.common import sigmoid_array
+from tinygrad_lr.optim import LBFGS, SGD, Adam, RMSprop
+from tinygrad_lr.tensor import Tensor
+
+_FIRST_ORDER = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+_SOLVERS = ("lbfgs", "newton", *_FIRST_ORDER)
+# Default learning rates of the adaptive solvers; "sgd" defaults to 1 / (a bound on the
+# objective's curvature), see `_default_sgd_lr`.
+_DEFAULT_LR = {"adam": 0.01, "rmsprop": 0.01}
+_N_ITER_NO_CHANGE = 5  # minibatch epochs without relative improvement > tol before stopping
+_MAX_LINE_SEARCH = 50  # objective evaluations per line search (scikit-learn gives L-BFGS 50)
+_LBFGS_HISTORY = 10  # curvature pairs kept by L-BFGS (SciPy's default, as scikit-learn uses)
+_ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
+_SAVE_FORMAT = "tinygrad_lr.LogisticRegression"
+_SAVE_VERSION = 1
+
+Params = tuple[Tensor, Tensor | None]
+
+
+class _Objective:
+    """Sum_i w_i loss_i + alpha / 2 ||W||^2 on one set of rows, as an engine graph of (W, b).
+
+    W is (1, n_features) with the sigmoid for two classes, (K, n_features) with the softmax for
+    more; the weights w_i already include any scaling (they sum to 1 for the whole data set).
+    """
+
+    def __init__(self, X: np.ndarray, encoded: np.ndarray, weights: np.ndarray, alpha: float,
+                 n_classes: int) -> None:
+        self.X = Tensor._make(X)
+        self.alpha, self.n_classes = alpha, n_classes
+        self.binary = n_classes == 2
+        if self.binary:
+            self.target = (encoded == 1).astype(X.dtype)[:, None]
+            self.weights = weights.astype(X.dtype, copy=False)[:, None]
+        else:
+            self.target = encoded.astype(np.int64, copy=False)
+            self.weights = Tensor._make(weights.astype(X.dtype, copy=False))
+
+    def __call__(self, W: Tensor, b: Tensor | None) -> Tensor:
+        logits = self.X @ W.t()
+        if b is not None:
+            logits = logits + b
+        if self.binary:
+            loss = F.binary_cross_entropy_with_logits(logits, self.target, weight=self.weights,
+                                                      reduction="sum")
+        else:
+            loss = (F.cross_entropy(logits, self.target, reduction="none") * self.weights).sum()
+        if self.alpha:
+            loss = loss + (W * W).sum() * (self.alpha / 2)
+        return loss
+
+    def value(self, W: Tensor, b: Tensor | None) -> float:
+        """The objective's value, without recording a graph."""
+        with no_grad():
+            return self(W, b).item()
+
+
+def _stalled(previous: float, current: float) -> bool:
+    """True when an iteration did not lower the objective at all: its line search found no lower
+    point, i.e. the minimum is reached to working precision (the objective's rounding)."""
+    return current >= previous
+
+
+class _CachedClosure:
+    """The L-BFGS closure: objective and gradients at the parameters' current values, recomputed
+    only when the values changed (each L-BFGS step starts by evaluating the point its previous
+    line search accepted, and the stopping test evaluates it as well)."""
+
+    def __init__(self, objective: Callable[[], Tensor], params: list[Tensor]) -> None:
+        self.objective, self.params = objective, params
+        self.at: list[np.ndarray] | None = None
+        self.loss = 0.0
+        self.grads: list[Tensor] = []
+
+    def __call__(self) -> float:
+        if self.at is None or not all(np.array_equal(p.data, x)
+                                      for p, x in zip(self.params, self.at)):
+            for p in self.params:
+                p.grad = None
+            with enable_grad():
+                loss = self.objective()
+                loss.backward()
+            self.at = [p.data.copy() for p in self.params]
+            self.loss, self.grads = loss.item(), [p.grad for p in self.params]
+        for p, g in zip(self.params, self.grads):
+            p.grad = g
+        return self.loss
+
+
+def _check_class_weight(class_weight: Any) -> None:
+    """Raise unless class_weight is None, 'balanced' or a dict."""
+    if not (class_weight is None or isinstance(class_weight, dict)
+            or (isinstance(class_weight, str) and class_weight == "balanced")):
+        raise ValueError("class_weight must be None, 'balanced' or a dict mapping class labels to "
+                         f"weights; got {class_weight!r}")
+
+
+def _class_weights(class_weight: Any, classes: np.ndarray, encoded: np.ndarray,
+                   sample_weight: np.ndarray) -> np.ndarray:
+    """Weight of each class: 1, scikit-learn's 'balanced' total / (K * weighted class count), or
+    the dict's value (1 for classes it does not name)."""
+    if class_weight is None:
+        return np.ones(classes.size)
+    if isinstance(class_weight, str):
+        counts = np.bincount(encoded, weights=sample_weight, minlength=classes.size)
+        # A class whose samples all weigh 0 gets weight 0 rather than 0 * inf = nan.
+        return np.divide(counts.sum(), classes.size * counts, out=np.zeros(classes.size),
+                         where=counts > 0)
+    labels = classes.tolist()
+    unknown = [key for key in class_weight if key not in set(labels)]
+    if unknown:
+        raise ValueError(f"class_weight names labels {unknown} that are not classes of y; the "
+                         f"classes are {labels}")
+    return np.array([float(class_weight.get(label, 1.0)) for label in labels])
+
+
+def _unique_labels(y: np.ndarray, where: str) -> np.ndarray:
+    """Sorted distinct labels (np.unique); NaN, fractional or mixed-type labels are refused."""
+    if y.dtype.kind == "f" and (y != np.round(y)).any():
+        raise ValueError(f"{where}: y must hold class labels, but it looks like a continuous "
+                         f"target (non-integer values such as {y[y != np.round(y)][0]})")
+    try:
+        return np.unique(y)
+    except TypeError as error:
+        raise ValueError(f"{where}: y mixes label types that cannot be sorted ({error})") from None
+
+
+def _encode(y: np.ndarray, classes: np.ndarray, where: str) -> np.ndarray:
+    """Index of each label of y in the sorted `classes`; a label that is not a class raises."""
+    try:
+        encoded = np.searchsorted(classes, y)
+    except TypeError as error:
+        raise ValueError(f"{where}: the labels of y cannot be compared with the classes "
+                         f"{classes.tolist()} ({error})") from None
+    found = encoded < classes.size
+    found[found] = classes[encoded[found]] == y[found]
+    if not found.all():
+        raise ValueError(f"{where}: y contains the label {y[~found].tolist()[0]!r}, which is not "
+                         f"one of the classes {classes.tolist()}")
+    return encoded
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """L2-penalised (or unpenalised) logistic regression: sigmoid for two classes, multinomial
+    softmax for more, fitted through the autodiff engine with a choice of solvers.
+
+    Solvers: ``lbfgs`` (L-BFGS with a strong-Wolfe line search), ``newton`` (exact Newton steps,
+    Hessian from the engine's second derivatives, backtracking line search), and the first-order
+    ``sgd``, ``adam``, ``rmsprop`` (full batch, or shuffled minibatches of ``batch_size`` drawn
+    with ``random_state``).
+
+    Stopping (``tol`` is on the scaled objective, see the module docstring): ``lbfgs``,
+    ``newton`` and full-batch first-order runs stop when the largest absolute gradient entry is
+    at most ``tol``, as scikit-learn's L-BFGS; ``lbfgs`` and ``newton`` also when an iteration
+    cannot lower the objective at all (its minimum is reached to working precision). Minibatch
+    runs stop when the objective has not improved by more than ``tol`` times its size for 5
+    epochs in a row, as scikit-learn's SGDClassifier. Reaching ``max_iter`` iterations (epochs
+    for minibatches) first warns ConvergenceWarning.
+
+    Default ``lr``: 0.01 for adam and rmsprop; for sgd 1 / L with L = c * mean_i(||x_i||^2 + 1)
+    + 1 / (C sum s) (weighted mean), c = 1/4 for the sigmoid and 1/2 for the softmax: a bound
+    on the objective's curvature, so full-batch steps never overshoot.
+
+    Fitted attributes: ``coef_`` (1 or K, n_features), ``intercept_`` (1 or K,), ``classes_``
+    (sorted labels), ``n_features_in_``, ``n_iter_`` (shape (1,)) and ``loss_curve_`` (the scaled
+    objective before the first iteration and after each).
+    """
+
+    def __init__(self, penalty: str | None = "l2", C: float = 1.0, fit_intercept: bool = True,
+                 solver: str = "lbfgs", lr: float | None = None, max_iter: int = 100,
+                 tol: float = 1e-4, batch_size: int | None = None, class_weight: Any = None,
+                 random_state: Any = None, verbose: int = 0) -> None:
+        self.penalty = penalty
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.lr = lr
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ---- hyperparameters -----------------------------------------------------------------------
+    def _check_hyperparameters(self) -> None:
+        """Raise ValueError naming any hyperparameter with a bad value."""
+        check_choice(self.penalty, "penalty", ("l2", None))
+        check_choice(self.solver, "solver", _SOLVERS)
+        check_float(self.C, "C", low=0.0, low_open=True)
+        check_choice(self.fit_intercept, "fit_intercept", (True, False))
+        if self.lr is not None:
+            check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_int(self.max_iter, "max_iter", 1)
+        check_float(self.tol, "tol", low=0.0)
+        if self.batch_size is not None:
+            check_int(self.batch_size, "batch_size", 1)
+            if self.solver not in _FIRST_ORDER:
+                raise ValueError(f"batch_size={self.batch_size} applies only to the first-order "
+                                 f"solvers {list(_FIRST_ORDER)}; solver={self.solver!r} always "
+                                 "uses the full batch (set batch_size=None)")
+        _check_class_weight(self.class_weight)
+        check_random_state(self.random_state)
+        check_int(self.verbose, "verbose", 0)
+
+    def _alpha(self, total_weight: float) -> float:
+        """Penalty strength of the scaled objective: 1 / (C * sum of the sample weights)."""
+        return 0.0 if self.penalty is None else 1.0 / (self.C * total_weight)
+
+    # ---- fitting -------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
+        """Fit the coefficients to X (n_samples, n_features) and labels y with the chosen solver;
+        warns ConvergenceWarning when max_iter ends the run before the stopping rule holds."""
+        self._check_hyperparameters()
+        where = "LogisticRegression.fit"
+        X = check_features(X, where)
+        y = check_targets(y, X.shape[0], where)
+        classes = _unique_labels(y, where)
+        if classes.size < 2:
+            raise ValueError(f"{where}: y has a single class {classes.tolist()}; logistic "
+                             "regression needs samples of at least 2 classes")
+        encoded = _encode(y, classes, where)
+        weights = self._sample_weights(X, encoded, classes, sample_weight, where)
+        total = float(weights.sum())
+        shares = weights / total
+        objective = _Objective(X, encoded, shares, self._alpha(total), classes.size)
+        params = self._new_params(X, classes.size)
+        self._optimizer = None  # partial_fit continues a fit only with a first-order solver
+        if self.solver == "lbfgs":
+            curve, converged = self._run_lbfgs(objective, params)
+        elif self.solver == "newton":
+            curve, converged = self._run_newton(objective, params)
+        else:
+            self._optimizer = self._first_order_optimizer(params, X, shares, classes.size,
+                                                          objective.alpha)
+            self._rng, self._weight_seen = check_random_state(self.random_state), total
+            if self.batch_size is None:
+                curve, converged = self._run_full_batch(objective, params)
+            else:
+                curve, converged = self._run_minibatches(objective, params, X, encoded, shares)
+        if not converged:
+            warnings.warn(f"LogisticRegression (solver={self.solver!r}) did not converge in "
+                          f"max_iter={self.max_iter} iterations (tol={self.tol}); increase "
+                          "max_iter, scale the data or, for first-order solvers, adjust lr",
+                          ConvergenceWarning, stacklevel=2)
+        self._set_fitted(classes, X.shape[1], params, len(curve) - 1, curve)
+        return self
+
+    def _sample_weights(self, X: np.ndarray, encoded: np.ndarray, classes: np.ndarray,
+                        sample_weight: Any, where: str) -> np.ndarray:
+        """Sample weights times class weights, in X's dtype."""
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype, where)
+        per_class = _class_weights(self.class_weight, classes, encoded, weights)
+        return weights * per_class.astype(X.dtype)[encoded]
+
+    def _new_params(self, X: np.ndarray, n_classes: int) -> list[Tensor]:
+        """Zero coefficients (and intercepts) in X's dtype, as leaves that require grad."""
+        rows = 1 if n_classes == 2 else n_classes
+        params = [Tensor._make(np.zeros((rows, X.shape[1]), X.dtype)).requires_grad_()]
+        if self.fit_intercept:
+            params.append(Tensor._make(np.zeros(rows, X.dtype)).requires_grad_())
+        return params
+
+    @staticmethod
+    def _split(params: list[Tensor]) -> Params:
+        return params[0], (params[1] if len(params) > 1 else None)
+
+    def _report(self, iteration: int, value: float, gradient: float | None = None) -> None:
+        if self.verbose:
+            tail = "" if gradient is None else f", max |gradient| {gradient:.3e}"
+            print(f"[{self.solver}] iteration {iteration}: objective {value:.10g}{tail}")
+
+    def _run_lbfgs(self, objective: _Objective, params: list[Tensor]) -> tuple[list[float], bool]:
+        """L-BFGS one iteration per optimizer step, so the stopping rule and the curve see every
+        iterate; the closure's cache makes the re-evaluation of each accepted point free."""
+        optimizer = LBFGS(params, lr=1, max_iter=1, max_eval=1 + _MAX_LINE_SEARCH,
+                          tolerance_grad=self.tol, tolerance_change=0.0,
+                          history_size=_LBFGS_HISTORY, line_search_fn="strong_wolfe")
+        closure = _CachedClosure(lambda: objective(*self._split(params)), params)
+        curve: list[float] = []
+        while True:
+            value = closure()
+            gradient = gradient_max(params)
+            self._report(len(curve), value, gradient)
+            curve.append(value)
+            if gradient <= self.tol or (len(curve) > 1 and _stalled(curve[-2], value)):
+                return curve, True
+            if len(curve) > self.max_iter:
+                return curve, False
+            optimizer.step(closure)
+
+    def _run_newton(self, objective: _Objective, params: list[Tensor]) -> tuple[list[float], bool]:
+        """Newton's method on the flat parameter vector: Hessian from the engine's second
+        derivatives, direction from a linear solve, backtracking (Armijo) line search."""
+        shapes = [p.shape for p in params]
+        sizes = [int(np.prod(shape)) for shape in shapes]
+
+        def flat_objective(theta: Tensor) -> Tensor:
+            W = theta[:sizes[0]].reshape(shapes[0])
+            b = theta[sizes[0]:].reshape(shapes[1]) if len(shapes) > 1 else None
+            return objective(W, b)
+
+        def value_at(theta: np.ndarray) -> float:
+            with no_grad():
+                return flat_objective(Tensor._make(theta)).item()
+
+        # Strictly convex (a unique Newton step) unless there is no penalty or the softmax's
+        # intercepts can all shift together; then use the least-squares (pseudo-inverse) step.
+        definite = self.penalty is not None and (shapes[0][0] == 1 or len(shapes) == 1)
+        theta = np.concatenate([p.data.reshape(-1) for p in params])
+        curve: list[float] = []
+        converged = False
+        for iteration in range(self.max_iter + 1):
+            x = Tensor._make(theta).requires_grad_()
+            with enable_grad():
+                loss = flat_objective(x)
+                (gradient,) = grad(loss, [x])
+            value, g = loss.item(), gradient.data
+            largest = float(np.abs(g).max())
+            self._report(iteration, value, largest)
+            curve.append(value)
+            if largest <= self.tol or (iteration and _stalled(curve[-2], value)):
+                converged = True
+                break
+            if iteration == self.max_iter:
+                break
+            with enable_grad():
+                H = hessian(flat_objective, x).data
+            direction = _newton_direction(H, g, definite)
+            slope = float(g @ direction)
+            step = 1.0
+            for _ in range(_MAX_LINE_SEARCH):
+                if value_at(theta + step * direction) <= value + _ARMIJO * step * slope:
+                    theta = theta + step * direction
+                    break
+                step /= 2
+        offset = 0
+        for p, size, shape in zip(params, sizes, shapes):
+            p.data[...] = theta[offset:offset + size].reshape(shape)
+            offset += size
+        return curve, converged
+
+    def _first_order_optimizer(self, params: list[Tensor], X: np.ndarray, weights: np.ndarray,
+                               n_classes: int, alpha: float) -> Any:
+        """The solver's optimizer over `params`, with `lr` or the solver's default."""
+        lr = self.lr
+        if lr is None:
+            lr = _DEFAULT_LR.get(self.solver) or _default_sgd_lr(X, weights, n_classes, alpha,
+                                                                 self.fit_intercept)
+        return _FIRST_ORDER[self.solver](params, lr=lr)
+
+    def _run_full_batch(self, objective: _Objective, params: list[Tensor]
+                        ) -> tuple[list[float], bool]:
+        """One optimizer step per iteration on the whole objective, until max |gradient| <= tol."""
+        return descend(lambda: objective(*self._split(params)), self._optimizer, params,
+                       self.max_iter, self.tol, self._report)
+
+    def _run_minibatches(self, objective: _Objective, params: list[Tensor], X: np.ndarray,
+                         encoded: np.ndarray, weights: np.ndarray) -> tuple[list[float], bool]:
+        """Epochs of shuffled minibatch steps until the objective stops improving by more than tol
+        (relative) for 5 epochs in a row."""
+        curve = [objective.value(*self._split(params))]
+        self._report(0, curve[0])
+        best, stale = curve[0], 0
+        for epoch in range(1, self.max_iter + 1):
+            self._epoch(params, X, encoded, weights, objective.alpha, objective.n_classes)
+            value = objective.value(*self._split(params))
+            self._report(epoch, value)
+            curve.append(value)
+            stale = stale + 1 if value > best - self.tol * abs(best) else 0
+            best = min(best, value)
+            if stale >= _N_ITER_NO_CHANGE:
+                return curve, True
+        return curve, False
+
+    def _epoch(self, params: list[Tensor], X: np.ndarray, encoded: np.ndarray,
+               weights: np.ndarray, alpha: float, n_classes: int) -> None:
+        """One pass over the rows in minibatches of `batch_size` (one step if None); each batch's
+        weights are scaled by n / batch rows, so its expected objective is the full one."""
+        if self.batch_size is None:
+            batches: Any = [(X, encoded, weights)]
+        else:
+            batches = iterate_minibatches(X, encoded, weights, batch_size=self.batch_size,
+                                          random_state=self._rng)
+        for X_batch, y_batch, w_batch in batches:
+            scale = X.shape[0] / X_batch.shape[0]
+            batch = _Objective(X_batch, y_batch, w_batch * scale, alpha, n_classes)
+            self._optimizer.zero_grad()
+            with enable_grad():
+                batch(*self._split(params)).backward()
+            self._optimizer.step()
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None,
+                    sample_weight: Any = None) -> LogisticRegression:
+        """One pass of the first-order solver over the minibatch (X, y) (one step, or minibatches
+        of ``batch_size``), keeping the optimizer's state across calls: for data streamed in
+        pieces.
+
+        ``classes`` (every label the stream can hold) is required on the first call unless the
+        model is already fitted (by `fit` or `load`), whose coefficients the stream then starts
+        from. The penalty is scaled by the total sample weight seen so far, so the objective is
+        the one `fit` would minimise on all batches passed until now: after one pass over a data
+        set, fit's objective on it.
+        """
+        where = "LogisticRegression.partial_fit"
+        self._check_hyperparameters()
+        if self.solver not in _FIRST_ORDER:
+            raise ValueError(f"{where}: partial_fit needs a first-order solver "
+                             f"({', '.join(map(repr, _FIRST_ORDER))}); got solver={self.solver!r}")
+        if self.class_weight == "balanced":
+            raise ValueError(f"{where}: class_weight='balanced' needs the class frequencies of the "
+                             "whole data set; pass a dict of class weights instead")
+        fitted = hasattr(self, "coef_")
+        X = check_fitted_features(self, X, where) if fitted else check_features(X, where)
+        y = check_targets(y, X.shape[0], where)
+        if classes is None and not fitted:
+            raise ValueError(f"{where}: classes (every label the data can hold) must be given on "
+                             "the first call to partial_fit")
+        all_classes = self.classes_ if fitted else _unique_labels(np.asarray(classes), where)
+        if fitted and classes is not None and \
+                not np.array_equal(_unique_labels(np.asarray(classes), where), all_classes):
+            raise ValueError(f"{where}: classes={np.asarray(classes).tolist()} differs from the "
+                             f"classes the model holds, {all_classes.tolist()}")
+        if all_classes.size < 2:
+            raise ValueError(f"{where}: classes must hold at least 2 labels, got "
+                             f"{all_classes.tolist()}")
+        encoded = _encode(y, all_classes, where)
+        weights = self._sample_weights(X, encoded, all_classes, sample_weight, where)
+        total = float(weights.sum())
+        shares = weights / total
+        streaming = getattr(self, "_optimizer", None) is not None
+        if not streaming:
+            self._rng, self._weight_seen = check_random_state(self.random_state), 0.0
+            self.n_iter_, self.loss_curve_ = np.zeros(1, np.int32), []
+        self._weight_seen += total
+        alpha = self._alpha(self._weight_seen)
+        if not streaming:
+            params = self._new_params(X, all_classes.size)
+            if fitted:
+                for param, value in zip(params, (self.coef_, self.intercept_)):
+                    param.data[...] = value
+            self._optimizer = self._first_order_optimizer(params, X, shares, all_classes.size,
+                                                          alpha)
+        params = self._optimizer.param_groups[0]["params"]
+        self._epoch(params, X, encoded, shares, alpha, all_classes.size)
+        curve = [*self.loss_curve_, _Objective(X, encoded, shares, alpha, all_classes.size)
+                 .value(*self._split(params))]
+        self._set_fitted(all_classes, X.shape[1], params, int(self.n_iter_[0]) + 1, curve)
+        return self
+
+    def _set_fitted(self, classes: np.ndarray, n_features: int, params: list[Tensor],
+                    n_iter: int, curve: list[float]) -> None:
+        """Record the fitted attributes (copies of the parameters, so later training or edits of
+        one do not change the other)."""
+        W, b = self._split(params)
+        self.classes_ = classes
+        self.n_features_in_ = n_features
+        self.coef_ = W.data.copy()
+        self.intercept_ = np.zeros(W.shape[0], W.dtype) if b is None else b.data.copy()
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        self.loss_curve_ = curve
+
+    # ---- prediction (plain NumPy) ---------------------------------------------------------------
+    def _scores(self, X: Any, method: str) -> np.ndarray:
+        """X @ coef_.T + intercept_, shape (n_samples, 1 or n_classes), after checking X."""
+        X = check_fitted_features(self, X, f"LogisticRegression.{method}")
+        return X @ self.coef_.T + self.intercept_
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Scores X @ coef_.T + intercept_: shape (n_samples,) for two classes (positive means
+        classes_[1]), (n_samples, n_classes) for more."""
+        scores = self._scores(X, "decision_function")
+        return scores[:, 0] if self.classes_.size == 2 else scores
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in the order of classes_."""
+        scores = self._scores(X, "predict_proba")
+        if self.classes_.size == 2:
+            return sigmoid_array(np.concatenate([-scores, scores], axis=1))
+        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log class probabilities, computed from the scores without rounding through exp."""
+        scores = self._scores(X, "predict_log_proba")
+        if self.classes_.size == 2:
+            scores = np.concatenate([np.zeros_like(scores), scores], axis=1)
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class label of each row of X."""
+        scores = self._scores(X, "predict")
+        if self.classes_.size == 2:
+            return self.classes_[(scores[:, 0] > 0).astype(np.intp)]
+        return self.classes_[scores.argmax(axis=1)]
+
+    # ---- persistence ----------------------------------------------------------------------------
+    def save(self, path: Any) -> None:
+        """Write the hyperparameters and fitted attributes to `path` in tinygrad_lr's safe format
+        (no pickle). The optimizer state of partial_fit is not saved."""
+        if not hasattr(self, "coef_"):
+            raise ValueError("LogisticRegression.save: the model is not fitted; fit it first")
+        serialization.save({
+            "format": _SAVE_FORMAT,
+            "version": _SAVE_VERSION,
+            "params": _python_strings(self.get_params(deep=False)),
+            "classes": _python_strings(self.classes_.tolist()),
+            "classes_dtype": self.classes_.dtype.str,
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "n_iter": self.n_iter_,
+            "n_features_in": self.n_features_in_,
+            "loss_curve": list(self.loss_curve_),
+        }, path)
+
+    @classmethod
+    def load(cls, path: Any) -> LogisticRegression:
+        """Read a model written by `save`; any other file raises ValueError naming `path`."""
+        try:
+            state = serialization.load(path)
+        except ValueError as error:
+            raise ValueError(f"{path!s} is not a saved LogisticRegression: {error}") from None
+        if not isinstance(state, dict) or state.get("format") != _SAVE_FORMAT:
+            raise ValueError(f"{path!s} is not a saved LogisticRegression (it holds other data "
+                             "written by tinygrad_lr.save)")
+        if state.get("version") != _SAVE_VERSION:
+            raise ValueError(f"{path!s}: unsupported LogisticRegression file version "
+                             f"{state.get('version')!r} (this version reads {_SAVE_VERSION})")
+        try:
+            model = cls(**state["params"])
+            model.classes_ = np.array(state["classes"], dtype=np.dtype(state["classes_dtype"]))
+            model.coef_ = state["coef"]
+            model.intercept_ = state["intercept"]
+            model.n_iter_ = state["n_iter"]
+            model.n_features_in_ = state["n_features_in"]
+            model.loss_curve_ = state["loss_curve"]
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"{path!s}: damaged LogisticRegression file (entry {error} is "
+                             "missing or invalid)") from None
+        return model
+
+
+def _python_strings(value: Any) -> Any:
+    """`value` with NumPy strings (e.g. labels taken from classes_) turned into Python str, which
+    compare and hash alike: the safe format stores NumPy scalars as arrays, only numeric ones."""
+    if isinstance(value, np.str_):
+        return str(value)
+    if isinstance(value, dict):
+        return {_python_strings(key): _python_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_python_strings(item) for item in value]
+    return value
+
+
+def _newton_direction(H: np.ndarray, g: np.ndarray, definite: bool) -> np.ndarray:
+    """Solve H d = -g: LU solve when H is positive definite, else (or if the solve fails) the
+    minimum-norm least-squares solution, which ignores directions the objective is flat along."""
+    if definite:
+        try:
+            direction = np.linalg.solve(H, -g)
+            if np.isfinite(direction).all() and g @ direction < 0:
+                return direction
+        except np.linalg.LinAlgError:
+            pass
+    return np.linalg.lstsq(H, -g, rcond=None)[0]
+
+
+def _default_sgd_lr(X: np.ndarray, weights: np.ndarray, n_classes: int, alpha: float,
+                    fit_intercept: bool) -> float:
+    """1 / L for L = c * sum_i w_i (||x_i||^2 + [intercept]) + alpha, an upper bound on the
+    curvature of the scaled objective (c = 1/4 for the sigmoid's loss, 1/2 for the softmax's)."""
+    squared_norms = np.einsum("ij,ij->i", X, X) + float(fit_intercept)
+    curvature = (0.25 if n_classes == 2 else 0.5) * float(weights @ squared_norms)
+    return 1.0 / (curvature + alpha)

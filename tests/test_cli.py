@@ -1,0 +1,371 @@
+"""The tinygrad-lr command line: train / predict / evaluate, the model file, progress display, and
+one-line errors with exit status 2 for every kind of bad input (in-process and as a subprocess)."""
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_lr import serialization
+from tinygrad_lr.cli import load_model, main
+from tinygrad_lr.data import StandardScaler, load_breast_cancer, train_test_split
+from tinygrad_lr.linear_model import LogisticRegression
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two well separated Gaussian blobs with string labels, 3 features, and a target column in
+    the middle of the header."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-1.0, 1.0, (60, 3)), rng.normal(1.5, 1.0, (60, 3))]) * [1, 10, 100]
+    labels = ["no"] * 60 + ["yes"] * 60
+    rows = [[x[0], label, x[1], x[2]] for x, label in zip(X.tolist(), labels)]
+    return _write_csv(tmp_path_factory.mktemp("data") / "blobs.csv", ["a", "answer", "b", "c"],
+                      rows)
+
+
+@pytest.fixture(scope="module")
+def model_file(labelled: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "blobs.model"
+    assert main(["train", "--csv", str(labelled), "--target", "answer", "--save", str(path),
+                 "--quiet"]) == 0
+    return path
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith("tinygrad-lr: error: "), err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+
+
+# ---- train --------------------------------------------------------------------------------------
+def test_train_without_arguments_reports_on_breast_cancer(capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(["train"], capsys)
+    assert code == 0 and err == ""
+    fields = dict(line.split(None, 1) if not line.startswith(("test ", "training "))
+                  else line.rsplit(None, 1) for line in out.splitlines()[:10])
+    assert fields["data"].startswith("breast_cancer: 569 samples, 30 features, 2 classes")
+    assert fields["solver"].startswith("lbfgs, full batch, penalty l2, C=1.0")
+    assert fields["iterations"].endswith("(converged)")
+    assert float(fields["test accuracy"]) > 0.95 and float(fields["test ROC AUC"]) > 0.98
+    assert 0 < float(fields["test log loss"]) < 0.2 and 0 < float(fields["training loss"]) < 0.2
+    assert "split           455 train / 114 test" in out
+    matrix = out.split("confusion matrix (rows: true class, columns: predicted class)\n")[1]
+    counts = [[int(v) for v in line.split()[1:]] for line in matrix.splitlines()[1:3]]
+    X, y = load_breast_cancer(return_X_y=True)
+    y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)[3]
+    assert np.sum(counts, axis=1).tolist() == np.bincount(y_test).tolist()  # rows: true class
+
+
+def test_train_matches_the_library_pipeline(capsys: pytest.CaptureFixture,
+                                            tmp_path: Path) -> None:
+    """The saved model and scaler are those of split -> StandardScaler on train -> fit."""
+    path = tmp_path / "m.model"
+    code, out, _ = _run(["train", "--solver", "newton", "--C", "0.5", "--test-size", "0.3",
+                         "--seed", "7", "--save", str(path)], capsys)
+    assert code == 0 and f"model saved to {path}" in out
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
+                                                        random_state=7)
+    scaler = StandardScaler().fit(X_train)
+    expected = LogisticRegression(C=0.5, solver="newton").fit(scaler.transform(X_train), y_train)
+    model, loaded_scaler, trained = load_model(str(path))
+    np.testing.assert_array_equal(loaded_scaler.mean_, scaler.mean_)
+    np.testing.assert_array_equal(loaded_scaler.scale_, scaler.scale_)
+    np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-10, atol=1e-12)
+    assert trained["feature_names"] == list(load_breast_cancer().feature_names)
+    accuracy = expected.score(scaler.transform(X_test), y_test)
+    assert f"test accuracy   {accuracy:.4f}" in out
+
+
+@pytest.mark.parametrize("solver_args", [["--solver", "sgd", "--batch-size", "32", "--lr", "0.05"],
+                                         ["--solver", "adam", "--penalty", "none"],
+                                         ["--solver", "rmsprop", "--max-iter", "3"]])
+def test_train_first_order_solvers_and_options(solver_args: list[str],
+                                               capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(["train", "--max-iter", "30", *solver_args], capsys)
+    assert code == 0
+    assert f"solver          {solver_args[1]}, " in out
+    if "--batch-size" in solver_args:
+        assert "minibatches of 32" in out
+    if "none" in solver_args:
+        assert "penalty none" in out
+    stopped = "stopped by --max-iter" in out
+    assert stopped == ("did not converge" in err)  # the warning is one line on stderr
+    assert all(line.startswith("tinygrad-lr: warning: ") for line in err.splitlines())
+
+
+def test_train_digits_is_multiclass_without_roc_auc(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = _run(["train", "--dataset", "digits", "--max-iter", "20", "--quiet"], capsys)
+    assert code == 0 and "10 classes" in out and "ROC AUC" not in out
+    matrix = out.split("predicted class)\n")[1].splitlines()
+    assert matrix[0].split() == [str(d) for d in range(10)] and len(matrix) == 11
+
+
+def test_progress_on_a_terminal_only_and_not_with_quiet(capsys: pytest.CaptureFixture,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = _run(["train", "--max-iter", "5"], capsys)
+    assert code == 0 and "[lbfgs] iteration" not in err  # stderr is not a terminal here
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = _run(["train", "--max-iter", "5"], capsys)
+    assert code == 0
+    assert "\r\x1b[K[lbfgs] iteration 0: objective" in err
+    after_progress = err.rsplit("\r\x1b[K", 1)[1]  # the progress line is wiped at the end
+    assert "[lbfgs]" not in after_progress
+    assert after_progress.startswith("tinygrad-lr: warning: LogisticRegression (solver='lbfgs') "
+                                     "did not converge")
+    assert "iteration 0" not in out
+    code, _, err = _run(["train", "--max-iter", "5", "--quiet"], capsys)
+    assert code == 0 and err == ""  # neither progress nor the convergence warning
+
+
+def test_plot_writes_a_png(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "curve.png"
+    code, out, _ = _run(["train", "--plot", str(path), "--quiet"], capsys)
+    assert code == 0 and f"loss curve saved to {path}" in out
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_without_matplotlib_fails_before_training(capsys: pytest.CaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    code, out, err = _run(["train", "--plot", str(tmp_path / "c.png")], capsys)
+    _assert_one_line_error(code, err, "--plot needs matplotlib", "pip install matplotlib")
+    assert out == "" and not (tmp_path / "c.png").exists()
+
+
+# ---- predict and evaluate -----------------------------------------------------------------------
+def _predictions(text: str) -> tuple[list[str], list[str], np.ndarray]:
+    rows = list(csv.reader(text.splitlines()))
+    return rows[0], [r[0] for r in rows[1:]], np.array([r[1:] for r in rows[1:]], dtype=float)
+
+
+def test_predict_applies_the_saved_scaler(labelled: Path, model_file: Path,
+                                          capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(["predict", "--model", str(model_file), "--csv", str(labelled),
+                           "--target", "answer"], capsys)
+    assert code == 0 and err == ""
+    header, labels, proba = _predictions(out)
+    assert header == ["label", "proba_no", "proba_yes"]
+    model, scaler, _ = load_model(str(model_file))
+    data = np.genfromtxt(labelled, delimiter=",", skip_header=1, usecols=(0, 2, 3))
+    np.testing.assert_allclose(proba, model.predict_proba(scaler.transform(data)), rtol=1e-15)
+    assert labels == model.predict(scaler.transform(data)).tolist()
+    assert np.mean(np.array(labels) == np.array(["no"] * 60 + ["yes"] * 60)) > 0.9
+
+
+def test_predict_csv_without_target_to_a_file(labelled: Path, model_file: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    with_target, _ = _run(["predict", "--model", str(model_file), "--csv", str(labelled),
+                           "--target", "answer"], capsys)[1:]
+    rows = list(csv.reader(labelled.read_text().splitlines()))
+    features_only = _write_csv(tmp_path / "x.csv", ["a", "b", "c"],
+                               [[r[0], r[2], r[3]] for r in rows[1:]])
+    out_path = tmp_path / "pred.csv"
+    code, out, err = _run(["predict", "--model", str(model_file), "--csv", str(features_only),
+                           "--out", str(out_path)], capsys)
+    assert code == 0 and out == "" and err == f"120 predictions written to {out_path}\n"
+    assert out_path.read_text() == with_target
+    # The label column the model was trained with is recognised and ignored without --target.
+    code, out, _ = _run(["predict", "--model", str(model_file), "--csv", str(labelled)], capsys)
+    assert code == 0 and out == with_target
+
+
+def test_evaluate_prints_the_metrics(labelled: Path, model_file: Path,
+                                     capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(["evaluate", "--model", str(model_file), "--csv", str(labelled),
+                           "--target", "answer"], capsys)
+    assert code == 0 and err == ""
+    model, scaler, _ = load_model(str(model_file))
+    data = np.genfromtxt(labelled, delimiter=",", skip_header=1, usecols=(0, 2, 3))
+    truth = np.array(["no"] * 60 + ["yes"] * 60)
+    accuracy = model.score(scaler.transform(data), truth)
+    assert out.splitlines()[:4] == [f"data            {labelled}: 120 samples",
+                                    f"accuracy        {accuracy:.4f}",
+                                    out.splitlines()[2], out.splitlines()[3]]
+    assert out.splitlines()[2].startswith("log loss") and out.splitlines()[3].startswith("ROC AUC")
+    assert out.splitlines()[5].split() == ["no", "yes"]
+
+
+def test_a_plain_library_model_file_is_accepted(tmp_path: Path, labelled: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    X = np.genfromtxt(labelled, delimiter=",", skip_header=1, usecols=(0, 2, 3))
+    model = LogisticRegression().fit(X, np.array(["no"] * 60 + ["yes"] * 60))
+    model.save(tmp_path / "plain.npz")
+    code, out, _ = _run(["predict", "--model", str(tmp_path / "plain.npz"), "--csv",
+                         str(labelled), "--target", "answer"], capsys)
+    assert code == 0
+    np.testing.assert_allclose(_predictions(out)[2], model.predict_proba(X), rtol=1e-15)
+
+
+def test_the_model_file_is_one_safe_archive(model_file: Path) -> None:
+    state = serialization.load(model_file)
+    assert state["format"] == "tinygrad-lr.cli-model" and state["target"] == "answer"
+    assert state["feature_names"] == ["a", "b", "c"]
+    assert set(state["scaler"]) == {"n_features_in_", "n_samples_seen_", "mean_", "var_", "scale_"}
+
+
+# ---- bad input: one line on stderr, exit status 2 -------------------------------------------------
+@pytest.fixture
+def bad_files(tmp_path: Path) -> dict[str, Path]:
+    good = [[0.5, 1.0, "x"], [1.5, -1.0, "y"], [0.1, 0.2, "x"], [2.0, 0.3, "y"]]
+    return {
+        "empty": _write_text(tmp_path / "empty.csv", ""),
+        "text": _write_csv(tmp_path / "text.csv", ["f1", "f2", "label"],
+                           good[:2] + [[0.3, "abc", "x"]] + good[2:]),
+        "nan": _write_csv(tmp_path / "nan.csv", ["f1", "f2", "label"], good + [["nan", 1, "y"]]),
+        "one_class": _write_csv(tmp_path / "one.csv", ["f1", "f2", "label"],
+                                [[r[0], r[1], "x"] for r in good]),
+        "good": _write_csv(tmp_path / "good.csv", ["f1", "f2", "label"], good * 5),
+        "three": _write_csv(tmp_path / "three.csv", ["f1", "f2", "f3"], [[1, 2, 3], [4, 5, 6]]),
+        "not_model": _write_text(tmp_path / "model.npz", "just text\n"),
+    }
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _train_good(bad_files: dict[str, Path], *extra: str) -> list[str]:
+    return ["train", "--csv", str(bad_files["good"]), "--target", "label", *extra]
+
+
+@pytest.mark.parametrize("case, argv, fragments", [
+    ("missing file", lambda f: ["train", "--csv", str(f["good"].with_name("nope.csv")),
+                                "--target", "label"], ["nope.csv: no such file"]),
+    ("empty file", lambda f: ["train", "--csv", str(f["empty"]), "--target", "label"],
+     ["empty.csv: file is empty"]),
+    ("missing target column", lambda f: ["train", "--csv", str(f["good"]), "--target", "y"],
+     ["good.csv: no column named 'y'", "f1, f2, label"]),
+    ("non-numeric feature", lambda f: ["train", "--csv", str(f["text"]), "--target", "label"],
+     ["text.csv: column 'f2', line 4: value 'abc' is not a number"]),
+    ("NaN feature", lambda f: ["train", "--csv", str(f["nan"]), "--target", "label"],
+     ["nan.csv: column 'f1', line 6: missing value ('nan')"]),
+    ("single class", lambda f: ["train", "--csv", str(f["one_class"]), "--target", "label"],
+     ["one.csv: column 'label' has a single class ('x')"]),
+    ("negative learning rate", lambda f: _train_good(f, "--solver", "sgd", "--lr", "-0.1"),
+     ["lr", "-0.1"]),
+    ("unknown solver", lambda f: _train_good(f, "--solver", "magic"),
+     ["invalid choice: 'magic'", "lbfgs", "tinygrad-lr train --help"]),
+    ("bad test size", lambda f: _train_good(f, "--test-size", "1.5"), ["test_size=1.5"]),
+    ("csv without target", lambda f: ["train", "--csv", str(f["good"])],
+     ["--csv needs --target COLUMN"]),
+    ("target without csv", lambda f: ["train", "--target", "label"],
+     ["--target applies to --csv data only"]),
+    ("model file not ours", lambda f: ["predict", "--model", str(f["not_model"]), "--csv",
+                                       str(f["good"])], ["model.npz: not a model file"]),
+    ("missing model file", lambda f: ["evaluate", "--model", str(f["good"].with_name("no.npz")),
+                                      "--csv", str(f["good"]), "--target", "label"],
+     ["no.npz: No such file or directory"]),
+    ("no command", lambda f: [], ["required: COMMAND"]),
+    ("unknown option", lambda f: ["train", "--epochs", "3"], ["unrecognized arguments: --epochs"]),
+    ("non-number option", lambda f: ["train", "--C", "big"], ["argument --C: invalid float value"]),
+])
+def test_bad_input_prints_one_line_and_exits_2(case: str, argv, fragments: list[str],
+                                               bad_files: dict[str, Path],
+                                               capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(argv(bad_files), capsys)
+    _assert_one_line_error(code, err, *fragments)
+    assert out == ""
+
+
+def test_feature_count_mismatch_at_predict(bad_files: dict[str, Path], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    model = str(tmp_path / "m.npz")
+    assert _run(_train_good(bad_files, "--save", model, "--test-size", "0.5"), capsys)[0] == 0
+    code, _, err = _run(["predict", "--model", model, "--csv", str(bad_files["three"])], capsys)
+    _assert_one_line_error(code, err, "three.csv: has 3 feature columns, but the model was "
+                           "trained on 2", "columns not seen in training: f3", "--target")
+    code, _, err = _run(["evaluate", "--model", model, "--csv", str(bad_files["good"]),
+                         "--target", "f1"], capsys)
+    _assert_one_line_error(code, err, "column 'label', line 2: value 'x' is not a number")
+
+
+def test_unknown_labels_at_evaluate(bad_files: dict[str, Path], tmp_path: Path,
+                                    capsys: pytest.CaptureFixture) -> None:
+    model = str(tmp_path / "m.npz")
+    assert _run(_train_good(bad_files, "--save", model, "--test-size", "0.5"), capsys)[0] == 0
+    other = _write_csv(tmp_path / "other.csv", ["f1", "f2", "label"], [[1, 2, "x"], [3, 4, "z"]])
+    code, _, err = _run(["evaluate", "--model", model, "--csv", str(other), "--target", "label"],
+                        capsys)
+    _assert_one_line_error(code, err, "other.csv: column 'label' holds labels ['z']",
+                           "['x', 'y']")
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ({"weights": np.ones(3)}, "is not a saved LogisticRegression"),
+    ({"format": "tinygrad-lr.cli-model", "version": 1}, "damaged model file (KeyError: 'model')"),
+    ({"format": "tinygrad-lr.cli-model", "version": 9}, "unsupported model file version 9"),
+])
+def test_other_tinygrad_archives_are_refused_as_models(content: dict, fragment: str,
+                                                       bad_files: dict[str, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "other.npz"
+    serialization.save(content, path)
+    code, _, err = _run(["predict", "--model", str(path), "--csv", str(bad_files["good"])], capsys)
+    _assert_one_line_error(code, err, "other.npz", fragment)
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = _run(["train", "--help"], capsys)
+    assert code == 0 and "--csv PATH" in out and "--batch-size" in out
+
+
+# ---- through a real process: what the user sees -------------------------------------------------
+def _subprocess(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "tinygrad_lr", *args], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "--csv", "/nonexistent/data.csv", "--target", "y"],
+     "/nonexistent/data.csv: no such file"),
+    (["train", "--solver", "sgd", "--lr", "-1"], "lr"),
+    (["train", "--solver", "quantum"], "invalid choice: 'quantum'"),
+])
+def test_subprocess_error_is_one_line_without_traceback(args: list[str], fragment: str) -> None:
+    result = _subprocess(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("tinygrad-lr: error: ") and result.stderr.count("\n") == 1
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_subprocess_model_file_not_ours(bad_files: dict[str, Path]) -> None:
+    result = _subprocess("predict", "--model", str(bad_files["not_model"]), "--csv",
+                         str(bad_files["good"]))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("tinygrad-lr: error: ") and "not a model file" in result.stderr
+
+
+def test_subprocess_train_succeeds() -> None:
+    result = _subprocess("train", "--max-iter", "50")
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout and result.stderr == ""

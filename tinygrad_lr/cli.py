@@ -1,0 +1,437 @@
+"""The ``tinygrad-lr`` command: train a logistic regression on shipped or CSV data, then predict
+with it or evaluate it.
+
+Bad input (a missing or malformed file, a bad hyperparameter, a model file that is not ours...)
+ends the command with one line on stderr, ``tinygrad-lr: error: ...``, and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import IO, Any
+
+import numpy as np
+
+from . import serialization
+from .data import StandardScaler, load_breast_cancer, load_digits, read_csv, train_test_split
+from .data.csv_reader import _parse_feature, _read_header
+from .exceptions import ConvergenceWarning, DataError
+from .linear_model import LogisticRegression
+from .metrics import accuracy_score, confusion_matrix, log_loss, roc_auc_score
+
+PROG = "tinygrad-lr"
+EXIT_ERROR = 2
+SOLVERS = ("lbfgs", "newton", "sgd", "adam", "rmsprop")
+DATASETS: dict[str, Callable[..., Any]] = {"breast_cancer": load_breast_cancer,
+                                           "digits": load_digits}
+MODEL_FORMAT = "tinygrad-lr.cli-model"
+MODEL_VERSION = 1
+# The fitted attributes of StandardScaler, saved with the model and set back on loading.
+_SCALER = ("n_features_in_", "n_samples_seen_", "mean_", "var_", "scale_")
+
+
+class UsageError(ValueError):
+    """A problem with the command line itself (reported like any other bad input)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors turned into one-line messages instead of usage dumps."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# ---- the model file: the fitted model, the scaler it expects, and the column names -----------
+def save_model(path: str, model: LogisticRegression, scaler: StandardScaler | None,
+               feature_names: Sequence[str], target: str | None) -> None:
+    """Write one safe (pickle-free) file holding the model and the standardisation it needs."""
+    buffer = io.BytesIO()
+    model.save(buffer)
+    buffer.seek(0)
+    serialization.save({
+        "format": MODEL_FORMAT,
+        "version": MODEL_VERSION,
+        "model": serialization.load(buffer),
+        "scaler": None if scaler is None else {name: getattr(scaler, name) for name in _SCALER},
+        "feature_names": [str(name) for name in feature_names],
+        "target": target,
+    }, path)
+
+
+def load_model(path: str) -> tuple[LogisticRegression, StandardScaler | None, dict[str, Any]]:
+    """The model, its scaler and the column names it was trained with (feature_names, target),
+    from a file written by ``train --save`` (or by ``LogisticRegression.save``: no scaler)."""
+    try:
+        state = serialization.load(path)
+    except ValueError as error:
+        problem = str(error).removeprefix(f"load: {path!r}: ")
+        raise ValueError(f"{path}: not a model file: {problem}") from None
+    if not (isinstance(state, dict) and state.get("format") == MODEL_FORMAT):
+        return LogisticRegression.load(path), None, {"feature_names": None, "target": None}
+    if state.get("version") != MODEL_VERSION:
+        raise ValueError(f"{path}: unsupported model file version {state.get('version')!r} "
+                         f"(this version reads {MODEL_VERSION})")
+    try:
+        buffer = io.BytesIO()
+        serialization.save(state["model"], buffer)
+        buffer.seek(0)
+        model = LogisticRegression.load(buffer)
+        scaler = None
+        if state["scaler"] is not None:
+            scaler = StandardScaler()
+            for name in _SCALER:
+                setattr(scaler, name, state["scaler"][name])
+        trained = {"feature_names": state["feature_names"], "target": state["target"]}
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: damaged model file ({type(error).__name__}: {error})") from None
+    return model, scaler, trained
+
+
+# ---- reading data -------------------------------------------------------------------------------
+def _read_features(path: str, target: str | None, known_target: str | None
+                   ) -> tuple[np.ndarray, list[str]]:
+    """The numeric feature columns of a headed CSV: all columns but ``target`` when it is given,
+    else all but ``known_target`` (the label column the model was trained with) if present."""
+    if target is not None:
+        X, _, names = read_csv(path, target)
+        return X, names
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a directory, not a CSV file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = _read_header(reader, path)
+            keep = [i for i, name in enumerate(header) if name != known_target]
+            rows = []
+            for fields in reader:
+                if not any(field.strip() for field in fields):
+                    continue
+                if len(fields) != len(header):
+                    raise DataError(f"{path}: line {reader.line_num} has {len(fields)} fields but "
+                                    f"the header has {len(header)}")
+                try:
+                    rows.append([_parse_feature(fields[i], path, header[i], reader.line_num)
+                                 for i in keep])
+                except DataError as error:
+                    raise DataError(f"{error}; if that column holds the labels, pass "
+                                    "--target COLUMN to ignore it") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    if not rows:
+        raise DataError(f"{path}: has a header but no data rows")
+    return np.array(rows, dtype=np.float64), [header[i] for i in keep]
+
+
+def _training_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """X, y, feature names and a description of the source, from --csv or --dataset."""
+    if args.csv is not None:
+        if args.target is None:
+            raise UsageError("--csv needs --target COLUMN, the column that holds the labels")
+        X, y, names = read_csv(args.csv, args.target)
+        source = args.csv
+    else:
+        if args.target is not None:
+            raise UsageError("--target applies to --csv data only")
+        bunch = DATASETS[args.dataset]()
+        X, y, names, source = bunch.data, bunch.target, list(bunch.feature_names), args.dataset
+    classes = np.unique(y)
+    if classes.size < 2:
+        column = f"column {args.target!r}" if args.csv is not None else "the target"
+        raise DataError(f"{source}: {column} has a single class ({classes.tolist()[0]!r}); "
+                        "a classifier needs examples of at least two classes")
+    return X, y, names, source
+
+
+# ---- reporting ---------------------------------------------------------------------------------
+def _line(name: str, value: Any) -> str:
+    """One report line: the name in a 16-character column, then the value."""
+    return f"{name:<16}{value}"
+
+
+def _metrics_report(model: LogisticRegression, X: np.ndarray, y: np.ndarray, prefix: str) -> str:
+    """Accuracy, log loss, ROC AUC (two classes) and the confusion matrix of the model on (X, y)."""
+    proba = model.predict_proba(X)
+    predicted = model.classes_[proba.argmax(axis=1)]
+    classes = model.classes_
+    lines = [_line(prefix + "accuracy", f"{accuracy_score(y, predicted):.4f}"),
+             _line(prefix + "log loss", f"{log_loss(y, proba, labels=classes):.4f}")]
+    if classes.size == 2:
+        auc = (f"{roc_auc_score(y == classes[1], proba[:, 1]):.4f}" if np.unique(y).size == 2
+               else "n/a (only one class in the data)")
+        lines.append(_line(prefix + "ROC AUC", auc))
+    matrix = confusion_matrix(y, predicted, labels=classes)
+    names = [str(c) for c in classes.tolist()]
+    width = max(6, *(len(n) + 1 for n in names), len(str(matrix.max())) + 1)
+    lines.append("confusion matrix (rows: true class, columns: predicted class)")
+    lines.append(" " * width + "".join(n.rjust(width) for n in names))
+    for name, row in zip(names, matrix):
+        lines.append(name.rjust(width) + "".join(str(v).rjust(width) for v in row))
+    return "\n".join(lines)
+
+
+def _check_known_labels(model: LogisticRegression, y: np.ndarray, path: str, target: str) -> None:
+    """Refuse labels the model never saw: its metrics would be meaningless."""
+    unknown = sorted({label for label in np.unique(y).tolist()}
+                     - set(model.classes_.tolist()), key=str)
+    if unknown:
+        raise DataError(f"{path}: column {target!r} holds labels {unknown} that the model was not "
+                        f"trained on (its classes are {model.classes_.tolist()})")
+
+
+class _ProgressLine(io.TextIOBase):
+    """Receives the solver's per-iteration lines and shows the latest one in place on a terminal,
+    at most ten times a second; ``close`` wipes it so the report starts on a clean line."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__()
+        self.stream, self.pending, self.last_shown, self.shown = stream, "", 0.0, False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        now = time.monotonic()
+        if lines and lines[-1] and now - self.last_shown >= 0.1:
+            self.stream.write("\r\033[K" + lines[-1])
+            self.stream.flush()
+            self.last_shown, self.shown = now, True
+        return len(text)
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+        super().close()
+
+
+def _fit(model: LogisticRegression, X: np.ndarray, y: np.ndarray, quiet: bool
+         ) -> tuple[float, bool]:
+    """Fit, with live progress on a terminal and solver warnings as one line each; returns the
+    time taken in seconds and whether the solver converged."""
+    show_progress = not quiet and sys.stderr.isatty()
+    model.set_params(verbose=1 if show_progress else 0)
+    progress = _ProgressLine(sys.stderr)
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(progress):
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        try:
+            model.fit(X, y)
+        finally:
+            progress.close()
+        elapsed = time.perf_counter() - start
+    if not quiet:
+        for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+            print(f"{PROG}: warning: {message}", file=sys.stderr)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return elapsed, converged
+
+
+def _plot_loss_curve(curve: Sequence[float], solver: str, path: str) -> None:
+    """Draw the training loss per iteration to a PNG file (no window: the Agg backend)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(curve)
+    ax.set(xlabel="iteration (epoch for minibatches)", ylabel="training loss",
+           title=f"loss curve, solver {solver}", yscale="log" if min(curve) > 0 else "linear")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+_EXAMPLES = """examples:
+  tinygrad-lr train                                   breast-cancer data, lbfgs
+  tinygrad-lr train --solver sgd --batch-size 32 --max-iter 200
+  tinygrad-lr train --csv data.csv --target label --save model.npz
+  tinygrad-lr predict --model model.npz --csv new.csv --out predictions.csv
+  tinygrad-lr evaluate --model model.npz --csv test.csv --target label
+"""
+
+
+# ---- commands ----------------------------------------------------------------------------------
+def _train(args: argparse.Namespace) -> int:
+    """``train``: split, standardise, fit, report; optionally save the model and plot the loss."""
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401  (checked before training, not after)
+        except ImportError:
+            raise UsageError("--plot needs matplotlib, which is not installed "
+                             "(pip install matplotlib, or drop --plot)") from None
+    X, y, feature_names, source = _training_data(args)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.seed)
+    scaler = StandardScaler().fit(X_train)
+    model = LogisticRegression(penalty=None if args.penalty == "none" else "l2", C=args.C,
+                               solver=args.solver, lr=args.lr, max_iter=args.max_iter,
+                               batch_size=args.batch_size, random_state=args.seed)
+    elapsed, converged = _fit(model, scaler.transform(X_train), y_train, args.quiet)
+    batches = "full batch" if args.batch_size is None else f"minibatches of {args.batch_size}"
+    stopped = "converged" if converged else "stopped by --max-iter before converging"
+    print(_line("data", f"{source}: {X.shape[0]} samples, {X.shape[1]} features, "
+                        f"{model.classes_.size} classes"))
+    print(_line("split", f"{len(y_train)} train / {len(y_test)} test (stratified, seed "
+                         f"{args.seed}); features standardised on the train part"))
+    print(_line("solver", f"{args.solver}, {batches}, penalty {args.penalty}, C={args.C}"))
+    print(_line("iterations", f"{int(np.max(model.n_iter_))} ({stopped})"))
+    print(_line("time", f"{elapsed:.3f} s"))
+    print(_line("training loss", f"{model.loss_curve_[-1]:.4f}"))
+    print(_metrics_report(model, scaler.transform(X_test), y_test, "test "))
+    if args.save is not None:
+        save_model(args.save, model, scaler, feature_names, args.target)
+        print(f"model saved to {args.save}")
+    if args.plot is not None:
+        _plot_loss_curve(model.loss_curve_, args.solver, args.plot)
+        print(f"loss curve saved to {args.plot}")
+    return 0
+
+
+def _prepared_features(path: str, model: LogisticRegression, scaler: StandardScaler | None,
+                       trained_names: list[str] | None, X: np.ndarray, names: list[str],
+                       target_given: bool) -> np.ndarray:
+    """The CSV's features, checked against the model and standardised as in training."""
+    expected = model.n_features_in_
+    if X.shape[1] != expected:
+        hint = ""
+        if X.shape[1] > expected and not target_given:
+            unknown = [n for n in names if trained_names is not None and n not in trained_names]
+            hint = (f"; columns not seen in training: {', '.join(unknown)}" if unknown else "")
+            hint += "; pass --target COLUMN to ignore a label column"
+        raise DataError(f"{path}: has {X.shape[1]} feature columns, but the model was trained on "
+                        f"{expected}{hint}")
+    if trained_names is not None and names != trained_names:
+        moved = next(f"{a!r} where training had {b!r}" for a, b in zip(names, trained_names)
+                     if a != b)
+        print(f"{PROG}: warning: {path}: column names differ from training (first: {moved}); "
+              "columns are matched by position", file=sys.stderr)
+    return X if scaler is None else scaler.transform(X)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """``predict``: the label and per-class probabilities of every row, as CSV."""
+    model, scaler, trained = load_model(args.model)
+    X, names = _read_features(args.csv, args.target, trained["target"])
+    X = _prepared_features(args.csv, model, scaler, trained["feature_names"], X, names,
+                           args.target is not None)
+    proba = model.predict_proba(X)
+    labels = model.classes_[proba.argmax(axis=1)]
+    with contextlib.ExitStack() as stack:
+        out = sys.stdout if args.out is None else stack.enter_context(
+            open(args.out, "w", newline="", encoding="utf-8"))
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["label"] + [f"proba_{c}" for c in model.classes_.tolist()])
+        for label, row in zip(labels.tolist(), proba.tolist()):
+            writer.writerow([label] + [repr(p) for p in row])
+    if args.out is not None:
+        print(f"{len(labels)} predictions written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """``evaluate``: the metrics of a saved model on labelled rows."""
+    model, scaler, trained = load_model(args.model)
+    X, y, names = read_csv(args.csv, args.target)
+    X = _prepared_features(args.csv, model, scaler, trained["feature_names"], X, names, True)
+    _check_known_labels(model, y, args.csv, args.target)
+    print(_line("data", f"{args.csv}: {X.shape[0]} samples"))
+    print(_metrics_report(model, X, y, ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``tinygrad-lr`` and its three commands."""
+    parser = _Parser(prog=PROG, description="Logistic regression on the tinygrad_lr autodiff "
+                     "engine: train on shipped or CSV data, then predict or evaluate.",
+                     epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a model and report its test metrics",
+        description="Train a logistic regression (features standardised on the training part, "
+                    "stratified train/test split) and print solver, iterations, time, training "
+                    "loss and the test metrics.")
+    data = train.add_mutually_exclusive_group()
+    data.add_argument("--dataset", choices=sorted(DATASETS), default="breast_cancer",
+                      help="a shipped data set (default: breast_cancer)")
+    data.add_argument("--csv", metavar="PATH",
+                      help="your own CSV: header row, numeric features, labels of any type")
+    train.add_argument("--target", metavar="COLUMN", help="the label column of --csv")
+    train.add_argument("--solver", choices=SOLVERS, default="lbfgs", help="default: lbfgs")
+    train.add_argument("--lr", type=float, metavar="RATE", help="learning rate of sgd/adam/rmsprop "
+                       "(default: the solver's own)")
+    train.add_argument("--max-iter", type=int, default=100, metavar="N",
+                       help="iterations, or epochs with --batch-size (default: 100)")
+    train.add_argument("--batch-size", type=int, metavar="N", help="minibatch size for sgd/adam/rmsprop "
+                       "(default: the full batch)")
+    train.add_argument("--C", type=float, default=1.0,
+                       help="inverse L2 penalty strength (default: 1.0)")
+    train.add_argument("--penalty", choices=("l2", "none"), default="l2", help="default: l2")
+    train.add_argument("--test-size", type=float, default=0.2, metavar="FRACTION",
+                       help="fraction held out for testing (default: 0.2)")
+    train.add_argument("--seed", type=int, default=42, metavar="N",
+                       help="seed of the split and the minibatch order (default: 42)")
+    train.add_argument("--save", metavar="MODEL",
+                       help="write the model and its scaler to this file")
+    train.add_argument("--plot", metavar="PNG",
+                       help="draw the loss curve to this PNG (needs matplotlib: without it "
+                       "the command stops with an error before training)")
+    train.add_argument("--quiet", action="store_true",
+                       help="no progress display and no warnings")
+    train.set_defaults(run=_train)
+
+    predict = commands.add_parser(
+        "predict", help="write predicted labels and class probabilities as CSV",
+        description="Predict the label and per-class probabilities of every row of a CSV.")
+    predict.add_argument("--model", required=True, help="a file written by 'train --save'")
+    predict.add_argument("--csv", required=True, metavar="PATH", help="rows to predict")
+    predict.add_argument("--target", metavar="COLUMN",
+                         help="a label column in the CSV, to be ignored")
+    predict.add_argument("--out", metavar="PATH", help="write here instead of to stdout")
+    predict.set_defaults(run=_predict)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="print the metrics of a model on labelled CSV data",
+        description="Print accuracy, log loss, ROC AUC (two classes) and the confusion matrix.")
+    evaluate.add_argument("--model", required=True, help="a file written by 'train --save'")
+    evaluate.add_argument("--csv", required=True, metavar="PATH", help="labelled rows")
+    evaluate.add_argument("--target", required=True, metavar="COLUMN",
+                          help="the label column of the CSV")
+    evaluate.set_defaults(run=_evaluate)
+    return parser
+
+
+def _describe(error: BaseException) -> str:
+    """One line naming the problem; OSErrors name their file."""
+    if isinstance(error, OSError) and error.filename is not None:
+        text = f"{error.filename}: {error.strerror or error}"
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.run(args)
+    except SystemExit as exit_request:  # --help
+        return exit_request.code if isinstance(exit_request.code, int) else 0
+    except BrokenPipeError:  # the reader went away (`| head`): stop without a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (ValueError, OSError) as error:  # DataError and UsageError are ValueErrors
+        print(f"{PROG}: error: {_describe(error)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

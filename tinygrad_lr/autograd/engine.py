@@ -22,7 +22,7 @@ def _as_grad(value: Any, like: Tensor, graph: bool, what: str) -> Any:
         if like.data.size != 1:
             raise RuntimeError(f"{what}: grad can be implicitly created only for outputs with one "
                                f"element, but the output has shape {like.shape}; pass `gradient`")
-        g = np.ones(like.shape, dtype=like.dtype)
+        g = np.array(1, dtype=like.data.dtype).reshape(like.data.shape)
     else:
         g = as_array(value, dtype=like.dtype, copy=False)
         if g.shape != like.shape:
@@ -145,7 +145,7 @@ def _accumulate(t: Tensor, g: Any, graph: bool) -> None:
     if graph:
         t._grad = g if t._grad is None else t._grad + g
     elif t._grad is None:
-        t._grad = Tensor._make(np.array(g, dtype=t.data.dtype))
+        t._grad = Tensor._make(np.array(g))  # a private, writable copy (dtype already matches)
     else:
         old = t._grad
         if old._requires_grad or not old.data.flags.writeable:

@@ -47,10 +47,15 @@ def exp_floored(a: np.ndarray) -> np.ndarray:
     return np.exp(np.maximum(a, floor))
 
 
+def owned(a: np.ndarray | np.generic) -> np.ndarray:
+    """A fresh ufunc result as an array that ``out=`` can write into (0-d results are scalars)."""
+    return a if type(a) is np.ndarray else np.asarray(a)
+
+
 def exp_neg_abs(x: np.ndarray) -> np.ndarray:
     """exp(-|x|) in one fresh buffer (never overflows, floored so it never underflows): the
     core of the stable sigmoid, softplus and BCE-with-logits."""
-    e = np.abs(x, out=np.empty_like(x))
+    e = owned(np.abs(x))
     np.negative(e, out=e)
     np.maximum(e, _EXP_FLOOR.get(e.dtype, -700.0), out=e)
     return np.exp(e, out=e)
@@ -59,7 +64,7 @@ def exp_neg_abs(x: np.ndarray) -> np.ndarray:
 def sigmoid_from(e: np.ndarray, negative: np.ndarray) -> np.ndarray:
     """sigmoid(x) from e = exp(-|x|) and the mask x < 0: 1/(1+e), times e where x < 0 (both
     forms exact; no branch, one fresh buffer)."""
-    s = np.add(e, 1, out=np.empty_like(e))
+    s = owned(e + 1)
     np.divide(1, s, out=s)
     return np.multiply(s, e, out=s, where=negative)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from .common import exp_floored, exp_neg_abs, sigmoid_from, softplus_array
+from .common import exp_floored, exp_neg_abs, owned, sigmoid_from, softplus_array
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -165,8 +165,8 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
                 softplus_neg = (1 + (self.pos_weight - 1) * y) * softplus_neg
             return self.reduce((1 - y) * x + softplus_neg)
         self.e, self.negative = exp_neg_abs(x), x < 0
-        loss = np.log1p(self.e, out=np.empty_like(self.e))
-        linear = np.subtract(1, y, out=np.empty_like(loss))
+        loss = owned(np.log1p(self.e))
+        linear = owned(np.subtract(1, y))
         np.subtract(linear, self.negative, out=linear)
         np.multiply(linear, x, out=linear)
         return self.reduce(np.add(loss, linear, out=loss))

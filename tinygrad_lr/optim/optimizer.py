@@ -85,6 +85,7 @@ class Optimizer:
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch: dict[np.dtype, list[np.ndarray]] = {}
+        self._scratch_views: dict[tuple[np.dtype, tuple[int, ...]], list[np.ndarray]] = {}
         if isinstance(params, Tensor):
             raise TypeError("params given to the optimizer should be an iterable of Tensors or "
                             "dicts, but got a Tensor; wrap it in a list")
@@ -184,12 +185,18 @@ class Optimizer:
 
     def _scratch_arrays(self, like: np.ndarray, count: int) -> list[np.ndarray]:
         """``count`` work arrays of ``like``'s shape and dtype, reused across steps and params."""
+        views = self._scratch_views.get((like.dtype, like.shape))
+        if views is not None and len(views) >= count:
+            return views[:count]
         buffers = self._scratch.get(like.dtype, [])
         if len(buffers) < count or buffers[0].size < like.size:
             size = max([like.size] + [b.size for b in buffers])
             buffers = [np.empty(size, dtype=like.dtype) for _ in range(max(count, len(buffers)))]
             self._scratch[like.dtype] = buffers
-        return [b[:like.size].reshape(like.shape) for b in buffers[:count]]
+            self._scratch_views.clear()
+        views = [b[:like.size].reshape(like.shape) for b in buffers]
+        self._scratch_views[(like.dtype, like.shape)] = views
+        return views[:count]
 
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state as PyTorch lays it out: ``{"state": {index: {...}},

@@ -360,6 +360,21 @@ class Tensor:
         return self
 
 
+def reset_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Drop each tensor's gradient (``set_to_none``) or zero it in place where that is safe: the
+    shared body of ``Module.zero_grad`` and ``Optimizer.zero_grad``."""
+    for t in tensors:
+        grad = t.grad
+        if grad is None:
+            continue
+        if set_to_none:
+            t.grad = None
+        elif grad.requires_grad or not grad.data.flags.writeable:
+            t.grad = Tensor._make(np.zeros_like(grad.data))
+        else:
+            grad.data[...] = 0
+
+
 def _scaled(other: Any, alpha: Any) -> Any:
     return (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
 

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
-from ..tensor import DTypeLike, Tensor, float32, float64
+from ..tensor import DTypeLike, Tensor, float32, float64, reset_grads
 from .parameter import Parameter
 
 
@@ -253,16 +253,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the parameters' gradients: drop them (default) or fill them with zeros."""
-        for param in self.parameters():
-            grad = param.grad
-            if grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            elif grad.requires_grad or not grad.data.flags.writeable:
-                param.grad = Tensor._make(np.zeros_like(grad.data))
-            else:
-                grad.data[...] = 0
+        reset_grads(self.parameters(), set_to_none)
 
     # ---- dtype conversion ---------------------------------------------------------------------
     def to(self, dtype: DTypeLike) -> "Module":

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, reset_grads
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 _UNORDERED = ("optimizer parameters need to be organized in ordered collections, but the ordering "
@@ -150,17 +150,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (default) or to zeros in place."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif grad.requires_grad or not grad.data.flags.writeable:
-                    p.grad = Tensor._make(np.zeros_like(grad.data))
-                else:
-                    grad.data[...] = 0
+        reset_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def _evaluate(self, closure: Callable[[], Any] | None) -> Any:
         """The closure's loss, computed with gradient recording on; None without a closure."""

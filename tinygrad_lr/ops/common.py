@@ -62,11 +62,10 @@ def exp_neg_abs(x: np.ndarray) -> np.ndarray:
 
 
 def sigmoid_from(e: np.ndarray, negative: np.ndarray) -> np.ndarray:
-    """sigmoid(x) from e = exp(-|x|) and the mask x < 0: 1/(1+e), times e where x < 0 (both
-    forms exact; no branch, one fresh buffer)."""
-    s = owned(e + 1)
-    np.divide(1, s, out=s)
-    return np.multiply(s, e, out=s, where=negative)
+    """sigmoid(x) from e = exp(-|x|) and the mask x < 0: 1/(1+e), or e/(1+e) where x < 0 (both
+    forms exact, no cancellation)."""
+    s = owned(np.where(negative, e, 1))
+    return np.divide(s, e + 1, out=s)
 
 
 def sigmoid_array(x: np.ndarray) -> np.ndarray:

@@ -20,18 +20,6 @@ EPOCHS = 60
 LRS = (0.1, 0.03)  # two parameter groups with different learning rates
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _torch_on_one_thread():
-    """Tiny tensors gain nothing from torch's thread pool, which is slow on a busy machine."""
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _optimizer(lib):
     module = optim if lib is tl else torch.optim
     return module.SGD([{"params": [lib.zeros(2, requires_grad=True)], "lr": lr} for lr in LRS],

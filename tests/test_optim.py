@@ -21,19 +21,6 @@ TOL64 = dict(rtol=1e-10, atol=1e-10)  # the brief's bound for float64 optimizer 
 DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "tinygrad_lr" / "data" / "datasets"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _torch_on_one_thread():
-    """Tiny tensors gain nothing from torch's thread pool, whose spinning threads slow every op
-    down a hundredfold when the machine is busy; restore the setting afterwards."""
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _problem(dtype: type = np.float64, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list]:
     """A small two-output least-squares problem and a start for its weight (4, 2) and bias (2,)."""
     rng = np.random.default_rng(seed)

@@ -46,6 +46,13 @@ def assert_close(actual: Any, expected: Any, rtol: float, atol: float, what: str
     np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=what)
 
 
+def with_value(array: Any, index: Any, value: Any) -> np.ndarray:
+    """A float64 copy of ``array`` with one element replaced (for bad-input cases)."""
+    result = np.array(array, dtype=np.float64)
+    result[index] = value
+    return result
+
+
 def finite_difference_grad(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
     """Central differences of a scalar function of a float64 array, h = 1e-6 * max(1, |x|)."""
     x = np.array(x, dtype=np.float64)

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
+from helpers import with_value
 from tinygrad_lr.data import make_regression
 from tinygrad_lr.exceptions import ConvergenceWarning, NotFittedError
 from tinygrad_lr.linear_model import LinearRegression
@@ -111,12 +112,6 @@ def test_float32_inputs_are_kept_and_not_modified(regression, solver):
 
 X_OK = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 3.0]])
 Y_OK = np.array([0.5, 1.0, 2.0, 4.0])
-
-
-def with_value(array, index, value):
-    result = np.array(array, dtype=np.float64)
-    result[index] = value
-    return result
 
 
 @pytest.mark.parametrize("X, y, message", [

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import F32_REDUCTION_TOL, assert_close
+from helpers import F32_REDUCTION_TOL, assert_close, with_value
 
 from tinygrad_lr.data import (
     StandardScaler,
@@ -414,12 +414,6 @@ def test_coef_is_a_copy_of_the_training_parameters(cancer):
 # ---- bad input ----------------------------------------------------------------------------------
 X_OK = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 3.0]])
 Y_OK = np.array([0, 1, 0, 1])
-
-
-def with_value(array, index, value):
-    result = np.array(array, dtype=np.float64)
-    result[index] = value
-    return result
 
 
 @pytest.mark.parametrize("X, y, message", [

@@ -250,6 +250,16 @@ def test_accuracy_and_confusion_matrix_match_sklearn(skm, pair, weighted, normal
         )
 
 
+def _assert_prf_match(skm, y_true, y_pred, **kwargs):
+    """Precision, recall and F1 equal scikit-learn's for the same arguments."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for ours, theirs in ((precision_score, skm.precision_score),
+                             (recall_score, skm.recall_score), (f1_score, skm.f1_score)):
+            np.testing.assert_allclose(ours(y_true, y_pred, **kwargs),
+                                       theirs(y_true, y_pred, **kwargs), **TOL)
+
+
 @given(
     pair=label_pairs(elements=st.just(_INT_LABELS)),
     average=st.sampled_from([None, "micro", "macro", "weighted"]),
@@ -257,18 +267,7 @@ def test_accuracy_and_confusion_matrix_match_sklearn(skm, pair, weighted, normal
 )
 def test_multiclass_prf_match_sklearn(skm, pair, average, zero_division):
     y_true, y_pred = pair
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for ours, theirs in (
-            (precision_score, skm.precision_score),
-            (recall_score, skm.recall_score),
-            (f1_score, skm.f1_score),
-        ):
-            np.testing.assert_allclose(
-                ours(y_true, y_pred, average=average, zero_division=zero_division),
-                theirs(y_true, y_pred, average=average, zero_division=zero_division),
-                **TOL,
-            )
+    _assert_prf_match(skm, y_true, y_pred, average=average, zero_division=zero_division)
 
 
 @given(
@@ -278,18 +277,7 @@ def test_multiclass_prf_match_sklearn(skm, pair, average, zero_division):
 )
 def test_binary_prf_match_sklearn(skm, y, pos_label, zero_division):
     y_true, y_pred = [t for t, _ in y], [p for _, p in y]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for ours, theirs in (
-            (precision_score, skm.precision_score),
-            (recall_score, skm.recall_score),
-            (f1_score, skm.f1_score),
-        ):
-            np.testing.assert_allclose(
-                ours(y_true, y_pred, pos_label=pos_label, zero_division=zero_division),
-                theirs(y_true, y_pred, pos_label=pos_label, zero_division=zero_division),
-                **TOL,
-            )
+    _assert_prf_match(skm, y_true, y_pred, pos_label=pos_label, zero_division=zero_division)
 
 
 _PROBABILITY = st.floats(0, 1)

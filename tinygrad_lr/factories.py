@@ -5,7 +5,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .tensor import DTypeLike, Tensor, _check_can_require_grad, get_default_dtype, int64
+from .tensor import (DTypeLike, Tensor, _check_can_require_grad, as_array, get_default_dtype,
+                     int64)
 
 _generator = np.random.default_rng()
 
@@ -130,9 +131,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def as_tensor(data: Any, dtype: DTypeLike = None) -> Tensor:
-    """Like ``tensor`` but shares memory with a NumPy array of the right dtype."""
-    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+    """Like ``tensor`` but without copying where it can: a Tensor or NumPy array of the right dtype
+    is shared, not copied (the ops use it to wrap their non-Tensor operands)."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.data.dtype):
         return data
-    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
-        return Tensor._make(data)
-    return Tensor(data, dtype=dtype)
+    return Tensor._make(as_array(data, dtype, copy=False))

@@ -8,7 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor, as_array, get_default_dtype, int64
+from ..factories import as_tensor
+from ..tensor import Tensor, get_default_dtype, int64
 from . import elementwise as ew
 from . import movement as mv
 from . import reduce as rd
@@ -49,13 +50,6 @@ def _scalar_category(value: Any) -> int | None:
     if isinstance(value, (float, np.floating)):
         return 2
     return None
-
-
-def as_tensor(value: Any) -> Tensor:
-    """Wrap a non-Tensor operand (array, list, number) without copying where possible."""
-    if isinstance(value, Tensor):
-        return value
-    return Tensor._make(as_array(value, copy=False))
 
 
 def coerce(a: Any, b: Any) -> tuple[Tensor, Tensor]:

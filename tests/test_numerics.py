@@ -86,6 +86,46 @@ def test_stable_ops_match_torch_at_extremes(name: str, dtype: type) -> None:
     compare_with_torch(ours, theirs, [extreme_inputs(name, dtype)], tol, tol)
 
 
+# ---- long products and mixed-sign logits ---------------------------------------------------------
+@pytest.mark.parametrize("rows", [2 * 8192, 3 * 8192 + 77, 100_003])
+def test_matrix_vector_gradient_over_many_rows_is_exact_to_float64(rows: int) -> None:
+    """The weight gradient of X @ w is summed over blocks of rows (a remainder block included);
+    it must match the float64 product."""
+    rng = np.random.default_rng(rows)
+    X = rng.standard_normal((rows, 7), dtype=np.float32)
+    g = rng.standard_normal(rows, dtype=np.float32)
+    w = tl.tensor(np.zeros(7, dtype=np.float32), requires_grad=True)
+    (tl.from_numpy(X) @ w).backward(g)
+    exact = g.astype(np.float64) @ X.astype(np.float64)
+    assert w.grad.dtype == np.float32
+    assert_close(w.grad.data.astype(np.float64), exact, **F32_REDUCTION_TOL, what="blocked g @ X")
+
+
+def test_matrix_vector_gradient_of_a_transposed_matrix_never_copies_it() -> None:
+    """A matrix that is not C-contiguous takes the single product, giving the same gradient."""
+    rng = np.random.default_rng(5)
+    XT = rng.standard_normal((5, 3 * 8192))
+    g = rng.standard_normal(3 * 8192)
+    w = tl.tensor(np.zeros(5), requires_grad=True)
+    (tl.from_numpy(XT).T @ w).backward(g)
+    assert_close(w.grad.data, g @ XT.T, **FD_TOL, what="g @ X for a transposed X")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_gradient_is_exact_on_mixed_signs(dtype: type) -> None:
+    """The branch-free sigmoid (numerator max(e, x >= 0)) picks the right form for every sign."""
+    x = np.array([-1e4, -30.0, -2.5, -1e-3, -0.0, 0.0, 1e-3, 2.5, 30.0, 1e4], dtype=dtype)
+    y = np.linspace(0, 1, x.size).astype(dtype)
+    logits = tl.tensor(x, requires_grad=True)
+    with np.errstate(all="raise"):
+        tl.nn.functional.binary_cross_entropy_with_logits(logits, tl.tensor(y),
+                                                          reduction="sum").backward()
+    x64 = x.astype(np.float64)
+    exact = np.exp(np.minimum(x64, 0)) / (1 + np.exp(-np.abs(x64))) - y
+    tol = FD_TOL if dtype == np.float64 else F32_ELEMENTWISE_TOL
+    assert_close(logits.grad.data.astype(np.float64), exact, **tol, what="sigmoid(x) - y")
+
+
 # ---- gradcheck and gradgradcheck on composite functions ------------------------------------------
 RNG = np.random.default_rng(1234)
 COMPOSITES: dict[str, tuple[Callable, tuple[np.ndarray, ...]]] = {

@@ -36,6 +36,7 @@ class TensorOps:
     broadcast_to = staticmethod(fn.broadcast_to)
     permute = staticmethod(fn.permute)
     prod_of_others = staticmethod(_prod_of_others)
+    vector_matrix = staticmethod(fn.matmul)
 
     @staticmethod
     def sign(x: Tensor) -> Tensor:

@@ -146,17 +146,17 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
     """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] on logits x (p = pos_weight), as
     (1 - y) x + (1 + (p - 1) y) softplus(-x): finite for any x; derivative w (sigmoid(x) - y).
 
-    Without pos_weight the loss is summed from log1p(e) + x (1[x >= 0] - y) with e = exp(-|x|) kept
-    for the derivative: three buffers the size of x instead of a dozen, which matters when x has
-    a million rows.
+    Without pos_weight the loss is summed from log1p(e) + x (1[x >= 0] - y) with e = exp(-|x|) and
+    the mask x >= 0 kept for the derivative: three buffers the size of x instead of a dozen, which
+    matters when x has a million rows.
     """
-    __slots__ = ("pos_weight", "e", "negative")
+    __slots__ = ("pos_weight", "e", "nonnegative")
 
     def __init__(self, reduction: str, weight: np.ndarray | None = None,
                  pos_weight: np.ndarray | None = None) -> None:
         super().__init__(reduction, weight)
         self.pos_weight = pos_weight
-        self.e = self.negative = None
+        self.e = self.nonnegative = None
 
     def forward(self, x, y):
         if self.pos_weight is not None or self.reduction == "none":
@@ -164,10 +164,9 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
             if self.pos_weight is not None:
                 softplus_neg = (1 + (self.pos_weight - 1) * y) * softplus_neg
             return self.reduce((1 - y) * x + softplus_neg)
-        self.e, self.negative = exp_neg_abs(x), x < 0
+        self.e, self.nonnegative = exp_neg_abs(x), x >= 0
         loss = owned(np.log1p(self.e))
-        linear = owned(np.subtract(1, y))
-        np.subtract(linear, self.negative, out=linear)
+        linear = owned(np.subtract(self.nonnegative, y))
         np.multiply(linear, x, out=linear)
         return self.reduce(np.add(loss, linear, out=loss))
 
@@ -177,7 +176,7 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
         gx = gy = None
         if self.needs[0]:
             if self.e is not None and not xp.graph:
-                gx = sigmoid_from(self.e, self.negative)
+                gx = sigmoid_from(self.e, self.nonnegative)
                 np.subtract(gx, y, out=gx)
                 np.multiply(gx, g, out=gx)
             else:
@@ -190,7 +189,7 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
     def release(self) -> None:
         """Also drop the saved exp(-|x|) and sign mask."""
         super().release()
-        self.e = self.negative = None
+        self.e = self.nonnegative = None
 
 
 class MSELoss(_ReducedLoss):

@@ -11,17 +11,26 @@ import numpy as np
 RandomState = int | np.random.Generator | None
 
 
-def check_random_state(random_state: RandomState) -> np.random.Generator:
-    """Return a Generator for None (fresh entropy), an int seed, or a Generator (used as is)."""
+def validate_random_state(random_state: RandomState) -> None:
+    """Raise ValueError unless ``random_state`` is None, a non-negative int or a Generator; no
+    Generator is built (seeding one from fresh entropy costs tens of microseconds)."""
     if random_state is None or isinstance(random_state, np.random.Generator):
-        return np.random.default_rng(random_state)
+        return
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if random_state < 0:
             raise ValueError(f"random_state must be a non-negative int, got {random_state}")
-        return np.random.default_rng(int(random_state))
+        return
     raise ValueError(
         f"random_state must be None, a non-negative int or a numpy Generator, got {random_state!r}"
     )
+
+
+def check_random_state(random_state: RandomState) -> np.random.Generator:
+    """Return a Generator for None (fresh entropy), an int seed, or a Generator (used as is)."""
+    validate_random_state(random_state)
+    if isinstance(random_state, numbers.Integral):
+        random_state = int(random_state)
+    return np.random.default_rng(random_state)
 
 
 def check_int(value: Any, name: str, minimum: int) -> int:

@@ -20,7 +20,8 @@ import tinygrad_lr.nn.functional as F
 from tinygrad_lr import serialization
 from tinygrad_lr.autograd import enable_grad, grad, no_grad
 from tinygrad_lr.autograd.functional import hessian
-from tinygrad_lr.data._validation import check_float, check_int, check_random_state
+from tinygrad_lr.data._validation import (check_float, check_int, check_random_state,
+                                          validate_random_state)
 from tinygrad_lr.data.loader import iterate_minibatches
 from tinygrad_lr.exceptions import ConvergenceWarning
 from tinygrad_lr.linear_model.base import (
@@ -66,14 +67,16 @@ class _Objective:
         self.alpha, self.n_classes = alpha, n_classes
         self.binary = n_classes == 2
         if self.binary:
-            self.target = (encoded == 1).astype(X.dtype)[:, None]
-            self.weights = weights.astype(X.dtype, copy=False)[:, None]
+            self.target = (encoded == 1).astype(X.dtype)
+            self.weights = weights.astype(X.dtype, copy=False)
         else:
             self.target = encoded.astype(np.int64, copy=False)
             self.weights = Tensor._make(weights.astype(X.dtype, copy=False))
 
     def __call__(self, W: Tensor, b: Tensor | None) -> Tensor:
-        logits = self.X @ W.t()
+        # Two classes: W's one row as a vector, so X @ w and w @ w take the matrix-vector rules.
+        rows = W.reshape(-1) if self.binary else W
+        logits = self.X @ (rows if self.binary else W.t())
         if b is not None:
             logits = logits + b
         if self.binary:
@@ -82,7 +85,8 @@ class _Objective:
         else:
             loss = (F.cross_entropy(logits, self.target, reduction="none") * self.weights).sum()
         if self.alpha:
-            loss = loss + (W * W).sum() * (self.alpha / 2)
+            squares = rows @ rows if self.binary else (W * W).sum()
+            loss = loss + squares * (self.alpha / 2)
         return loss
 
     def value(self, W: Tensor, b: Tensor | None) -> float:
@@ -236,7 +240,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                  f"solvers {list(_FIRST_ORDER)}; solver={self.solver!r} always "
                                  "uses the full batch (set batch_size=None)")
         _check_class_weight(self.class_weight)
-        check_random_state(self.random_state)
+        validate_random_state(self.random_state)
         check_int(self.verbose, "verbose", 0)
 
     def _alpha(self, total_weight: float) -> float:

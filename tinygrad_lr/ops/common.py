@@ -18,7 +18,8 @@ def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
+        grad = (np.add.reduce(grad, axis=axes, keepdims=True) if type(grad) is np.ndarray
+                else grad.sum(axis=axes, keepdims=True))
     return grad.reshape(shape)
 
 

@@ -22,8 +22,9 @@ def _adam_kernel(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_a
     if shrink != 1:
         np.multiply(param, shrink, out=param)
     d = effective_grad(param, grad, weight_decay, maximize, work)
-    np.multiply(exp_avg, beta1, out=exp_avg)
-    np.add(exp_avg, np.multiply(d, 1 - beta1, out=scratch), out=exp_avg)
+    # m += (1 - beta1) (d - m): PyTorch's lerp, one scalar operand fewer than beta1 m + (1 - beta1) d
+    np.add(exp_avg, np.multiply(np.subtract(d, exp_avg, out=scratch), 1 - beta1, out=scratch),
+           out=exp_avg)
     np.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
     np.add(exp_avg_sq, np.multiply(np.multiply(d, d, out=scratch), 1 - beta2, out=scratch),
            out=exp_avg_sq)
@@ -72,7 +73,8 @@ class Adam(Optimizer):
         step = state["step"]
         lr, eps = float(group["lr"]), float(group["eps"])
         weight_decay = float(group["weight_decay"])
-        beta1, beta2 = (float(b) for b in group["betas"])
+        beta1, beta2 = group["betas"]
+        beta1, beta2 = float(beta1), float(beta2)
         root_correction2 = math.sqrt(1 - beta2 ** step)
         shrink = 1.0
         if group["decoupled_weight_decay"]:

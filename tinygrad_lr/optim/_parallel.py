@@ -15,6 +15,9 @@ import numpy as np
 
 # Below this many elements per slice, handing work to another thread costs more than it saves.
 MIN_SLICE = 1 << 17
+# The caller's slice, relative to each worker's (measured best at 1.5 on 2 cores: SGD with
+# momentum on 1M float32 elements 208 -> 160 µs).
+MAIN_SHARE = 1.5
 
 
 class _Worker:
@@ -90,7 +93,11 @@ def run(kernel: Callable[..., None], arrays: Sequence[np.ndarray | None], *scala
         return
     try:
         flat = [None if a is None else a.reshape(-1) for a in arrays]
-        bounds = [first.size * i // slices for i in range(slices + 1)]
+        # The caller's slice is the first and the largest: a worker starts only after a wake-up
+        # (about 20 µs here), so equal slices would leave the caller waiting at the join.
+        shares = [MAIN_SHARE] + [1.0] * (slices - 1)
+        total = sum(shares)
+        bounds = [round(first.size * sum(shares[:i]) / total) for i in range(slices + 1)]
         pieces = [tuple(None if a is None else a[lo:hi] for a in flat) + scalars
                   for lo, hi in pairwise(bounds)]
         workers = _get_workers(slices - 1)

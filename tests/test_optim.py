@@ -4,6 +4,7 @@ Optimizer API (groups, zero_grad, state_dict resume, errors) and L-BFGS."""
 from __future__ import annotations
 
 import pathlib
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -588,6 +589,51 @@ def test_lbfgs_line_search_handles_an_overshooting_first_step() -> None:
     opt.step(closure)
     assert closure().item() < first
     assert np.abs(x.grad.data).max() < 1e-6
+
+
+def _quartic_lbfgs(lr: float, **kwargs) -> tuple[optim.LBFGS, tl.Tensor, Callable[[], tl.Tensor]]:
+    """L-BFGS with a strong-Wolfe search on sum(x**4) from (3, -2), its parameter and closure."""
+    x = tl.tensor(np.array([3.0, -2.0]), requires_grad=True)
+    opt = optim.LBFGS([x], lr=lr, line_search_fn="strong_wolfe", **kwargs)
+
+    def closure():
+        opt.zero_grad()
+        loss = (x ** 4).sum()
+        loss.backward()
+        return loss
+    return opt, x, closure
+
+
+def test_lbfgs_iterates_stop_where_the_reader_stops_with_a_steps_state() -> None:
+    """Reading the iterates of a 10-iteration step and closing after 3 leaves the parameters and
+    the state exactly as a step of max_iter=3; every yielded gradient is the one at its iterate."""
+    opt, x, closure = _quartic_lbfgs(1.0, max_iter=10, max_eval=100, tolerance_change=0.0)
+    iterates = opt._iterates(closure)
+    for count, (loss, flat_grad) in enumerate(iterates):
+        assert float(loss) == closure().item()
+        np.testing.assert_array_equal(flat_grad, x.grad.data)
+        if count == 3:
+            iterates.close()
+    reference, x_ref, closure_ref = _quartic_lbfgs(1.0, max_iter=3, max_eval=100,
+                                                  tolerance_change=0.0)
+    reference.step(closure_ref)
+    np.testing.assert_array_equal(x.data, x_ref.data)
+    ours, theirs = opt.state[x], reference.state[x_ref]
+    assert ours["n_iter"] == theirs["n_iter"] == 3
+    np.testing.assert_array_equal(ours["d"].data, theirs["d"].data)
+    assert ours["ro"] == theirs["ro"]
+
+
+def test_lbfgs_line_search_evaluations_can_be_capped() -> None:
+    """A first trial step of 1e20 needs 42 evaluations to zoom back (as in PyTorch); a cap of 5
+    stops the search there."""
+    opt, x, closure = _quartic_lbfgs(1e20, max_iter=1, max_eval=1000, tolerance_change=0.0)
+    opt.step(closure)
+    assert opt.state[x]["func_evals"] == 43
+    opt, x, closure = _quartic_lbfgs(1e20, max_iter=1, max_eval=1000, tolerance_change=0.0)
+    for _ in opt._iterates(closure, line_search_evals=5):
+        pass
+    assert opt.state[x]["func_evals"] == 1 + 5
 
 
 def test_lbfgs_errors() -> None:

@@ -33,7 +33,6 @@ from tinygrad_lr.linear_model.base import (
     check_sample_weight,
     check_targets,
     descend,
-    gradient_max,
 )
 from tinygrad_lr.ops.common import sigmoid_array
 from tinygrad_lr.optim import LBFGS, SGD, Adam, RMSprop
@@ -99,32 +98,6 @@ def _stalled(previous: float, current: float) -> bool:
     """True when an iteration did not lower the objective at all: its line search found no lower
     point, i.e. the minimum is reached to working precision (the objective's rounding)."""
     return current >= previous
-
-
-class _CachedClosure:
-    """The L-BFGS closure: objective and gradients at the parameters' current values, recomputed
-    only when the values changed (each L-BFGS step starts by evaluating the point its previous
-    line search accepted, and the stopping test evaluates it as well)."""
-
-    def __init__(self, objective: Callable[[], Tensor], params: list[Tensor]) -> None:
-        self.objective, self.params = objective, params
-        self.at: list[np.ndarray] | None = None
-        self.loss = 0.0
-        self.grads: list[Tensor] = []
-
-    def __call__(self) -> float:
-        if self.at is None or not all(np.array_equal(p.data, x)
-                                      for p, x in zip(self.params, self.at)):
-            for p in self.params:
-                p.grad = None
-            with enable_grad():
-                loss = self.objective()
-                loss.backward()
-            self.at = [p.data.copy() for p in self.params]
-            self.loss, self.grads = loss.item(), [p.grad for p in self.params]
-        for p, g in zip(self.params, self.grads):
-            p.grad = g
-        return self.loss
 
 
 def _check_class_weight(class_weight: Any) -> None:
@@ -311,23 +284,32 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             print(f"[{self.solver}] iteration {iteration}: objective {value:.10g}{tail}")
 
     def _run_lbfgs(self, objective: _Objective, params: list[Tensor]) -> tuple[list[float], bool]:
-        """L-BFGS one iteration per optimizer step, so the stopping rule and the curve see every
-        iterate; the closure's cache makes the re-evaluation of each accepted point free."""
-        optimizer = LBFGS(params, lr=1, max_iter=1, max_eval=1 + _MAX_LINE_SEARCH,
-                          tolerance_grad=self.tol, tolerance_change=0.0,
-                          history_size=_LBFGS_HISTORY, line_search_fn="strong_wolfe")
-        closure = _CachedClosure(lambda: objective(*self._split(params)), params)
+        """L-BFGS in one optimizer step of up to max_iter iterations, reading every iterate it
+        accepts, so that the stopping rule and the curve see each one without re-evaluating it."""
+        optimizer = LBFGS(params, lr=1, max_iter=self.max_iter,
+                          max_eval=self.max_iter * (1 + _MAX_LINE_SEARCH), tolerance_grad=self.tol,
+                          tolerance_change=0.0, history_size=_LBFGS_HISTORY,
+                          line_search_fn="strong_wolfe")
+
+        def closure() -> Tensor:
+            for p in params:
+                p.grad = None
+            loss = objective(*self._split(params))
+            loss.backward()
+            return loss
+
         curve: list[float] = []
-        while True:
-            value = closure()
-            gradient = gradient_max(params)
+        iterates = optimizer._iterates(closure, line_search_evals=_MAX_LINE_SEARCH)
+        for loss, flat_grad in iterates:
+            value, gradient = float(loss), float(np.abs(flat_grad).max())
             self._report(len(curve), value, gradient)
             curve.append(value)
             if gradient <= self.tol or (len(curve) > 1 and _stalled(curve[-2], value)):
+                iterates.close()
                 return curve, True
-            if len(curve) > self.max_iter:
-                return curve, False
-            optimizer.step(closure)
+        # The run ended without meeting the rule: after max_iter iterations (not converged), or
+        # earlier because no descent direction or step was left (the minimum, to precision).
+        return curve, len(curve) <= self.max_iter
 
     def _run_newton(self, objective: _Objective, params: list[Tensor]) -> tuple[list[float], bool]:
         """Newton's method on the flat parameter vector: Hessian from the engine's second

@@ -51,6 +51,8 @@ def _constant(name: str, what: str, value: Any, dtype: np.dtype,
                                f"argument {what!r}; pass a tensor that does not require grad")
         value = value.data
     array = np.asarray(value).astype(dtype, copy=False)
+    if array.shape == shape:
+        return array
     try:
         fits = np.broadcast_shapes(array.shape, shape) == shape
     except ValueError:

@@ -6,7 +6,7 @@ Optimization* (2nd ed.), with the safeguarded cubic interpolation of their equat
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -194,6 +194,22 @@ class LBFGS(Optimizer):
         if closure is None:
             raise TypeError("LBFGS.step needs a closure that clears the gradients, computes the "
                             "loss, calls backward() and returns the loss")
+        iterates = self._iterates(closure)
+        orig_loss = next(iterates)[0]
+        for _ in iterates:
+            pass
+        return orig_loss
+
+    def _iterates(self, closure: Callable[[], Any], line_search_evals: int | None = None
+                  ) -> Iterator[tuple[Any, np.ndarray]]:
+        """The iterations of one :meth:`step`, as a generator: it yields the loss (the closure's
+        result) and the flat gradient at the start point, then the loss (a float) and the flat
+        gradient at each accepted iterate.
+
+        A caller with its own stopping rule may stop reading at any iterate; closing the generator
+        saves the state exactly as a step ending there would (the estimator uses this to watch
+        every iterate without a step per iteration). ``line_search_evals`` caps the evaluations of
+        each strong-Wolfe search; by default only ``max_eval`` bounds them, as in PyTorch."""
         group = self.param_groups[0]
         lr = float(group["lr"])
         max_iter, max_eval = group["max_iter"], group["max_eval"]
@@ -206,8 +222,9 @@ class LBFGS(Optimizer):
         orig_loss, loss, grad = self._evaluate_loss(closure)
         evals = 1
         state["func_evals"] += 1
+        yield orig_loss, grad
         if np.abs(grad).max(initial=0.0) <= tolerance_grad:
-            return orig_loss
+            return
 
         direction = _array(state.get("d"))
         t = state.get("t")
@@ -219,61 +236,64 @@ class LBFGS(Optimizer):
         prev_loss = state.get("prev_loss")
 
         n_iter = 0
-        while n_iter < max_iter:
-            n_iter += 1
-            state["n_iter"] += 1
-            if state["n_iter"] == 1:
-                dirs, steps, ro, h_diag = [], [], [], 1.0
-                direction = -grad
-            else:
-                y = grad - prev_grad
-                s = direction * t
-                ys = float(y @ s)
-                if ys > 1e-10:
-                    if len(dirs) == group["history_size"]:
-                        del dirs[0], steps[0], ro[0]
-                    dirs.append(y)
-                    steps.append(s)
-                    ro.append(1.0 / ys)
-                    h_diag = ys / float(y @ y)
-                direction = self._two_loop(grad, dirs, steps, ro, h_diag)
-            prev_grad, prev_loss = grad, loss
-            t = min(1.0, 1.0 / float(np.abs(grad).sum())) * lr if state["n_iter"] == 1 else lr
-            slope = float(grad @ direction)
-            if slope > -tolerance_change:
-                break
+        try:
+            while n_iter < max_iter:
+                n_iter += 1
+                state["n_iter"] += 1
+                if state["n_iter"] == 1:
+                    dirs, steps, ro, h_diag = [], [], [], 1.0
+                    direction = -grad
+                else:
+                    y = grad - prev_grad
+                    s = direction * t
+                    ys = float(y @ s)
+                    if ys > 1e-10:
+                        if len(dirs) == group["history_size"]:
+                            del dirs[0], steps[0], ro[0]
+                        dirs.append(y)
+                        steps.append(s)
+                        ro.append(1.0 / ys)
+                        h_diag = ys / float(y @ y)
+                    direction = self._two_loop(grad, dirs, steps, ro, h_diag)
+                prev_grad, prev_loss = grad, loss
+                t = min(1.0, 1.0 / float(np.abs(grad).sum())) * lr if state["n_iter"] == 1 else lr
+                slope = float(grad @ direction)
+                if slope > -tolerance_change:
+                    break
 
-            converged = False
-            if group["line_search_fn"] == "strong_wolfe":
-                search = _StrongWolfe(self._directional(closure, direction), direction,
-                                      _Point(0.0, loss, grad, slope), c1=1e-4, c2=0.9,
-                                      tolerance_change=tolerance_change,
-                                      max_evals=max_eval - evals)
-                found = search.search(t)
-                t, loss, grad = found.step, found.loss, found.grad
-                self._move(t, direction)
-                converged = np.abs(grad).max() <= tolerance_grad
-                evals += search.evals
-                state["func_evals"] += search.evals
-            else:
-                self._move(t, direction)
-                if n_iter != max_iter:
-                    _, loss, grad = self._evaluate_loss(closure)
+                converged = False
+                if group["line_search_fn"] == "strong_wolfe":
+                    search = _StrongWolfe(self._directional(closure, direction), direction,
+                                          _Point(0.0, loss, grad, slope), c1=1e-4, c2=0.9,
+                                          tolerance_change=tolerance_change,
+                                          max_evals=min(max_eval - evals,
+                                                        line_search_evals or max_eval))
+                    found = search.search(t)
+                    t, loss, grad = found.step, found.loss, found.grad
+                    self._move(t, direction)
                     converged = np.abs(grad).max() <= tolerance_grad
-                    evals += 1
-                    state["func_evals"] += 1
+                    evals += search.evals
+                    state["func_evals"] += search.evals
+                    yield loss, grad
+                else:
+                    self._move(t, direction)
+                    if n_iter != max_iter:
+                        _, loss, grad = self._evaluate_loss(closure)
+                        converged = np.abs(grad).max() <= tolerance_grad
+                        evals += 1
+                        state["func_evals"] += 1
+                        yield loss, grad
 
-            if n_iter == max_iter or evals >= max_eval or converged:
-                break
-            if np.abs(direction * t).max() <= tolerance_change:
-                break
-            if abs(loss - prev_loss) < tolerance_change:
-                break
-
-        state.update(d=_tensor(direction), t=t, old_dirs=[_tensor(v) for v in dirs],
-                     old_stps=[_tensor(v) for v in steps], ro=ro, H_diag=h_diag,
-                     prev_flat_grad=_tensor(prev_grad), prev_loss=prev_loss)
-        return orig_loss
+                if n_iter == max_iter or evals >= max_eval or converged:
+                    break
+                if np.abs(direction * t).max() <= tolerance_change:
+                    break
+                if abs(loss - prev_loss) < tolerance_change:
+                    break
+        finally:
+            state.update(d=_tensor(direction), t=t, old_dirs=[_tensor(v) for v in dirs],
+                         old_stps=[_tensor(v) for v in steps], ro=ro, H_diag=h_diag,
+                         prev_flat_grad=_tensor(prev_grad), prev_loss=prev_loss)
 
 
 def _array(value: Tensor | None) -> np.ndarray | None:

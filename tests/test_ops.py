@@ -203,10 +203,25 @@ def mm_cases(draw: Any) -> Case:
                 np.matmul, "a.mm(b)" if as_method else "tl.mm(a, b)")
 
 
+@st.composite
+def linear_cases(draw: Any) -> Case:
+    """``F.linear(x, w[, b])``, one fused node: x of 1 to 3 dimensions, w (out, in), b (out,)."""
+    side = st.integers(1, 3)
+    inputs, outputs = draw(side), draw(side)
+    lead = draw(array_shapes(min_dims=0, max_dims=2, max_side=3))
+    arrays_ = [draw(REAL(lead + (inputs,))), draw(REAL((outputs, inputs)))]
+    if draw(st.booleans()):
+        arrays_.append(draw(REAL((outputs,))))
+    return Case(tuple(arrays_), tl.nn.functional.linear,
+                lambda *a: torch.nn.functional.linear(*a),
+                lambda x, w, b=0.0: x @ w.T + b, f"bias={len(arrays_) == 3}")
+
+
 MATMUL = [
     OpSpec("matmul_operator", matmul_cases(lambda a, b: a @ b), F32_REDUCTION_TOL),
     OpSpec("matmul_function", matmul_cases(tl.matmul), F32_REDUCTION_TOL),
     OpSpec("mm", mm_cases(), F32_REDUCTION_TOL),
+    OpSpec("linear", linear_cases(), F32_REDUCTION_TOL),
 ]
 
 

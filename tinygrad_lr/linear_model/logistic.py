@@ -73,18 +73,19 @@ class _Objective:
             self.weights = Tensor._make(weights.astype(X.dtype, copy=False))
 
     def __call__(self, W: Tensor, b: Tensor | None) -> Tensor:
-        # Two classes: W's one row as a vector, so X @ w and w @ w take the matrix-vector rules.
-        rows = W.reshape(-1) if self.binary else W
-        logits = self.X @ (rows if self.binary else W.t())
-        if b is not None:
-            logits = logits + b
         if self.binary:
+            # W's one row as a vector: X @ w and w @ w take the matrix-vector rules (measured
+            # faster here than the fused F.linear with its (m, 1) logits).
+            rows = W.reshape(-1)
+            logits = self.X @ rows if b is None else self.X @ rows + b
             loss = F.binary_cross_entropy_with_logits(logits, self.target, weight=self.weights,
                                                       reduction="sum")
         else:
+            rows = W
+            logits = F.linear(self.X, W, b)
             loss = (F.cross_entropy(logits, self.target, reduction="none") * self.weights).sum()
         if self.alpha:
-            squares = rows @ rows if self.binary else (W * W).sum()
+            squares = rows @ rows if self.binary else (rows * rows).sum()
             loss = loss + squares * (self.alpha / 2)
         return loss
 

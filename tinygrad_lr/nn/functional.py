@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.grad_mode import is_grad_enabled
-from ..ops import losses
+from ..ops import losses, movement
 from ..ops.functional import coerce, logsigmoid, relu, sigmoid, tanh
 from ..tensor import Tensor, get_default_dtype
 
@@ -112,9 +112,16 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    out = input @ weight.T
-    return out if bias is None else out + bias
+    """input @ weight.T + bias, with weight of shape (out_features, in_features): one graph node
+    when the operands share a dtype and weight is a matrix, else the product and the sum."""
+    x, w = coerce(input, weight)
+    if w.ndim != 2 or x.ndim == 0 or (bias is not None and not (
+            isinstance(bias, Tensor) and bias.dtype == w.dtype)):
+        out = x @ w.T
+        return out if bias is None else out + bias
+    if bias is None:
+        return movement.Linear.apply(x, w)
+    return movement.Linear.apply(x, w, bias)
 
 
 # ---- losses on probabilities and logits -------------------------------------------------------

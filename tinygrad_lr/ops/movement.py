@@ -159,3 +159,28 @@ class MatMul(Function):
         if self.needs[1]:
             gy = sum_to(x2.swapaxes(-1, -2) @ g, y2.shape).reshape(y.shape)
         return gx, gy
+
+
+class Linear(Function):
+    """x @ w.T + b (b optional) in one node, as PyTorch's addmm: what nn.Linear computes, with
+    no transpose node and no separate addition. Derivatives: g @ w, g.T @ x (over all leading
+    dimensions of x) and g summed to b's shape."""
+    __slots__ = ()
+
+    def forward(self, x, w, b=None):
+        out = np.matmul(x, w.T)
+        if b is None:
+            return out
+        # A bias of at most one dimension cannot enlarge the product: add it in place.
+        return np.add(out, b, out=out) if b.ndim <= 1 else out + b
+
+    def backward(self, g, xp, x, w, b=None):
+        gx = g @ w if self.needs[0] else None
+        gw = None
+        if self.needs[1]:
+            rows_g = g.reshape((-1, g.shape[-1])) if g.ndim != 2 else g
+            rows_x = x.reshape((-1, x.shape[-1])) if x.ndim != 2 else x
+            gw = rows_g.T @ rows_x
+        if b is None:
+            return gx, gw
+        return gx, gw, (sum_to(g, b.shape) if self.needs[2] else None)

@@ -23,6 +23,8 @@ from benchmarks.harness import FULL, QUICK, Check, Settings, Table, environment,
 from benchmarks.memory import memory_case
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The hand-written record of speed work, copied into the results file.
+SPEED_LOG = os.path.join(HERE, "SPEED_LOG.md")
 CaseFn = Callable[[Settings, Any], "tuple[Table, list[Check]]"]
 CASES: dict[str, CaseFn] = {
     "train-step": train_step_case,
@@ -158,6 +160,9 @@ def render_markdown(env: dict[str, str], settings: Settings, tables: list[Table]
     lines += ["## Targets", "", summary.markdown(), "", "## Cases", ""]
     for table in tables:
         lines += [table.markdown(), ""]
+    if os.path.exists(SPEED_LOG):
+        with open(SPEED_LOG) as f:
+            lines += ["## What we tried and what each change bought", "", f.read()]
     return "\n".join(lines)
 
 

@@ -146,6 +146,8 @@ class MatMul(Function):
         if x.ndim == 2 and y.ndim == 1:  # matrix @ vector (a linear model): no reshapes needed
             return (g.reshape((-1, 1)) * y if self.needs[0] else None,
                     xp.vector_matrix(g, x) if self.needs[1] else None)
+        if x.ndim == 1 and y.ndim == 1:  # dot product (a squared norm, say): g is a scalar
+            return (g * y if self.needs[0] else None), (g * x if self.needs[1] else None)
         # Promote 1-D operands to matrices, as the forward did, so one rule covers every case.
         x2 = x.reshape((1,) + x.shape) if x.ndim == 1 else x
         y2 = y.reshape(y.shape + (1,)) if y.ndim == 1 else y

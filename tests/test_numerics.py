@@ -4,6 +4,7 @@ random composite programs compared with PyTorch."""
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -16,6 +17,7 @@ import tinygrad_lr as tl
 from helpers import (F32_ELEMENTWISE_TOL, F32_REDUCTION_TOL, FD_TOL, TORCH64_TOL, assert_close,
                      compare_with_torch, finite_difference_grad, needs_torch, torch)
 from tinygrad_lr.autograd import Function, GradcheckError, gradcheck, gradgradcheck
+from tinygrad_lr.ops.common import POOL_MIN_BYTES, new_array
 
 
 # ---- the stable ops at extreme inputs ------------------------------------------------------------
@@ -109,6 +111,73 @@ def test_matrix_vector_gradient_of_a_transposed_matrix_never_copies_it() -> None
     w = tl.tensor(np.zeros(5), requires_grad=True)
     (tl.from_numpy(XT).T @ w).backward(g)
     assert_close(w.grad.data, g @ XT.T, **FD_TOL, what="g @ X for a transposed X")
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def test_pooled_memory_is_handed_out_again_only_when_no_view_is_left() -> None:
+    """Large op results live in pooled blocks: a block comes back only after its last view is
+    gone, and small arrays never come from the pool."""
+    size = POOL_MIN_BYTES // 4
+    first = new_array((size,), np.float32)
+    address = _address(first)
+    view = first[:10].reshape(2, 5)
+    del first
+    second = new_array((size,), np.float32)
+    assert _address(second) != address and not np.shares_memory(second, view)
+    del view
+    third = new_array((size // 2, 2), np.float32)
+    assert _address(third) == address and third.shape == (size // 2, 2)
+    small = new_array((10,), np.float64)
+    assert small.base is None
+
+
+def test_large_results_of_one_step_survive_the_next() -> None:
+    """Two training steps on 300,000 rows (pooled results): what the first returned is intact
+    after the second, and each step's gradients match float64."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300_000, 3), dtype=np.float32)
+    y = (rng.random(300_000) < 0.5).astype(np.float32)
+    w = tl.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    b = tl.tensor(np.zeros(1, dtype=np.float32), requires_grad=True)
+    Xt, yt = tl.from_numpy(X), tl.from_numpy(y)
+    kept = []
+    for start in (0.5, -0.25):
+        w.data[...] = start
+        w.grad = b.grad = None
+        logits = Xt @ w + b
+        scaled = logits * 2.0 - logits
+        tl.nn.functional.binary_cross_entropy_with_logits(scaled, yt).backward()
+        kept.append((start, logits, logits.data.copy(), scaled, w.grad.data.copy()))
+    for start, logits, copy, scaled, grad in kept:
+        np.testing.assert_array_equal(logits.data, copy)
+        np.testing.assert_array_equal(scaled.data, copy)
+        z = X.astype(np.float64) @ np.full(3, start)
+        exact = X.T.astype(np.float64) @ (np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))
+                                          - y) / y.size
+        assert_close(grad.astype(np.float64), exact, **F32_REDUCTION_TOL, what="dL/dw")
+
+
+def test_pools_of_two_threads_do_not_mix() -> None:
+    """Threads computing large products at once each get their own, correct, results."""
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(POOL_MIN_BYTES // 8 * 3) for _ in range(4)]
+    expected = [a * a + a for a in arrays]
+    results: list[Any] = [None] * 4
+
+    def work(i: int) -> None:
+        t = tl.from_numpy(arrays[i])
+        for _ in range(20):
+            results[i] = (t * t + t).data
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -149,8 +149,7 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Iterable["Tensor"] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` by the chain rule."""
-        from .autograd.engine import backward
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        Tensor._run_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> "Tensor":
         """A tensor sharing this data, outside the graph."""

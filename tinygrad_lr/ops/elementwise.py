@@ -10,14 +10,22 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from .common import sigmoid_array, softplus_array, sum_to
+from .common import POOL_MIN_BYTES, new_array, sigmoid_array, softplus_array, sum_to
+
+
+def _into_pool(ufunc: np.ufunc, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ufunc(x, y) for a large x, written into pooled memory when the result has x's shape and
+    dtype (a large array and a broadcast smaller one, the common case)."""
+    if x.dtype == y.dtype and np.broadcast_shapes(x.shape, y.shape) == x.shape:
+        return ufunc(x, y, out=new_array(x.shape, x.dtype))
+    return ufunc(x, y)
 
 
 class Add(Function):
     __slots__ = ()
 
     def forward(self, x, y):
-        return x + y
+        return x + y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.add, x, y)
 
     def backward(self, g, xp, x, y):
         return (sum_to(g, x.shape) if self.needs[0] else None,
@@ -28,7 +36,7 @@ class Sub(Function):
     __slots__ = ()
 
     def forward(self, x, y):
-        return x - y
+        return x - y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.subtract, x, y)
 
     def backward(self, g, xp, x, y):
         return (sum_to(g, x.shape) if self.needs[0] else None,
@@ -39,7 +47,7 @@ class Mul(Function):
     __slots__ = ()
 
     def forward(self, x, y):
-        return x * y
+        return x * y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.multiply, x, y)
 
     def backward(self, g, xp, x, y):
         return (sum_to(g * y, x.shape) if self.needs[0] else None,

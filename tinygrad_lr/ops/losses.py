@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from .common import exp_floored, exp_neg_abs, owned, sigmoid_from, softplus_array
+from .common import (POOL_MIN_BYTES, exp_floored, exp_neg_abs, new_array, owned, sigmoid_from,
+                     softplus_array)
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -164,9 +165,12 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
             if self.pos_weight is not None:
                 softplus_neg = (1 + (self.pos_weight - 1) * y) * softplus_neg
             return self.reduce((1 - y) * x + softplus_neg)
-        self.e, self.nonnegative = exp_neg_abs(x), x >= 0
-        loss = owned(np.log1p(self.e))
-        linear = owned(np.subtract(self.nonnegative, y))
+        pool = x.nbytes >= POOL_MIN_BYTES  # large: results in pooled memory (see new_array)
+        self.e = exp_neg_abs(x)
+        self.nonnegative = np.greater_equal(x, 0, out=new_array(x.shape, bool) if pool else None)
+        loss = owned(np.log1p(self.e, out=new_array(x.shape, x.dtype) if pool else None))
+        linear = owned(np.subtract(self.nonnegative, y,
+                                   out=new_array(x.shape, x.dtype) if pool else None))
         np.multiply(linear, x, out=linear)
         return self.reduce(np.add(loss, linear, out=loss))
 

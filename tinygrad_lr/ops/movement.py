@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from .common import index_grad_array, sum_to
+from .common import POOL_MIN_BYTES, index_grad_array, new_array, sum_to
 
 
 class Reshape(Function):
@@ -131,8 +131,12 @@ class MatMul(Function):
     __slots__ = ()
 
     def forward(self, x, y):
+        out = None
+        if x.nbytes >= POOL_MIN_BYTES and x.ndim == 2 and y.ndim == 1 and x.dtype == y.dtype \
+                and x.shape[0] * x.itemsize >= POOL_MIN_BYTES:  # a long X @ w: pooled memory
+            out = new_array((x.shape[0],), x.dtype)
         try:
-            return np.matmul(x, y)
+            return np.matmul(x, y, out=out)
         except ValueError:
             inner_x = x.shape[-1] if x.ndim else None
             inner_y = y.shape[-2] if y.ndim > 1 else y.shape[0] if y.ndim else None

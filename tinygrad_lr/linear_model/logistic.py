@@ -35,6 +35,7 @@ from tinygrad_lr.linear_model.base import (
     descend,
 )
 from tinygrad_lr.ops.common import sigmoid_array
+from tinygrad_lr.ops.losses import BinaryCrossEntropyWithLogits
 from tinygrad_lr.optim import LBFGS, SGD, Adam, RMSprop
 from tinygrad_lr.tensor import Tensor
 
@@ -64,9 +65,11 @@ class _Objective:
                  n_classes: int) -> None:
         self.X = Tensor._make(X)
         self.alpha, self.n_classes = alpha, n_classes
+        self.half_alpha = Tensor._make(np.array(alpha / 2, dtype=X.dtype))
         self.binary = n_classes == 2
         if self.binary:
-            self.target = (encoded == 1).astype(X.dtype)
+            # Labels already checked by fit: the loss op is called directly, without F's checks.
+            self.target = Tensor._make((encoded == 1).astype(X.dtype))
             self.weights = weights.astype(X.dtype, copy=False)
         else:
             self.target = encoded.astype(np.int64, copy=False)
@@ -78,15 +81,15 @@ class _Objective:
             # faster here than the fused F.linear with its (m, 1) logits).
             rows = W.reshape(-1)
             logits = self.X @ rows if b is None else self.X @ rows + b
-            loss = F.binary_cross_entropy_with_logits(logits, self.target, weight=self.weights,
-                                                      reduction="sum")
+            loss = BinaryCrossEntropyWithLogits.apply(logits, self.target, reduction="sum",
+                                                      weight=self.weights)
         else:
             rows = W
             logits = F.linear(self.X, W, b)
             loss = (F.cross_entropy(logits, self.target, reduction="none") * self.weights).sum()
         if self.alpha:
             squares = rows @ rows if self.binary else (rows * rows).sum()
-            loss = loss + squares * (self.alpha / 2)
+            loss = loss + squares * self.half_alpha
         return loss
 
     def value(self, W: Tensor, b: Tensor | None) -> float:

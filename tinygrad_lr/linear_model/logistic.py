@@ -11,7 +11,6 @@ multinomial softmax over all K classes (penalty over all K rows of W).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np

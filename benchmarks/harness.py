@@ -29,16 +29,18 @@ TOTAL = "total"
 
 @dataclass(frozen=True)
 class Settings:
-    """How hard to measure: samples per side, the shortest sample, warm-up calls per side."""
+    """How hard to measure: samples per side, the shortest sample, warm-up calls per side, and
+    the pause before each sample (``settle`` seconds, spent busy on this thread)."""
 
     samples: int
     min_sample_time: float
     warmup: int
     quick: bool
+    settle: float
 
 
-FULL = Settings(samples=9, min_sample_time=0.025, warmup=2, quick=False)
-QUICK = Settings(samples=3, min_sample_time=0.002, warmup=1, quick=True)
+FULL = Settings(samples=9, min_sample_time=0.025, warmup=2, quick=False, settle=0.02)
+QUICK = Settings(samples=3, min_sample_time=0.002, warmup=1, quick=True, settle=0.0)
 
 
 @dataclass
@@ -79,6 +81,16 @@ def _call(fn: SideFn, reps: int) -> dict[str, float]:
     return sums
 
 
+def _settle(seconds: float) -> None:
+    """Wait busily before a sample. PyTorch's OpenMP workers spin for several milliseconds after
+    its last call and take the second core from whatever runs next: without this pause, our
+    two-thread optimizer step measured 280 µs right after a PyTorch sample and 210 µs on its own,
+    while PyTorch's times do not change. Busy, not asleep, so the core does not clock down."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def _calibrate(fn: SideFn, min_time: float) -> int:
     """Repetitions per sample so that one sample takes at least ``min_time`` of measured time."""
     reps = 1
@@ -106,6 +118,7 @@ def interleave(sides: Mapping[str, SideFn], settings: Settings) -> dict[str, Sta
     try:
         for _ in range(settings.samples):
             for name, fn in sides.items():
+                _settle(settings.settle)
                 s = stats[name]
                 for phase, seconds in _call(fn, s.reps).items():
                     s.phases.setdefault(phase, []).append(seconds / s.reps)

@@ -145,7 +145,10 @@ def render_markdown(env: dict[str, str], settings: Settings, tables: list[Table]
     lines += ["", "## Method", "",
               f"Each side is warmed up ({settings.warmup} calls), calibrated so that one sample "
               f"lasts at least {settings.min_sample_time * 1e3:g} ms, then sampled "
-              f"{settings.samples} times in turns (ours, torch, floor, ours, ...). Times are "
+              f"{settings.samples} times in turns (ours, torch, floor, ours, ...), each sample "
+              f"after {settings.settle * 1e3:g} ms of busy waiting, so that the threads of the "
+              "side before (PyTorch's OpenMP workers spin for milliseconds after a call) are idle "
+              "again. Times are "
               "medians of the per-call sample means (time.perf_counter); noise is the largest "
               "interquartile range over median among the sides of a row. Ratios are ours over "
               "the reference, lower is better. While sampling, the objects that existed before "

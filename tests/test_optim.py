@@ -485,8 +485,8 @@ def test_parallel_run_propagates_kernel_errors(monkeypatch) -> None:
     def kernel(a: np.ndarray) -> None:
         if a[0] > 0:
             raise FloatingPointError(f"slice starting at {a[0]}")
-    # The caller's slice is MAIN_SHARE times a worker's: 60 and 40 of 100 elements on 2 threads.
-    with pytest.raises(FloatingPointError, match="slice starting at 60"):
+    # The caller's slice is MAIN_SHARE times a worker's: 55 and 45 of 100 elements on 2 threads.
+    with pytest.raises(FloatingPointError, match="slice starting at 55"):
         _parallel.run(kernel, [np.arange(100.0)])
 
 

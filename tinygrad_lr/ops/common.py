@@ -52,12 +52,13 @@ def exp_floored(a: np.ndarray) -> np.ndarray:
 
 
 # ---- memory for large results ----------------------------------------------------------------
-# A training step on a million rows allocates several arrays of megabytes and frees them when the
-# graph is released. glibc gives such memory back to the OS, and the next step faults it in again
-# page by page: about 4,500 page faults, a third of a 1,000,000 x 100 float32 step on the
-# benchmark machine. Ops therefore write large results into blocks kept here (per thread), and a
-# block is handed out again only once no array refers to it any more.
-POOL_MIN_BYTES = 1 << 20
+# A training step on many rows allocates arrays of hundreds of kilobytes or more and frees them
+# when the graph is released. glibc serves such sizes with mmap, or trims them off its heap, so the
+# next step faults the memory in again page by page: about 4,500 page faults (a third of the
+# time) per 1,000,000 x 100 float32 step on the benchmark machine, 430 (a quarter) at 100,000 x
+# 100. Ops therefore write results from 128 KiB (glibc's default mmap threshold) on into blocks
+# kept here, per thread; a block is handed out again only once no array refers to it any more.
+POOL_MIN_BYTES = 1 << 17
 _POOL_MAX_BYTES = 256 << 20  # kept per thread at most; beyond it, large arrays come from np.empty
 _pool = threading.local()
 
@@ -69,7 +70,7 @@ def _free(block: np.ndarray) -> bool:
 
 
 def new_array(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """An uninitialised array, as ``np.empty``; from 1 MiB on, in a pooled block of that size
+    """An uninitialised array, as ``np.empty``; from 128 KiB on, in a pooled block of that size
     that no array uses (every view of a block holds the block itself as its ``base``)."""
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize

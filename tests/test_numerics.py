@@ -17,6 +17,7 @@ import tinygrad_lr as tl
 from helpers import (F32_ELEMENTWISE_TOL, F32_REDUCTION_TOL, FD_TOL, TORCH64_TOL, assert_close,
                      compare_with_torch, finite_difference_grad, needs_torch, torch)
 from tinygrad_lr.autograd import Function, GradcheckError, gradcheck, gradgradcheck
+from tinygrad_lr.ops import _parallel
 from tinygrad_lr.ops.common import POOL_MIN_BYTES, new_array
 
 
@@ -158,6 +159,36 @@ def test_large_results_of_one_step_survive_the_next() -> None:
         exact = X.T.astype(np.float64) @ (np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))
                                           - y) / y.size
         assert_close(grad.astype(np.float64), exact, **F32_REDUCTION_TOL, what="dL/dw")
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_with_logits_on_threads_is_bit_identical_to_one_thread(monkeypatch,
+                                                                    weighted: bool) -> None:
+    """From 2^18 elements the fused loss runs its passes on slices in several threads; loss and
+    gradient must equal, bit for bit, those of one thread."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(300_001) * 30).astype(np.float32)
+    y = rng.random(300_001).astype(np.float32)
+    weight = rng.random(300_001).astype(np.float32) if weighted else None
+
+    def loss_and_gradient() -> tuple[np.ndarray, np.ndarray]:
+        logits = tl.tensor(x, requires_grad=True)
+        loss = tl.nn.functional.binary_cross_entropy_with_logits(logits, tl.tensor(y),
+                                                                 weight=weight)
+        loss.backward()
+        return loss.data, logits.grad.data
+
+    monkeypatch.setattr(_parallel, "thread_count", lambda: 3)
+    threaded = loss_and_gradient()
+    monkeypatch.setattr(_parallel, "thread_count", lambda: 1)
+    single = loss_and_gradient()
+    for got, want in zip(threaded, single):
+        np.testing.assert_array_equal(got, want)
+    z = x.astype(np.float64)
+    exact = (np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z))) - y) / y.size
+    if weighted:
+        exact = exact * weight
+    assert_close(threaded[1].astype(np.float64), exact, **F32_ELEMENTWISE_TOL, what="gradient")
 
 
 def test_pools_of_two_threads_do_not_mix() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import tinygrad_lr as tl
 from tinygrad_lr import optim
-from tinygrad_lr.optim import _parallel
+from tinygrad_lr.ops import _parallel
 from tinygrad_lr.serialization import load, save
 
 STEPS = 100

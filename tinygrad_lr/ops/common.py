@@ -105,22 +105,27 @@ def owned(a: np.ndarray | np.generic) -> np.ndarray:
     return a if type(a) is np.ndarray else np.asarray(a)
 
 
-def exp_neg_abs(x: np.ndarray) -> np.ndarray:
-    """exp(-|x|) in one fresh buffer (never overflows, floored so it never underflows): the
-    core of the stable sigmoid, softplus and BCE-with-logits."""
-    e = owned(np.abs(x, out=new_array(x.shape, x.dtype) if x.nbytes >= POOL_MIN_BYTES else None))
+def exp_neg_abs(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """exp(-|x|) in one buffer, ``out`` or a fresh one (never overflows, floored so it never
+    underflows): the core of the stable sigmoid, softplus and BCE-with-logits."""
+    if out is None and x.nbytes >= POOL_MIN_BYTES:
+        out = new_array(x.shape, x.dtype)
+    e = owned(np.abs(x, out=out))
     np.negative(e, out=e)
     np.maximum(e, _EXP_FLOOR.get(e.dtype, -700.0), out=e)
     return np.exp(e, out=e)
 
 
-def sigmoid_from(e: np.ndarray, nonnegative: np.ndarray) -> np.ndarray:
+def sigmoid_from(e: np.ndarray, nonnegative: np.ndarray, out: np.ndarray | None = None,
+                 scratch: np.ndarray | None = None) -> np.ndarray:
     """sigmoid(x) from e = exp(-|x|) and the mask x >= 0: 1/(1+e), or e/(1+e) where x < 0 (both
     forms exact, no cancellation). The numerator is max(e, mask), as e <= 1: branch-free, where
-    ``np.where`` on a mask of mixed signs runs about ten times slower."""
-    pool = e.nbytes >= POOL_MIN_BYTES  # large: results in pooled memory (see new_array)
-    s = owned(np.maximum(e, nonnegative, out=new_array(e.shape, e.dtype) if pool else None))
-    return np.divide(s, np.add(e, 1, out=new_array(e.shape, e.dtype) if pool else None), out=s)
+    ``np.where`` on a mask of mixed signs runs about ten times slower. Written into ``out`` (and
+    ``scratch`` for 1 + e) when given, else into fresh (large: pooled) arrays."""
+    if out is None and e.nbytes >= POOL_MIN_BYTES:
+        out, scratch = new_array(e.shape, e.dtype), new_array(e.shape, e.dtype)
+    s = owned(np.maximum(e, nonnegative, out=out))
+    return np.divide(s, np.add(e, 1, out=scratch), out=s)
 
 
 def sigmoid_array(x: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from . import _parallel
 from .common import (POOL_MIN_BYTES, exp_floored, exp_neg_abs, new_array, owned, sigmoid_from,
                      softplus_array)
 
@@ -143,6 +144,29 @@ class BinaryCrossEntropy(_ReducedLoss):
         return gx, gy
 
 
+def _bce_terms(x: np.ndarray, y: np.ndarray, e: np.ndarray | None = None,
+               nonnegative: np.ndarray | None = None, loss: np.ndarray | None = None,
+               linear: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BCE-with-logits' elementwise terms: e = exp(-|x|), the mask x >= 0, and the loss
+    log1p(e) + x (mask - y), into the given buffers (``linear`` is scratch) or fresh ones. A kernel
+    for ``_parallel.run``, which may call it on slices."""
+    e = exp_neg_abs(x, out=e)
+    nonnegative = owned(np.greater_equal(x, 0, out=nonnegative))
+    loss = owned(np.log1p(e, out=loss))
+    linear = owned(np.subtract(nonnegative, y, out=linear))
+    np.multiply(linear, x, out=linear)
+    np.add(loss, linear, out=loss)
+    return e, nonnegative, loss
+
+
+def _bce_gradient(e: np.ndarray, nonnegative: np.ndarray, y: np.ndarray, out: np.ndarray | None,
+                  scratch: np.ndarray | None, g: Any) -> np.ndarray:
+    """(sigmoid(x) - y) g into ``out`` (or a fresh array): BCE-with-logits' derivative."""
+    out = sigmoid_from(e, nonnegative, out, scratch)
+    np.subtract(out, y, out=out)
+    return np.multiply(out, g, out=out)
+
+
 class BinaryCrossEntropyWithLogits(_ReducedLoss):
     """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] on logits x (p = pos_weight), as
     (1 - y) x + (1 + (p - 1) y) softplus(-x): finite for any x; derivative w (sigmoid(x) - y).
@@ -165,14 +189,13 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
             if self.pos_weight is not None:
                 softplus_neg = (1 + (self.pos_weight - 1) * y) * softplus_neg
             return self.reduce((1 - y) * x + softplus_neg)
-        pool = x.nbytes >= POOL_MIN_BYTES  # large: results in pooled memory (see new_array)
-        self.e = exp_neg_abs(x)
-        self.nonnegative = np.greater_equal(x, 0, out=new_array(x.shape, bool) if pool else None)
-        loss = owned(np.log1p(self.e, out=new_array(x.shape, x.dtype) if pool else None))
-        linear = owned(np.subtract(self.nonnegative, y,
-                                   out=new_array(x.shape, x.dtype) if pool else None))
-        np.multiply(linear, x, out=linear)
-        return self.reduce(np.add(loss, linear, out=loss))
+        if x.nbytes < POOL_MIN_BYTES or x.shape != y.shape:
+            self.e, self.nonnegative, loss = _bce_terms(x, y)
+        else:  # large: into pooled memory, on several threads when very large
+            buffers = [new_array(x.shape, dtype) for dtype in (x.dtype, bool, x.dtype, x.dtype)]
+            _parallel.run(_bce_terms, [x, y, *buffers])
+            self.e, self.nonnegative, loss = buffers[:3]
+        return self.reduce(loss)
 
     def backward(self, g, xp, x, y):
         g = self.upstream(g)
@@ -180,15 +203,29 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
         gx = gy = None
         if self.needs[0]:
             if self.e is not None and not xp.graph:
-                gx = sigmoid_from(self.e, self.nonnegative)
-                np.subtract(gx, y, out=gx)
-                np.multiply(gx, g, out=gx)
+                gx = self._array_gradient(g, y)
             else:
                 s = xp.sigmoid(x)
                 gx = g * (s - y) if p is None else g * ((1 + (p - 1) * y) * s - p * y)
         if self.needs[1]:
             gy = -g * x if p is None else g * ((p - 1) * _softplus_rule(xp, -x) - x)
         return gx, gy
+
+    def _array_gradient(self, g: Any, y: np.ndarray) -> np.ndarray:
+        """(sigmoid(x) - y) g from the saved exp(-|x|) and mask; large ones into pooled memory,
+        on several threads when very large (g, a scalar or an array like x, is sliced along)."""
+        e = self.e
+        if e.nbytes < POOL_MIN_BYTES or y.shape != e.shape:
+            return _bce_gradient(e, self.nonnegative, y, None, None, g)
+        out, scratch = new_array(e.shape, e.dtype), new_array(e.shape, e.dtype)
+        arrays = [e, self.nonnegative, y, out, scratch]
+        if np.ndim(g) == 0:
+            _parallel.run(_bce_gradient, arrays, g)
+        elif np.shape(g) == e.shape:
+            _parallel.run(_bce_gradient, arrays + [g])
+        else:
+            _bce_gradient(*arrays, g)
+        return out
 
     def release(self) -> None:
         """Also drop the saved exp(-|x|) and sign mask."""

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from . import _parallel
+from ..ops import _parallel
 from .optimizer import Optimizer, ParamsT, check_nonnegative, check_real, effective_grad
 
 

@@ -1,4 +1,5 @@
-"""Run an elementwise optimizer update over slices of large arrays on several threads.
+"""Run an elementwise kernel (an optimizer update, a fused loss's passes) over slices of large
+arrays on several threads.
 
 NumPy releases the GIL inside ufunc loops, so disjoint slices of the same arrays can be updated at
 the same time. Every element goes through the same arithmetic whatever the slicing, so the result is

@@ -158,6 +158,25 @@ def test_multinomial_digits_matches_sklearn(digits):
     assert coef_error <= 1e-3 * np.abs(reference.coef_).max()
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_two_class_hessian_of_stacked_copies_is_the_exact_hessian(fit_intercept):
+    """Newton's two-class Hessian comes from one double backward over stacked copies of theta;
+    it must equal X' diag(w s (1 - s)) X + alpha I (intercept unpenalised) in float64."""
+    from tinygrad_lr.linear_model.logistic import _Objective
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((40, 3))
+    encoded = (rng.random(40) < 0.5).astype(np.int64)
+    weights = rng.random(40)
+    alpha = 0.3
+    theta = rng.standard_normal(4 if fit_intercept else 3)
+    H = LogisticRegression._binary_hessian(_Objective(X, encoded, weights, alpha, 2), theta, 3)
+    design = np.column_stack([X, np.ones(40)]) if fit_intercept else X
+    s = 1 / (1 + np.exp(-(design @ theta)))
+    exact = design.T @ (design * (weights * s * (1 - s))[:, None])
+    exact[:3, :3] += alpha * np.eye(3)
+    np.testing.assert_allclose(H, exact, rtol=1e-12, atol=1e-14)
+
+
 def test_newton_multinomial_matches_lbfgs():
     """The softmax Hessian is singular along a common shift of the intercepts (the pseudo-inverse
     step ignores it): Newton must still land on the L-BFGS optimum."""

@@ -11,6 +11,7 @@ multinomial softmax over all K classes (penalty over all K rows of W).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -69,13 +70,18 @@ class _Objective:
         if self.binary:
             # Labels already checked by fit: the loss op is called directly, without F's checks.
             self.target = Tensor._make((encoded == 1).astype(X.dtype))
+            self.target_column = Tensor._make(self.target.data[:, None])
             self.weights = weights.astype(X.dtype, copy=False)
         else:
             self.target = encoded.astype(np.int64, copy=False)
             self.weights = Tensor._make(weights.astype(X.dtype, copy=False))
 
     def __call__(self, W: Tensor, b: Tensor | None) -> Tensor:
-        if self.binary:
+        """The objective at (W, b). With two classes, a W of several rows (and b of as many
+        entries) holds separate coefficient vectors, and their objectives are summed: the
+        Newton solver's stacked copies."""
+        vector = self.binary and W.shape[0] == 1
+        if vector:
             # W's one row as a vector: X @ w and w @ w take the matrix-vector rules (measured
             # faster here than the fused F.linear with its (m, 1) logits).
             rows = W.reshape(-1)
@@ -85,9 +91,14 @@ class _Objective:
         else:
             rows = W
             logits = F.linear(self.X, W, b)
-            loss = (F.cross_entropy(logits, self.target, reduction="none") * self.weights).sum()
+            if self.binary:  # one column of logits per row of W
+                loss = BinaryCrossEntropyWithLogits.apply(
+                    logits, self.target_column, reduction="sum", weight=self.weights[:, None])
+            else:
+                loss = (F.cross_entropy(logits, self.target, reduction="none")
+                        * self.weights).sum()
         if self.alpha:
-            squares = rows @ rows if self.binary else (rows * rows).sum()
+            squares = rows @ rows if vector else (rows * rows).sum()
             loss = loss + squares * self.half_alpha
         return loss
 
@@ -349,8 +360,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 break
             if iteration == self.max_iter:
                 break
-            with enable_grad():
-                H = hessian(flat_objective, x).data
+            H = self._binary_hessian(objective, theta, sizes[0]) if objective.binary \
+                else self._hessian(flat_objective, x)
             direction = _newton_direction(H, g, definite)
             slope = float(g @ direction)
             step = 1.0
@@ -364,6 +375,26 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             p.data[...] = theta[offset:offset + size].reshape(shape)
             offset += size
         return curve, converged
+
+    @staticmethod
+    def _hessian(flat_objective: Callable[[Tensor], Tensor], x: Tensor) -> np.ndarray:
+        """The Hessian by the engine's second derivatives, one reverse pass per parameter."""
+        with enable_grad():
+            return hessian(flat_objective, x).data
+
+    @staticmethod
+    def _binary_hessian(objective: _Objective, theta: np.ndarray, n_weights: int) -> np.ndarray:
+        """The Hessian of the two-class objective in one double backward: the objective summed
+        over P stacked copies of theta (the rows of Theta) has the gradient of copy i in row i,
+        and the derivative of that gradient's diagonal with respect to Theta is the Hessian."""
+        size = theta.size
+        stacked = Tensor._make(np.tile(theta, (size, 1))).requires_grad_()
+        with enable_grad():
+            total = objective(stacked[:, :n_weights],
+                              stacked[:, n_weights] if size > n_weights else None)
+            (per_copy,) = grad(total, [stacked], create_graph=True)
+            (H,) = grad((per_copy * np.eye(size, dtype=theta.dtype)).sum(), [stacked])
+        return H.data
 
     def _first_order_optimizer(self, params: list[Tensor], X: np.ndarray, weights: np.ndarray,
                                n_classes: int, alpha: float) -> Any:

@@ -192,7 +192,21 @@ def test_bce_with_logits_on_threads_is_bit_identical_to_one_thread(monkeypatch,
 
 
 def test_pools_of_two_threads_do_not_mix() -> None:
-    """Threads computing large products at once each get their own, correct, results."""
+    """Each thread has its own pool (taking a block after checking its refcount is not atomic
+    across threads): a block left free by this thread is not handed to another. Threads
+    computing large products at once each get their own, correct, results."""
+    size = POOL_MIN_BYTES // 4
+    freed = new_array((size,), np.float32)
+    address = _address(freed)
+    del freed
+    elsewhere: list[int] = []
+    worker = threading.Thread(target=lambda: elsewhere.append(
+        _address(new_array((size,), np.float32))))
+    worker.start()
+    worker.join()
+    assert elsewhere[0] != address
+    assert _address(new_array((size,), np.float32)) == address
+
     rng = np.random.default_rng(4)
     arrays = [rng.standard_normal(POOL_MIN_BYTES // 8 * 3) for _ in range(4)]
     expected = [a * a + a for a in arrays]

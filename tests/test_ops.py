@@ -903,3 +903,38 @@ def test_float_casts_pass_the_gradient_exactly(x: np.ndarray, seed: int) -> None
     up.backward(upstream64)
     assert_close(x32.grad, upstream64.astype(np.float32), rtol=0, atol=0, what=".double() grad")
     assert x64.double() is x64 and x32.float() is x32 and x32.to(tl.float32) is x32
+
+
+# ---- 0-d inputs: the elementwise ops compute on NumPy scalars -----------------------------------
+ZERO_D_OPS: dict[str, tuple[Callable, Callable]] = {
+    # name: (ours, PyTorch's), applied to the 0-d tensors x = 0.7 and y = 1.3
+    "add": (lambda x, y: x + y, lambda x, y: x + y),
+    "sub": (lambda x, y: x - y, lambda x, y: x - y),
+    "mul": (lambda x, y: x * y, lambda x, y: x * y),
+    "div": (lambda x, y: x / y, lambda x, y: x / y),
+    "pow": (lambda x, y: x ** y, lambda x, y: x ** y),
+    "maximum": (tl.maximum, lambda x, y: torch.maximum(x, y)),
+    "minimum": (tl.minimum, lambda x, y: torch.minimum(x, y)),
+    "scalar_chain": (lambda x, y: tl.tanh(x * y + 0.1) * x, lambda x, y: torch.tanh(x * y + 0.1) * x),
+    "unary_functions": (
+        lambda x, y: (-x).exp().log1p().sqrt().sigmoid().tanh().relu().abs().log() + x.clamp(0, 1)
+        + tl.softplus(y) + tl.logsigmoid(y) + x ** 2.5 + 2.0 ** y,
+        lambda x, y: (-x).exp().log1p().sqrt().sigmoid().tanh().relu().abs().log() + x.clamp(0, 1)
+        + torch.nn.functional.softplus(y) + torch.nn.functional.logsigmoid(y) + x ** 2.5 + 2.0 ** y),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ZERO_D_OPS)
+def test_zero_dimensional_inputs_match_torch(name: str, dtype: type) -> None:
+    """0-d inputs reach these ops as NumPy scalars (faster than 0-d arrays): values, gradients
+    and second derivatives still match PyTorch, and results are fresh writable 0-d arrays."""
+    ours, theirs = ZERO_D_OPS[name]
+    arrays_ = [np.array(0.7, dtype), np.array(1.3, dtype)]
+    tol = TORCH64_TOL if dtype == np.float64 else F32_ELEMENTWISE_TOL
+    compare_with_torch(ours, theirs, arrays_, tol, tol, second_order=dtype == np.float64)
+    inputs = [tl.tensor(a, requires_grad=True) for a in arrays_]
+    out = ours(*inputs)
+    assert type(out.data) is np.ndarray and out.data.dtype == dtype and out.data.flags.writeable
+    assert not any(np.shares_memory(out.data, t.data) for t in inputs)

@@ -93,22 +93,27 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
                 deliver(node, g)
             if id(node) not in useful:
                 continue
+        # The rule, and the inputs' arrays and parents (unary and binary nodes spelled out: they
+        # are nearly all of them).
         arity = node.arity
-        if arity == 0:
-            raise RuntimeError(
-                f"trying to backward through the graph a second time ({node.name()}): its saved "
-                "values were freed by the first backward; pass retain_graph=True to the first call")
         if graph:
+            if arity == 0:
+                _raise_freed(node)
             in_grads = node.backward(g, xp, *node.input_tensors())
             if arity == 1:
                 in_grads = (in_grads,)
-        elif arity == 1:
-            in_grads = (node.backward(g, xp, node.a0),)
+            arrays, parents = node.edges()
         elif arity == 2:
-            in_grads = node.backward(g, xp, node.a0, node.a1)
+            arrays, parents = (node.a0, node.a1), (node.p0, node.p1)
+            in_grads = node.backward(g, xp, *arrays)
+        elif arity == 1:
+            arrays, parents = (node.a0,), (node.p0,)
+            in_grads = (node.backward(g, xp, node.a0),)
+        elif arity == 0:
+            _raise_freed(node)
         else:
-            in_grads = node.backward(g, xp, *node.a0)
-        arrays, parents = node.edges()
+            arrays, parents = node.a0, node.p0
+            in_grads = node.backward(g, xp, *arrays)
         if not retain_graph:
             node.release()
         for parent, a, gi in zip(parents, arrays, in_grads):
@@ -117,12 +122,22 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
             if gi.dtype != a.dtype:
                 gi = xp.cast(gi, a.dtype)
             if isinstance(parent, Tensor):
-                _add_leaf(leaves, parent, gi)
+                entry = leaves.get(id(parent))
+                if entry is None:
+                    leaves[id(parent)] = [parent, gi]
+                else:
+                    entry[1] = entry[1] + gi
             elif parent in pending:
                 pending[parent] = pending[parent] + gi
             elif useful is None or id(parent) in useful:
                 pending[parent] = gi
                 heappush(heap, (-parent.seq, parent))
+
+
+def _raise_freed(node: Function) -> None:
+    raise RuntimeError(
+        f"trying to backward through the graph a second time ({node.name()}): its saved values "
+        "were freed by the first backward; pass retain_graph=True to the first call")
 
 
 def _add_leaf(leaves: dict[int, list], t: Tensor, g: Any) -> None:

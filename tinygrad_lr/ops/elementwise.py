@@ -21,7 +21,14 @@ def _into_pool(ufunc: np.ufunc, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return ufunc(x, y)
 
 
-class Add(Function):
+class _Arithmetic(Function):
+    """An elementwise op whose result is always new memory: 0-d inputs may come as NumPy scalars
+    (see ``Function.on_scalars``)."""
+    __slots__ = ()
+    on_scalars = True
+
+
+class Add(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x, y):
@@ -32,7 +39,7 @@ class Add(Function):
                 sum_to(g, y.shape) if self.needs[1] else None)
 
 
-class Sub(Function):
+class Sub(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x, y):
@@ -43,7 +50,7 @@ class Sub(Function):
                 sum_to(-g, y.shape) if self.needs[1] else None)
 
 
-class Mul(Function):
+class Mul(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x, y):
@@ -54,7 +61,7 @@ class Mul(Function):
                 sum_to(g * x, y.shape) if self.needs[1] else None)
 
 
-class Div(Function):
+class Div(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x, y):
@@ -66,7 +73,7 @@ class Div(Function):
                 sum_to(-gx * x / y, y.shape) if self.needs[1] else None)
 
 
-class Pow(Function):
+class Pow(_Arithmetic):
     """x ** y with both operands tensors."""
     __slots__ = ()
 
@@ -84,7 +91,7 @@ class Pow(Function):
         return gx, gy
 
 
-class PowScalar(Function):
+class PowScalar(_Arithmetic):
     """x ** c for a Python number c."""
     __slots__ = ("exponent",)
 
@@ -101,7 +108,7 @@ class PowScalar(Function):
         return g * c * x ** (c - 1)
 
 
-class RPowScalar(Function):
+class RPowScalar(_Arithmetic):
     """c ** x for a Python number c."""
     __slots__ = ("base",)
 
@@ -127,7 +134,7 @@ class Clone(Function):
         return g
 
 
-class Neg(Function):
+class Neg(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
@@ -137,7 +144,7 @@ class Neg(Function):
         return -g
 
 
-class Exp(Function):
+class Exp(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
@@ -148,7 +155,7 @@ class Exp(Function):
         return g * self.result(xp)
 
 
-class Log(Function):
+class Log(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
@@ -158,7 +165,7 @@ class Log(Function):
         return g / x
 
 
-class Log1p(Function):
+class Log1p(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
@@ -168,7 +175,7 @@ class Log1p(Function):
         return g / (x + 1)
 
 
-class Sqrt(Function):
+class Sqrt(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
@@ -179,7 +186,7 @@ class Sqrt(Function):
         return g / (self.result(xp) * 2)
 
 
-class Abs(Function):
+class Abs(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
@@ -189,7 +196,7 @@ class Abs(Function):
         return g * xp.sign(x)
 
 
-class Sigmoid(Function):
+class Sigmoid(_Arithmetic):
     """Its own op, not composed from exp: the composed form overflows for large |x|."""
     __slots__ = ()
 
@@ -202,7 +209,7 @@ class Sigmoid(Function):
         return g * s * (1 - s)
 
 
-class Tanh(Function):
+class Tanh(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
@@ -215,7 +222,7 @@ class Tanh(Function):
         return g * ((1 - t) * (1 + t))
 
 
-class Softplus(Function):
+class Softplus(_Arithmetic):
     """log(1 + e^x), stable for any x; derivative sigmoid(x)."""
     __slots__ = ()
 
@@ -226,7 +233,7 @@ class Softplus(Function):
         return g * xp.sigmoid(x)
 
 
-class LogSigmoid(Function):
+class LogSigmoid(_Arithmetic):
     """log(sigmoid(x)) = -softplus(-x), stable for any x; derivative sigmoid(-x)."""
     __slots__ = ()
 
@@ -237,7 +244,7 @@ class LogSigmoid(Function):
         return g * xp.sigmoid(-x)
 
 
-class Relu(Function):
+class Relu(_Arithmetic):
     """max(x, 0); the derivative at 0 is taken as 0, as in PyTorch."""
     __slots__ = ()
 
@@ -248,7 +255,7 @@ class Relu(Function):
         return g * (x > 0)
 
 
-class Clamp(Function):
+class Clamp(_Arithmetic):
     """Clip to [low, high]; gradient passes where low <= x <= high, as in PyTorch."""
     __slots__ = ("low", "high")
 
@@ -266,7 +273,7 @@ class Clamp(Function):
         return g
 
 
-class Maximum(Function):
+class Maximum(_Arithmetic):
     """Elementwise max; at ties the gradient is split equally, as in PyTorch."""
     __slots__ = ()
 
@@ -279,7 +286,7 @@ class Maximum(Function):
                 sum_to(g * (x < y) + tie, y.shape) if self.needs[1] else None)
 
 
-class Minimum(Function):
+class Minimum(_Arithmetic):
     """Elementwise min; at ties the gradient is split equally, as in PyTorch."""
     __slots__ = ()
 

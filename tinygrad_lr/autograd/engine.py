@@ -22,6 +22,8 @@ def _as_grad(value: Any, like: Tensor, graph: bool, what: str) -> Any:
         if like.data.size != 1:
             raise RuntimeError(f"{what}: grad can be implicitly created only for outputs with one "
                                f"element, but the output has shape {like.shape}; pass `gradient`")
+        if not (graph or like.data.ndim):  # a scalar, as rules on 0-d values get (see Function)
+            return like.data.dtype.type(1)
         g = np.array(1, dtype=like.data.dtype).reshape(like.data.shape)
     else:
         g = as_array(value, dtype=like.dtype, copy=False)

@@ -17,15 +17,21 @@ _CLAMP_TEST_MIN = 4096
 
 def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum a broadcast gradient back to ``shape``: the single place broadcasting is undone."""
-    if grad.shape == shape:
+    grad_shape = grad.shape
+    if grad_shape == shape:
         return grad
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    is_array = type(grad) is np.ndarray
+    if not shape:
+        return np.add.reduce(grad, axis=None) if is_array else grad.sum()
+    lead = len(grad_shape) - len(shape)
+    axes = tuple(range(lead))
+    for i, n in enumerate(shape):
+        if n == 1 and grad_shape[lead + i] != 1:
+            axes += (lead + i,)
     if axes:
-        grad = (np.add.reduce(grad, axis=axes, keepdims=True) if type(grad) is np.ndarray
+        grad = (np.add.reduce(grad, axis=axes, keepdims=True) if is_array
                 else grad.sum(axis=axes, keepdims=True))
-    return grad.reshape(shape)
+    return grad.reshape(shape) if lead else grad
 
 
 def broadcast_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -195,13 +195,13 @@ def vector_matrix_array(v: np.ndarray, a: np.ndarray) -> np.ndarray:
     rows = a.shape[0]
     blocks = rows // _ROW_BLOCK
     if blocks < 2 or not a.flags.c_contiguous:
-        return v @ a
+        return v.dot(a)
     head = blocks * _ROW_BLOCK
     partial = np.matmul(v[:head].reshape(blocks, 1, _ROW_BLOCK),
                         a[:head].reshape(blocks, _ROW_BLOCK, a.shape[1]))
     out = partial.sum(axis=0).reshape(a.shape[1])
     if head < rows:
-        out += v[head:] @ a[head:]
+        out += v[head:].dot(a[head:])
     return out
 
 

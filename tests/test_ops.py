@@ -13,6 +13,7 @@ Conventions at kinks and ties, and what the generic checks cannot express, are t
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -938,3 +939,13 @@ def test_zero_dimensional_inputs_match_torch(name: str, dtype: type) -> None:
     out = ours(*inputs)
     assert type(out.data) is np.ndarray and out.data.dtype == dtype and out.data.flags.writeable
     assert not any(np.shares_memory(out.data, t.data) for t in inputs)
+
+
+def test_zero_dimensional_integers_wrap_silently_like_arrays() -> None:
+    """Integer 0-d inputs stay arrays (NumPy's integer scalars warn on overflow; arrays and
+    PyTorch wrap silently)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = tl.tensor(2**62)
+        assert (big * 4).item() == 0
+        assert abs(tl.tensor(-2**63)).item() == -2**63

@@ -46,9 +46,10 @@ class Function:
                  "__weakref__")
     array_ops: Any = None   # installed by tinygrad_lr.ops
     tensor_ops: Any = None  # installed by tinygrad_lr.ops
-    # Ops whose result never shares memory with an input set this: their 0-d inputs then reach
-    # forward and the rule as NumPy scalars, whose arithmetic costs 60-90 ns against 250-400 ns
-    # for 0-d arrays (scalar graphs are all such ops). Unary and binary ops only.
+    # Ops whose result never shares memory with an input set this: their 0-d floating inputs
+    # then reach forward and the rule as NumPy scalars, whose arithmetic costs 60-90 ns against
+    # 250-400 ns for 0-d arrays (scalar graphs are all such ops). Unary and binary ops only;
+    # integers stay arrays, whose overflow wraps silently where a scalar's warns.
     on_scalars = False
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
@@ -68,14 +69,14 @@ class Function:
             if len(tensors) == 2:
                 x, y = tensors
                 a0, a1 = x.data, y.data
-                if node.on_scalars and not (a0.ndim or a1.ndim):
+                if node.on_scalars and not (a0.ndim or a1.ndim) and a0.dtype.kind == "f":
                     a0, a1 = a0[()], a1[()]
                 out = node.forward(a0, a1)
                 record = x._requires_grad or y._requires_grad
             elif len(tensors) == 1:
                 x = tensors[0]
                 a0 = x.data
-                if node.on_scalars and not a0.ndim:
+                if node.on_scalars and not a0.ndim and a0.dtype.kind == "f":
                     a0 = a0[()]
                 out = node.forward(a0)
                 record = x._requires_grad

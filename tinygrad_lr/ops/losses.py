@@ -144,17 +144,16 @@ class BinaryCrossEntropy(_ReducedLoss):
         return gx, gy
 
 
-def _bce_terms(x: np.ndarray, y: np.ndarray, e: np.ndarray | None = None,
-               nonnegative: np.ndarray | None = None, log_term: np.ndarray | None = None,
-               linear: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """BCE-with-logits' elementwise parts, loss = log1p(e) + x (mask - y): e = exp(-|x|), the
-    mask x >= 0, log1p(e) and mask - y, into the given buffers or fresh ones. A kernel for
+def _bce_terms(x: np.ndarray, e: np.ndarray | None = None,
+               nonnegative: np.ndarray | None = None, log_term: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BCE-with-logits' elementwise parts of loss = log1p(e) + x (mask - y): e = exp(-|x|), the
+    mask x >= 0 and log1p(e), into the given buffers or fresh ones. A kernel for
     ``_parallel.run``, which may call it on slices."""
     e = exp_neg_abs(x, out=e)
     nonnegative = owned(np.greater_equal(x, 0, out=nonnegative))
     log_term = owned(np.log1p(e, out=log_term))
-    linear = owned(np.subtract(nonnegative, y, out=linear))
-    return e, nonnegative, log_term, linear
+    return e, nonnegative, log_term
 
 
 def _bce_gradient(e: np.ndarray, nonnegative: np.ndarray, y: np.ndarray, out: np.ndarray | None,
@@ -170,7 +169,7 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
     (1 - y) x + (1 + (p - 1) y) softplus(-x): finite for any x; derivative w (sigmoid(x) - y).
 
     Without pos_weight the loss is summed from log1p(e) + x (1[x >= 0] - y) with e = exp(-|x|) and
-    the mask x >= 0 kept for the derivative: four buffers the size of x instead of a dozen, which
+    the mask x >= 0 kept for the derivative: three buffers the size of x instead of a dozen, which
     matters when x has a million rows.
     """
     __slots__ = ("pos_weight", "e", "nonnegative")
@@ -187,17 +186,21 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
             if self.pos_weight is not None:
                 softplus_neg = (1 + (self.pos_weight - 1) * y) * softplus_neg
             return self.reduce((1 - y) * x + softplus_neg)
-        if x.nbytes < POOL_MIN_BYTES or x.shape != y.shape:
-            self.e, self.nonnegative, log_term, linear = _bce_terms(x, y)
+        if x.nbytes < POOL_MIN_BYTES:
+            self.e, self.nonnegative, log_term = _bce_terms(x)
         else:  # large: into pooled memory, on several threads when very large
-            buffers = [new_array(x.shape, dtype) for dtype in (x.dtype, bool, x.dtype, x.dtype)]
-            _parallel.run(_bce_terms, [x, y, *buffers])
-            self.e, self.nonnegative, log_term, linear = buffers
-        if self.weight is not None or linear.shape != x.shape:
-            return self.reduce(log_term + np.multiply(linear, x, out=linear))
-        # The sum of x (mask - y) as one dot product: two passes fewer than the elementwise loss.
+            buffers = [new_array(x.shape, dtype) for dtype in (x.dtype, bool, x.dtype)]
+            _parallel.run(_bce_terms, [x, *buffers])
+            self.e, self.nonnegative, log_term = buffers
+        if self.weight is not None or x.shape != y.shape:
+            return self.reduce(log_term + (self.nonnegative - y) * x)
+        # Summed, then reused for mask - y while still in cache (the product with x is one dot
+        # product): two passes and a buffer fewer than the elementwise loss.
         self.count = x.size
-        total = np.add.reduce(log_term, axis=None) + np.vdot(x, linear)
+        total = np.add.reduce(log_term, axis=None)
+        linear = log_term
+        _parallel.run(np.subtract, [self.nonnegative, y, linear])
+        total = total + np.vdot(x, linear)
         return total / x.size if self.reduction == "mean" else total
 
     def backward(self, g, xp, x, y):

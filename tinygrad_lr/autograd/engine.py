@@ -124,11 +124,7 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
             if gi.dtype != a.dtype:
                 gi = xp.cast(gi, a.dtype)
             if isinstance(parent, Tensor):
-                entry = leaves.get(id(parent))
-                if entry is None:
-                    leaves[id(parent)] = [parent, gi]
-                else:
-                    entry[1] = entry[1] + gi
+                _add_leaf(leaves, parent, gi)
             elif parent in pending:
                 pending[parent] = pending[parent] + gi
             elif useful is None or id(parent) in useful:

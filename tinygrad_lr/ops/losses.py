@@ -194,13 +194,12 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
             self.e, self.nonnegative, log_term = buffers
         if self.weight is not None or x.shape != y.shape:
             return self.reduce(log_term + (self.nonnegative - y) * x)
-        # Summed, then reused for mask - y while still in cache (the product with x is one dot
-        # product): two passes and a buffer fewer than the elementwise loss.
         self.count = x.size
         total = np.add.reduce(log_term, axis=None)
-        linear = log_term
-        _parallel.run(np.subtract, [self.nonnegative, y, linear])
-        total = total + np.vdot(x, linear)
+        # mask - y into the summed log1p(e)'s buffer (one x-sized buffer fewer), and its product
+        # with x as one dot product: two passes fewer than summing the elementwise loss.
+        _parallel.run(np.subtract, [self.nonnegative, y, log_term])
+        total = total + np.vdot(x, log_term)
         return total / x.size if self.reduction == "mean" else total
 
     def backward(self, g, xp, x, y):

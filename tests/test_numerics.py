@@ -474,7 +474,9 @@ def program_inputs(draw: Any) -> tuple[np.ndarray, np.ndarray]:
     shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3))
     y_shape = tuple(1 if draw(st.booleans()) else n for n in shape)
     y_shape = y_shape[draw(st.integers(0, len(shape))):]
-    values = st.floats(-2, 2)
+    # No magnitudes below 1e-100 (0 itself stays): their squares are subnormal, and PyTorch's
+    # log1p flushes subnormals to 0 (NumPy's does not), which can land a value on abs's kink.
+    values = st.floats(-2, 2).filter(lambda v: v == 0 or abs(v) >= 1e-100)
     return (draw(arrays(np.float64, shape, elements=values)),
             draw(arrays(np.float64, y_shape, elements=values)))
 

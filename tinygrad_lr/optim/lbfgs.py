@@ -161,27 +161,17 @@ class LBFGS(Optimizer):
         loss = self._evaluate(closure)
         return loss, float(loss), self._flat_grad()
 
-    def _directional(self, closure: Callable[[], Any], direction: np.ndarray
-                     ) -> tuple[Evaluate, Callable[[float], None]]:
-        """``evaluate(step)``: loss and gradient at ``x + step * direction``, where it leaves the
-        parameters; ``place(step)``: the parameters set to ``x + step * direction``. The same
-        values as moving there and back (PyTorch's way), with the direction split once."""
-        params = self._params
-        start = [p.data.copy() for p in params]
-        parts, offset = [], 0
-        for p in params:
-            parts.append(direction[offset:offset + p.data.size].reshape(p.shape))
-            offset += p.data.size
-
-        def place(step: float) -> None:
-            for p, x, part in zip(params, start, parts):
-                np.add(np.multiply(part, step, out=p.data), x, out=p.data)
+    def _directional(self, closure: Callable[[], Any], direction: np.ndarray) -> Evaluate:
+        """Loss and gradient at ``x + step * direction``, the parameters put back to ``x`` after."""
+        start = [p.data.copy() for p in self._params]
 
         def evaluate(step: float) -> tuple[float, np.ndarray]:
-            place(step)
+            self._move(step, direction)
             _, loss, grad = self._evaluate_loss(closure)
+            for p, x in zip(self._params, start, strict=True):
+                np.copyto(p.data, x)
             return loss, grad
-        return evaluate, place
+        return evaluate
 
     @staticmethod
     def _two_loop(grad: np.ndarray, dirs: list[np.ndarray], steps: list[np.ndarray],
@@ -275,15 +265,14 @@ class LBFGS(Optimizer):
 
                 converged = False
                 if group["line_search_fn"] == "strong_wolfe":
-                    evaluate, place = self._directional(closure, direction)
-                    search = _StrongWolfe(evaluate, direction,
+                    search = _StrongWolfe(self._directional(closure, direction), direction,
                                           _Point(0.0, loss, grad, slope), c1=1e-4, c2=0.9,
                                           tolerance_change=tolerance_change,
                                           max_evals=min(max_eval - evals,
                                                         line_search_evals or max_eval))
                     found = search.search(t)
                     t, loss, grad = found.step, found.loss, found.grad
-                    place(t)
+                    self._move(t, direction)
                     converged = np.abs(grad).max() <= tolerance_grad
                     evals += search.evals
                     state["func_evals"] += search.evals

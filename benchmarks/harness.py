@@ -16,8 +16,9 @@ import platform
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -125,6 +126,21 @@ def interleave(sides: Mapping[str, SideFn], settings: Settings) -> dict[str, Sta
     finally:
         gc.unfreeze()
     return stats
+
+
+@contextmanager
+def one_thread(*libraries: Any) -> Iterator[None]:
+    """Run the block with each library that has ``set_num_threads`` (torch, tinygrad_lr; None is
+    skipped) limited to one thread, and restore their limits after."""
+    saved = [(lib, lib.get_num_threads()) for lib in libraries
+             if lib is not None and hasattr(lib, "set_num_threads")]
+    for lib, _ in saved:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, count in saved:
+            lib.set_num_threads(count)
 
 
 # ---- results ------------------------------------------------------------------------------------

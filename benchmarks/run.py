@@ -16,7 +16,7 @@ from typing import Any, Callable
 if __package__ in (None, ""):  # run as a script: make the package importable from the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.cases import (backward_chain_case, optimizer_case, scalar_chain_case,
+from benchmarks.cases import (backward_chain_case, optimizer_case, optional, scalar_chain_case,
                               train_step_case)
 from benchmarks.fit import fit_case
 from benchmarks.harness import FULL, QUICK, Check, Settings, Table, environment, load_average
@@ -46,8 +46,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-torch", action="store_true",
                         help="run without PyTorch even when it is installed (its columns show n/a)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="limit torch (set_num_threads) and the BLAS/OpenMP pools of NumPy, "
-                             "SciPy and scikit-learn (threadpoolctl) to N threads; default: each "
+                        help="limit torch and tinygrad_lr (set_num_threads) and the BLAS/OpenMP "
+                             "pools of NumPy, SciPy and scikit-learn (threadpoolctl) to N threads; "
+                             "default: each "
                              "library's own. --threads 1 makes a busy machine's numbers usable")
     parser.add_argument("--output", default=None,
                         help="Markdown file to write (default: benchmarks/RESULTS.md, or "
@@ -70,6 +71,9 @@ def _limit_threads(torch: Any, threads: int) -> Any:
     """Limit every thread pool the cases use to ``threads``; returns the limiter to keep alive."""
     if torch is not None:
         torch.set_num_threads(threads)
+    ours = optional("tinygrad_lr")
+    if ours is not None and hasattr(ours, "set_num_threads"):
+        ours.set_num_threads(threads)
     try:
         from threadpoolctl import threadpool_limits
         # Load SciPy's and scikit-learn's own pools first, so that the limit reaches them too.

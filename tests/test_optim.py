@@ -4,6 +4,7 @@ Optimizer API (groups, zero_grad, state_dict resume, errors) and L-BFGS."""
 from __future__ import annotations
 
 import pathlib
+import threading
 from typing import Callable
 
 import numpy as np
@@ -488,6 +489,35 @@ def test_parallel_run_propagates_kernel_errors(monkeypatch) -> None:
     # The caller's slice is MAIN_SHARE times a worker's: 55 and 45 of 100 elements on 2 threads.
     with pytest.raises(FloatingPointError, match="slice starting at 55"):
         _parallel.run(kernel, [np.arange(100.0)])
+
+
+
+def test_set_num_threads_limits_the_threads_an_update_uses(monkeypatch) -> None:
+    """As torch.set_num_threads: set_num_threads(1) runs a large update in the calling thread
+    alone, a larger limit splits it (never over the CPUs available), and bad counts are refused."""
+    monkeypatch.setattr(_parallel, "MIN_SLICE", 10)
+    monkeypatch.setattr(_parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(_parallel, "_requested", None)
+    threads: list[str] = []
+
+    def kernel(a: np.ndarray) -> None:
+        threads.append(threading.current_thread().name)
+
+    assert tl.get_num_threads() == 2
+    tl.set_num_threads(1)
+    assert tl.get_num_threads() == 1
+    _parallel.run(kernel, [np.zeros(100)])
+    assert threads == [threading.current_thread().name]
+    threads.clear()
+    tl.set_num_threads(8)
+    assert tl.get_num_threads() == 8
+    _parallel.run(kernel, [np.zeros(100)])
+    assert len(threads) == 2 and threading.current_thread().name in threads
+    for bad, message in ((0, "positive integer, got 0"), (-3, "positive integer, got -3"),
+                         (2.0, "an int, but got float"), (True, "an int, but got bool")):
+        with pytest.raises(RuntimeError, match=message):
+            tl.set_num_threads(bad)
+    assert tl.get_num_threads() == 8
 
 
 # ---- L-BFGS ---------------------------------------------------------------------------------

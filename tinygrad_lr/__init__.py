@@ -4,6 +4,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .factories import (arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace,
                         manual_seed, ones, ones_like, rand, randint, randn, zeros, zeros_like)
 from .linear_model import LinearRegression, LogisticRegression
+from .ops._parallel import get_num_threads, set_num_threads
 from .ops.functional import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, clamp, clip,
                              clone, div, eq, exp, flatten, ge, gt, le, log, log1p, logsigmoid,
                              logsumexp, lt, matmul, max, maximum, mean, min, minimum, mm, mul, ne,

@@ -60,13 +60,38 @@ _workers_pid = -1
 _busy = threading.Lock()  # one parallel update at a time; others run in their own thread
 
 
-def thread_count() -> int:
-    """Threads an update may use: the CPUs this process may run on, at most 4."""
+# The most threads an update may use, unless set_num_threads says otherwise.
+DEFAULT_MAX_THREADS = 4
+_requested: int | None = None
+
+
+def set_num_threads(count: int) -> None:
+    """Use at most ``count`` threads for large elementwise updates (optimizer steps, the fused
+    loss), as ``torch.set_num_threads``; 1 runs every update in the calling thread."""
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(count).__name__}")
+    if count < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {count}")
+    global _requested
+    _requested = count
+
+
+def get_num_threads() -> int:
+    """The thread limit: the value given to :func:`set_num_threads`, else the CPUs this process
+    may run on, at most 4."""
+    return _requested if _requested is not None else min(_cpus(), DEFAULT_MAX_THREADS)
+
+
+def _cpus() -> int:
     try:
-        cpus = len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 4))
+        return os.cpu_count() or 1
+
+
+def thread_count() -> int:
+    """Threads an update may use: the limit, and no more than the CPUs this process may run on."""
+    return min(_requested or DEFAULT_MAX_THREADS, _cpus())
 
 
 def _get_workers(count: int) -> list[_Worker]:

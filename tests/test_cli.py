@@ -307,6 +307,22 @@ def test_feature_count_mismatch_at_predict(bad_files: dict[str, Path], tmp_path:
     _assert_one_line_error(code, err, "column 'label', line 2: value 'x' is not a number")
 
 
+
+def test_label_column_under_another_name_at_predict(bad_files: dict[str, Path], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    """Without --target, predict drops only the trained label column; a label column under
+    another name fails on its first value, with the hint to pass --target."""
+    model = str(tmp_path / "m.npz")
+    assert _run(_train_good(bad_files, "--save", model, "--test-size", "0.5"), capsys)[0] == 0
+    renamed = _write_csv(tmp_path / "renamed.csv", ["f1", "f2", "class"], [[0.5, 1.0, "x"]])
+    code, _, err = _run(["predict", "--model", model, "--csv", str(renamed)], capsys)
+    _assert_one_line_error(code, err, "renamed.csv: column 'class', line 2: value 'x' is not a "
+                           "number", "pass --target COLUMN to ignore it")
+    code, out, _ = _run(["predict", "--model", model, "--csv", str(renamed), "--target", "class"],
+                        capsys)
+    assert code == 0 and out.startswith("label,proba_x,proba_y\n")
+
+
 def test_unknown_labels_at_evaluate(bad_files: dict[str, Path], tmp_path: Path,
                                     capsys: pytest.CaptureFixture) -> None:
     model = str(tmp_path / "m.npz")

@@ -9,6 +9,7 @@ from tinygrad_lr.data import (
     Bunch,
     DataError,
     DataLoader,
+    DataValueError,
     NotFittedError,
     StandardScaler,
     iterate_minibatches,
@@ -17,6 +18,7 @@ from tinygrad_lr.data import (
     make_classification,
     make_regression,
     read_csv,
+    read_features,
     train_test_split,
 )
 from tinygrad_lr.data.split import _split_sizes, _stratified_allocation
@@ -195,6 +197,40 @@ def test_read_csv_rejects_non_utf8(tmp_path):
     path.write_bytes(b"a,target\n\xe9,1\n")
     with pytest.raises(DataError, match="not UTF-8"):
         read_csv(path, "target")
+
+
+
+def test_read_features_keeps_every_column_but_the_excluded_one(tmp_path):
+    path = _write(tmp_path, "a,label,b\n1,x,2\n\n3,y,4.5\n")
+    X, names = read_features(path, exclude="label")
+    assert names == ["a", "b"] and X.dtype == np.float64
+    np.testing.assert_array_equal(X, [[1.0, 2.0], [3.0, 4.5]])
+    X, names = read_features(_write(tmp_path, "a,b\n1,2\n", "plain.csv"), exclude="label")
+    assert names == ["a", "b"] and X.tolist() == [[1.0, 2.0]]
+    assert read_features(_write(tmp_path, "a\n7\n", "one.csv"))[0].tolist() == [[7.0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "exclude", "error", "pattern"),
+    [
+        ("", None, DataError, r"data\.csv: file is empty"),
+        ("1,2\n", None, DataError, r"no header row"),
+        ("a,b\n", None, DataError, r"header but no data rows"),
+        ("a,b\n1,2\n3\n", None, DataError, r"line 3 has 1 fields but the header has 2"),
+        ("label\n1\n", "label", DataError, r"the only column is 'label'; no feature columns"),
+        ("a,label\n1,x\n", None, DataValueError, r"column 'label', line 2: value 'x' is not a"),
+        ("a,b\n1,inf\n", "c", DataValueError, r"column 'b', line 2: value 'inf' is not finite"),
+    ],
+)
+def test_read_features_errors_name_the_problem(tmp_path, text, exclude, error, pattern):
+    with pytest.raises(error, match=pattern):
+        read_features(_write(tmp_path, text), exclude=exclude)
+    assert issubclass(DataValueError, DataError)
+
+
+def test_read_features_missing_file(tmp_path):
+    with pytest.raises(DataError, match=r"nope\.csv: no such file"):
+        read_features(tmp_path / "nope.csv")
 
 
 # ---------------------------------------------------------------- make_classification

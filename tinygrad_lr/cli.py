@@ -20,9 +20,9 @@ from typing import IO, Any
 import numpy as np
 
 from . import serialization
-from .data import StandardScaler, load_breast_cancer, load_digits, read_csv, train_test_split
-from .data.csv_reader import _parse_feature, _read_header
-from .exceptions import ConvergenceWarning, DataError
+from .data import (StandardScaler, load_breast_cancer, load_digits, read_csv, read_features,
+                   train_test_split)
+from .exceptions import ConvergenceWarning, DataError, DataValueError
 from .linear_model import LogisticRegression
 from .metrics import accuracy_score, confusion_matrix, log_loss, roc_auc_score
 
@@ -102,31 +102,11 @@ def _read_features(path: str, target: str | None, known_target: str | None
     if target is not None:
         X, _, names = read_csv(path, target)
         return X, names
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory, not a CSV file")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = _read_header(reader, path)
-            keep = [i for i, name in enumerate(header) if name != known_target]
-            rows = []
-            for fields in reader:
-                if not any(field.strip() for field in fields):
-                    continue
-                if len(fields) != len(header):
-                    raise DataError(f"{path}: line {reader.line_num} has {len(fields)} fields but "
-                                    f"the header has {len(header)}")
-                try:
-                    rows.append([_parse_feature(fields[i], path, header[i], reader.line_num)
-                                 for i in keep])
-                except DataError as error:
-                    raise DataError(f"{error}; if that column holds the labels, pass "
-                                    "--target COLUMN to ignore it") from None
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    if not rows:
-        raise DataError(f"{path}: has a header but no data rows")
-    return np.array(rows, dtype=np.float64), [header[i] for i in keep]
+        return read_features(path, exclude=known_target)
+    except DataValueError as error:
+        raise DataError(f"{error}; if that column holds the labels, pass --target COLUMN to "
+                        "ignore it") from None
 
 
 def _training_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[str], str]:

@@ -9,6 +9,11 @@ class DataError(ValueError):
     """Raised when a data file cannot be read into a numeric feature matrix and label vector."""
 
 
+class DataValueError(DataError):
+    """Raised when a feature cell of a data file is not a finite number (the message names the
+    column, line and value)."""
+
+
 class ConvergenceWarning(UserWarning):
     """Warned when an iterative solver stops before meeting its convergence criterion."""
 

@@ -1,16 +1,17 @@
 """Data utilities: packaged data sets, a CSV reader, generators, splitting, scaling, minibatches."""
 
 from tinygrad_lr.data.bundled import Bunch, load_breast_cancer, load_digits
-from tinygrad_lr.data.csv_reader import read_csv
+from tinygrad_lr.data.csv_reader import read_csv, read_features
 from tinygrad_lr.data.generators import make_classification, make_regression
 from tinygrad_lr.data.loader import DataLoader, iterate_minibatches
 from tinygrad_lr.data.preprocessing import StandardScaler
 from tinygrad_lr.data.split import train_test_split
-from tinygrad_lr.exceptions import DataError, NotFittedError
+from tinygrad_lr.exceptions import DataError, DataValueError, NotFittedError
 
 __all__ = [
     "Bunch",
     "DataError",
+    "DataValueError",
     "DataLoader",
     "NotFittedError",
     "StandardScaler",
@@ -20,5 +21,6 @@ __all__ = [
     "make_classification",
     "make_regression",
     "read_csv",
+    "read_features",
     "train_test_split",
 ]

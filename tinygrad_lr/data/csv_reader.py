@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
-from tinygrad_lr.exceptions import DataError
+from tinygrad_lr.exceptions import DataError, DataValueError
+
+_Parsed = TypeVar("_Parsed")
 
 
 def read_csv(path: str | os.PathLike[str], target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -17,6 +20,19 @@ def read_csv(path: str | os.PathLike[str], target: str) -> tuple[np.ndarray, np.
 
     Labels are int64 if all are integer-valued numbers, float64 if all are numbers, else str.
     """
+    return _read(path, lambda handle, source: parse_csv(handle, source, target))
+
+
+def read_features(path: str | os.PathLike[str], exclude: str | None = None
+                  ) -> tuple[np.ndarray, list[str]]:
+    """Return (X float64 (n, d), feature names): every column of a headed CSV but ``exclude``
+    (when the header has it), for unlabelled data or data whose label column is known."""
+    return _read(path, lambda handle, source: parse_features(handle, source, exclude))
+
+
+def _read(path: str | os.PathLike[str], parse: Callable[[TextIO, str], _Parsed]) -> _Parsed:
+    """``parse(handle, source)`` on the opened file, with missing, unreadable and non-UTF-8 files
+    reported as DataError."""
     source = os.fspath(path)
     if not os.path.exists(source):
         raise DataError(f"{source}: no such file")
@@ -24,7 +40,7 @@ def read_csv(path: str | os.PathLike[str], target: str) -> tuple[np.ndarray, np.
         raise DataError(f"{source}: is a directory, not a CSV file")
     try:
         with open(source, newline="", encoding="utf-8-sig") as handle:
-            return parse_csv(handle, source, target)
+            return parse(handle, source)
     except UnicodeDecodeError as err:
         raise DataError(f"{source}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except OSError as err:
@@ -48,14 +64,7 @@ def parse_csv(
     rows: list[list[float]] = []
     labels: list[str] = []
     label_lines: list[int] = []
-    for fields in reader:
-        if not any(field.strip() for field in fields):
-            continue
-        line = reader.line_num
-        if len(fields) != len(header):
-            raise DataError(
-                f"{source}: line {line} has {len(fields)} fields but the header has {len(header)}"
-            )
+    for line, fields in _data_rows(reader, header, source):
         label = fields[target_index].strip()
         if not label:
             raise DataError(f"{source}: line {line}: missing value in target column {target!r}")
@@ -68,13 +77,45 @@ def parse_csv(
                 for v, n in zip(features, feature_names, strict=True)
             ]
         )
-    if not rows:
-        raise DataError(f"{source}: has a header but no data rows")
     return (
         np.array(rows, dtype=np.float64),
         _parse_labels(labels, label_lines, source, target),
         feature_names,
     )
+
+
+def parse_features(
+    lines: Iterable[str], source: str, exclude: str | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Parse CSV text lines (header first) as `read_features` does."""
+    reader = csv.reader(lines)
+    header = _read_header(reader, source)
+    keep = [i for i, name in enumerate(header) if name != exclude]
+    if not keep:
+        raise DataError(f"{source}: the only column is {exclude!r}; no feature columns")
+    rows = [
+        [_parse_feature(fields[i], source, header[i], line) for i in keep]
+        for line, fields in _data_rows(reader, header, source)
+    ]
+    return np.array(rows, dtype=np.float64), [header[i] for i in keep]
+
+
+def _data_rows(reader: Any, header: list[str], source: str) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows after the header with their line numbers; each must be as wide as the
+    header, and there must be at least one."""
+    count = 0
+    for fields in reader:
+        if not any(field.strip() for field in fields):
+            continue
+        if len(fields) != len(header):
+            raise DataError(
+                f"{source}: line {reader.line_num} has {len(fields)} fields but the header has "
+                f"{len(header)}"
+            )
+        count += 1
+        yield reader.line_num, fields
+    if not count:
+        raise DataError(f"{source}: has a header but no data rows")
 
 
 def _read_header(reader: Iterable[list[str]], source: str) -> list[str]:
@@ -112,17 +153,19 @@ def _parse_feature(text: str, source: str, column: str, line: int) -> float:
     """Parse one feature cell as a finite float, naming file, column, line and value on failure."""
     stripped = text.strip()
     if not stripped:
-        raise DataError(f"{source}: column {column!r}, line {line}: missing (empty) value")
+        raise DataValueError(f"{source}: column {column!r}, line {line}: missing (empty) value")
     try:
         value = float(stripped)
     except ValueError:
-        raise DataError(
+        raise DataValueError(
             f"{source}: column {column!r}, line {line}: value {stripped!r} is not a number"
         ) from None
     if math.isnan(value):
-        raise DataError(f"{source}: column {column!r}, line {line}: missing value ({stripped!r})")
+        raise DataValueError(
+            f"{source}: column {column!r}, line {line}: missing value ({stripped!r})"
+        )
     if math.isinf(value):
-        raise DataError(
+        raise DataValueError(
             f"{source}: column {column!r}, line {line}: value {stripped!r} is not finite"
         )
     return value

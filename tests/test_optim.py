@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pathlib
 import threading
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -490,6 +491,27 @@ def test_parallel_run_propagates_kernel_errors(monkeypatch) -> None:
     with pytest.raises(FloatingPointError, match="slice starting at 55"):
         _parallel.run(kernel, [np.arange(100.0)])
 
+
+
+
+def test_parallel_slices_follow_the_callers_floating_point_error_settings(monkeypatch) -> None:
+    """np.errstate is per thread: a worker's slice must raise (or stay silent) as the caller
+    asked, as if the whole update ran in the caller's thread."""
+    monkeypatch.setattr(_parallel, "MIN_SLICE", 10)
+    monkeypatch.setattr(_parallel, "thread_count", lambda: 2)
+    values = np.ones(100)
+    values[-1] = 1e300  # in the worker's slice (the caller takes the first 55)
+
+    def square(a: np.ndarray) -> None:
+        np.multiply(a, a, out=a)
+
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        _parallel.run(square, [values.copy()])
+    with np.errstate(over="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = values.copy()
+        _parallel.run(square, [result])
+    assert np.isinf(result[-1]) and result[0] == 1.0
 
 
 def test_set_num_threads_limits_the_threads_an_update_uses(monkeypatch) -> None:

@@ -30,22 +30,26 @@ class _Worker:
         self._start.acquire()
         self._done = threading.Lock()
         self._done.acquire()
-        self._task: tuple[Callable[..., None], tuple] | None = None
+        self._task: tuple[Callable[..., None], tuple, dict[str, Any]] | None = None
         self._error: BaseException | None = None
         threading.Thread(target=self._loop, name="tinygrad_lr-optim", daemon=True).start()
 
     def _loop(self) -> None:
         while True:
             self._start.acquire()
-            kernel, args = self._task
+            kernel, args, floating_point_errors = self._task
             try:
-                kernel(*args)
+                with np.errstate(**floating_point_errors):
+                    kernel(*args)
             except BaseException as exc:  # handed to the caller by join()
                 self._error = exc
             self._done.release()
 
-    def submit(self, kernel: Callable[..., None], args: tuple) -> None:
-        self._task = (kernel, args)
+    def submit(self, kernel: Callable[..., None], args: tuple,
+               floating_point_errors: dict[str, Any]) -> None:
+        """Start ``kernel(*args)`` under the caller's ``np.errstate`` settings (which are
+        per thread: a new thread would warn where the caller asked to raise)."""
+        self._task = (kernel, args, floating_point_errors)
         self._start.release()
 
     def join(self) -> BaseException | None:
@@ -127,8 +131,9 @@ def run(kernel: Callable[..., None], arrays: Sequence[np.ndarray | None], *scala
         pieces = [tuple(None if a is None else a[lo:hi] for a in flat) + scalars
                   for lo, hi in pairwise(bounds)]
         workers = _get_workers(slices - 1)
+        floating_point_errors = dict(np.geterr(), call=np.geterrcall())
         for worker, piece in zip(workers, pieces[1:], strict=True):
-            worker.submit(kernel, piece)
+            worker.submit(kernel, piece, floating_point_errors)
         try:
             kernel(*pieces[0])
         finally:  # the other slices finish before anyone touches the arrays again

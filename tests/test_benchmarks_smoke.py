@@ -41,3 +41,17 @@ def test_runs_without_torch_and_shows_na(tmp_path):
     total_row = next(line for line in chain.splitlines() if line.startswith("total"))
     assert "n/a" in total_row.split()
     assert "torch: not used (--no-torch)" in proc.stdout
+
+
+def test_several_runs_add_each_targets_range(tmp_path):
+    output = tmp_path / "RESULTS.md"
+    proc = _run_benchmarks("--runs", "2", "--cases", "scalar-chain", "--output", str(output))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("#### run ") == 2 and "== runs: targets over 2 runs" in proc.stdout
+    table = output.read_text().split("### runs: targets over 2 runs")[1].split("###")[0]
+    row = next(line for line in table.splitlines() if line.startswith("| scalar-chain"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    low, mid, high = (float(cell) for cell in cells[2:5])
+    assert low <= mid <= high and cells[6] in ("0/2", "1/2", "2/2")
+    bad = _run_benchmarks("--runs", "0")
+    assert bad.returncode == 2 and "must be at least 1, got 0" in bad.stderr

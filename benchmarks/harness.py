@@ -300,3 +300,39 @@ def environment(torch: Any, torch_disabled: bool) -> dict[str, str]:
 def load_average() -> str:
     """The 1-minute load average now, to show how busy the machine was."""
     return f"{os.getloadavg()[0]:.2f}"
+
+
+def _cpu_seconds() -> tuple[float, float] | None:
+    """(CPU seconds all processes have used, and the hypervisor has taken, since boot; this
+    process's CPU seconds with its finished children's), or None without Linux's /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            # cpu user nice system idle iowait irq softirq steal (guest time is inside user)
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    if len(ticks) < 8:
+        return None
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    own = os.times()
+    return (busy / os.sysconf("SC_CLK_TCK"),
+            own.user + own.system + own.children_user + own.children_system)
+
+
+class OtherLoad:
+    """The share of the machine's CPU time that other processes (and the hypervisor) took from
+    creation to :meth:`share`. Unlike the load average, it leaves out the benchmark's own
+    threads, which alone keep a 2-core machine's load near 1."""
+
+    def __init__(self) -> None:
+        self._start = _cpu_seconds()
+        self._wall = time.perf_counter()
+
+    def share(self) -> float | None:
+        """Other processes' CPU seconds over the wall time times the cores (None off Linux)."""
+        end = _cpu_seconds()
+        wall = time.perf_counter() - self._wall
+        if self._start is None or end is None or wall <= 0:
+            return None
+        others = (end[0] - self._start[0]) - (end[1] - self._start[1])
+        return max(0.0, others) / (wall * (os.cpu_count() or 1))

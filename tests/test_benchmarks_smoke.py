@@ -30,6 +30,7 @@ def test_quick_run_reports_every_case_and_writes_results(tmp_path):
     for name in CASES:
         assert f"### {name}:" in written
     assert "## What we tried and what each change bought" in written  # benchmarks/SPEED_LOG.md
+    assert "of the machine's CPU time during the run" in written  # other processes' share
 
 
 def test_runs_without_torch_and_shows_na(tmp_path):

@@ -124,6 +124,9 @@ def neg(input: Tensor) -> Tensor:
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side may be a Python number."""
     if isinstance(input, Tensor) and _scalar_category(exponent) is not None:
+        if _scalar_category(exponent) == 0 and input.data.dtype == np.bool_:
+            # A boolean tensor to a boolean power stays boolean, as in PyTorch (NumPy: int8).
+            return Tensor._make(np.power(input.data, exponent).astype(np.bool_))
         if _scalar_category(exponent) > _category(input.data.dtype):
             input = input.to(_category_default(_scalar_category(exponent)))
         return ew.PowScalar.apply(input, exponent=exponent)

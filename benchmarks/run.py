@@ -52,7 +52,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                              "pools of NumPy, SciPy and scikit-learn (threadpoolctl) to N threads; "
                              "default: each library's own. --threads 1 makes a busy machine's "
                              "numbers usable")
-    parser.add_argument("--runs", type=positive_int, default=1, metavar="N",
+    parser.add_argument("--runs", type=_positive_int, default=1, metavar="N",
                         help="run the cases N times in turn: the tables are the last run's, and a "
                              "table adds each target's lowest, median and highest value over the "
                              "runs (the machine's speed drifts between runs)")
@@ -119,7 +119,7 @@ def write_chart(checks: list[Check], path: str) -> str:
     return f"chart: {os.path.basename(path)} (beside the results file)"
 
 
-def positive_int(text: str) -> int:
+def _positive_int(text: str) -> int:
     """An argparse type: an integer of at least 1."""
     value = int(text)
     if value < 1:

@@ -32,7 +32,7 @@ def torch_tensor(array: np.ndarray, requires_grad: bool = False) -> Any:
 def to_numpy(value: Any) -> np.ndarray:
     """Values of a tinygrad_lr or torch tensor (or array) as a NumPy array."""
     if isinstance(value, tl.Tensor):
-        return value.data
+        return value.detach().numpy()
     if torch is not None and isinstance(value, torch.Tensor):
         return value.detach().numpy()
     return np.asarray(value)
@@ -88,7 +88,7 @@ def compare_with_torch(ours: Callable[..., Any], theirs: Callable[..., Any],
                                  create_graph=second_order, allow_unused=True)
     for i, g, tg in zip(diff, grads, tgrads):
         if tg is None:
-            assert g is None or not np.any(g.data), f"input {i}: torch has no gradient"
+            assert g is None or not np.any(g.detach().numpy()), f"input {i}: torch has no gradient"
             continue
         assert_close(g, tg, **grad_tol, what=f"gradient of input {i}")
     if second_order:

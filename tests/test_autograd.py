@@ -43,7 +43,7 @@ def test_leaf_grad_accumulates_across_backward_calls():
     x = leaf([1.0, -2.0])
     for _ in range(3):
         (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, 3 * 2 * np.array([1.0, -2.0]))
+    np.testing.assert_array_equal(x.grad.detach().numpy(), 3 * 2 * np.array([1.0, -2.0]))
 
 
 def test_non_leaf_grad_is_none_unless_retained():
@@ -54,7 +54,7 @@ def test_non_leaf_grad_is_none_unless_retained():
     h = x + 1
     (z.sum() + h.sum()).backward()
     assert h.grad is None and not h.is_leaf
-    np.testing.assert_array_equal(y.grad.data, 2 * y.data)
+    np.testing.assert_array_equal(y.grad.detach().numpy(), 2 * y.detach().numpy())
     assert y.retains_grad
 
 
@@ -70,9 +70,9 @@ def test_retain_graph_allows_second_backward():
     x = leaf([0.5, 1.5])
     y = (x.sigmoid() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.detach().numpy().copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 2 * first)
 
 
 def test_freed_graph_releases_intermediate_nodes():
@@ -105,10 +105,10 @@ def test_fan_out_and_diamond_sum_both_paths():
     b = a * a + a.exp()  # diamond: a feeds both terms
     b.backward()
     expected = 2 * (2 * 6.0) + 2 * np.exp(6.0)
-    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.detach().numpy(), expected, rtol=1e-12)
     y = leaf(2.0)
     (y * y * y).backward()  # y used three times
-    np.testing.assert_allclose(y.grad.data, 12.0)
+    np.testing.assert_allclose(y.grad.detach().numpy(), 12.0)
 
 
 def test_hundred_thousand_op_chain_backpropagates_without_recursion_error():
@@ -152,7 +152,7 @@ def test_zero_upstream_gives_zero_grads_and_user_gradient_is_not_modified():
     x = leaf([1.0, 2.0, 3.0])
     upstream = np.zeros(3)
     (x.exp() * x).backward(upstream)
-    assert not x.grad.data.any()
+    assert not x.grad.detach().numpy().any()
     assert not upstream.any()
 
 
@@ -217,7 +217,7 @@ def test_inplace_update_on_leaf_requiring_grad_raises_under_grad_mode():
     (w * w).sum().backward()
     with tl.no_grad():
         w -= 0.1 * w.grad
-    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    np.testing.assert_allclose(w.detach().numpy(), [0.8, 1.6])
     assert w.is_leaf and w.requires_grad
     w.grad.zero_()
     assert w.grad.tolist() == [0.0, 0.0]
@@ -257,7 +257,7 @@ def test_autograd_grad_with_respect_to_intermediate():
     x = leaf([1.0, 2.0])
     h = x * 3
     (gh,) = tl.autograd.grad((h * h).sum(), h)
-    np.testing.assert_allclose(gh.data, 2 * h.data)
+    np.testing.assert_allclose(gh.detach().numpy(), 2 * h.detach().numpy())
 
 
 def test_second_derivative_of_cubic_and_mixed_partials():
@@ -277,10 +277,10 @@ def test_create_graph_backward_builds_differentiable_grad():
     (x.sigmoid() ** 2).sum().backward(create_graph=True)
     assert x.grad.requires_grad
     (gg,) = tl.autograd.grad(x.grad.sum(), x)
-    s = 1 / (1 + np.exp(-x.data))
+    s = 1 / (1 + np.exp(-x.detach().numpy()))
     d1 = s * (1 - s)
     expected = 2 * d1 * d1 + 2 * s * d1 * (1 - 2 * s)
-    np.testing.assert_allclose(gg.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(gg.detach().numpy(), expected, rtol=1e-12)
 
 
 def test_jacobian_and_hessian_of_logistic_loss():
@@ -288,12 +288,12 @@ def test_jacobian_and_hessian_of_logistic_loss():
     X = tl.tensor(rng.standard_normal((6, 3)))
     theta = tl.tensor(rng.standard_normal(3))
     jac = tl.autograd.functional.jacobian(lambda t: (X @ t).sigmoid(), theta)
-    s = 1 / (1 + np.exp(-(X.data @ theta.data)))
-    np.testing.assert_allclose(jac.data, (s * (1 - s))[:, None] * X.data, rtol=1e-12)
+    s = 1 / (1 + np.exp(-(X.detach().numpy() @ theta.detach().numpy())))
+    np.testing.assert_allclose(jac.detach().numpy(), (s * (1 - s))[:, None] * X.detach().numpy(), rtol=1e-12)
     hess = tl.autograd.functional.hessian(lambda t: tl.softplus(X @ t).sum(), theta)
-    np.testing.assert_allclose(hess.data, X.data.T @ ((s * (1 - s))[:, None] * X.data), rtol=1e-10)
+    np.testing.assert_allclose(hess.detach().numpy(), X.detach().numpy().T @ ((s * (1 - s))[:, None] * X.detach().numpy()), rtol=1e-10)
     _, hv = tl.autograd.functional.hvp(lambda t: tl.softplus(X @ t).sum(), theta, tl.ones(3, dtype=tl.float64))
-    np.testing.assert_allclose(hv.data, hess.data @ np.ones(3), rtol=1e-10)
+    np.testing.assert_allclose(hv.detach().numpy(), hess.detach().numpy() @ np.ones(3), rtol=1e-10)
 
 
 @needs_torch
@@ -315,7 +315,7 @@ def test_backward_is_linear_in_the_upstream_gradient(values, a, b):
 
     def grad_for(u):
         (g,) = tl.autograd.grad((x.tanh() * x), x, u)
-        return g.data
+        return g.detach().numpy()
 
     np.testing.assert_allclose(grad_for(a * u1 + b * u2), a * grad_for(u1) + b * grad_for(u2),
                                rtol=1e-10, atol=1e-12)

@@ -53,23 +53,23 @@ def test_clip_grad_norm_scales_by_max_norm_over_total_plus_eps():
     (p,) = _with_grads(grads, tl.tensor)
     total = clip_grad_norm_([p], 1.0)
     assert total.item() == 5.0
-    np.testing.assert_allclose(p.grad.data, grads[0] / (5.0 + 1e-6), rtol=1e-15)
+    np.testing.assert_allclose(p.grad.detach().numpy(), grads[0] / (5.0 + 1e-6), rtol=1e-15)
 
 
 def test_clip_grad_norm_leaves_small_gradients_and_their_arrays_alone():
     (p,) = _with_grads([np.array([0.3, -0.4])], tl.tensor)
-    array = p.grad.data
+    array = p.grad.detach().numpy()
     total = clip_grad_norm_(p, 10.0)
-    assert p.grad.data is array
+    assert p.grad.detach().numpy() is array
     np.testing.assert_allclose(total.item(), 0.5)
     np.testing.assert_array_equal(array, [0.3, -0.4])
 
 
 def test_clip_grad_norm_works_in_place_on_the_grad_arrays():
     params = _with_grads(_grads(1, np.float64, scale=10), tl.tensor)
-    arrays = [p.grad.data for p in params]
+    arrays = [p.grad.detach().numpy() for p in params]
     clip_grad_norm_((p for p in params), 1.0)
-    assert all(p.grad.data is a for p, a in zip(params, arrays))
+    assert all(p.grad.detach().numpy() is a for p, a in zip(params, arrays))
     np.testing.assert_allclose(np.sqrt(sum((a ** 2).sum() for a in arrays)), 1.0, rtol=1e-5)
 
 
@@ -130,11 +130,11 @@ def test_clip_grad_norm_matches_torch_for_any_gradient(grad, max_norm, norm_type
 def test_clip_grad_value_matches_torch(clip_value, dtype, tol):
     grads = _grads(2, dtype, scale=2)
     ours, theirs = _with_grads(grads, tl.tensor), _with_grads(grads, torch_tensor)
-    arrays = [p.grad.data for p in ours]
+    arrays = [p.grad.detach().numpy() for p in ours]
     assert clip_grad_value_(ours, clip_value) is None
     torch.nn.utils.clip_grad_value_(theirs, clip_value)
     for p, tp, a in zip(ours, theirs, arrays):
-        assert p.grad.data is a
+        assert p.grad.detach().numpy() is a
         assert_close(p.grad, tp.grad, **tol)
 
 
@@ -149,4 +149,4 @@ def test_clipping_replaces_gradients_that_are_part_of_a_graph():
     x.grad = g
     clip_grad_norm_([x], 1.0)
     assert x.grad is not g and not x.grad.requires_grad
-    np.testing.assert_allclose(x.grad.data, [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.detach().numpy(), [0.6, 0.8], rtol=1e-6)

@@ -75,8 +75,8 @@ def test_softplus_is_exactly_linear_above_threshold():
     x = tl.tensor(np.array([20.5, 25.0, 1e4]), requires_grad=True)
     y = F.softplus(x)
     y.sum().backward()
-    np.testing.assert_array_equal(y.data, x.data)
-    np.testing.assert_array_equal(x.grad.data, np.ones(3))
+    np.testing.assert_array_equal(y.detach().numpy(), x.detach().numpy())
+    np.testing.assert_array_equal(x.grad.detach().numpy(), np.ones(3))
 
 
 @needs_torch
@@ -113,7 +113,7 @@ def test_log_softmax_backward_rule_is_g_minus_softmax_times_sum():
     g = rng.standard_normal((3, 4))
     out = F.log_softmax(x, 1)
     (grad,) = tl.autograd.grad(out, x, g)
-    expected = g - np.exp(out.data) * g.sum(1, keepdims=True)
+    expected = g - np.exp(out.detach().numpy()) * g.sum(1, keepdims=True)
     assert_close(grad, expected, **TORCH64_TOL)
 
 
@@ -155,7 +155,7 @@ def test_binary_cross_entropy_clamped_gradient_values():
     loss.backward()
     assert loss.item() == 200.0
     eps = float(np.float32(1e-12))
-    np.testing.assert_array_equal(x.grad.data, [-1 / eps, 1 / eps, 0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [-1 / eps, 1 / eps, 0.0, 0.0])
 
 
 # ---- binary cross-entropy with logits ---------------------------------------------------------
@@ -207,10 +207,10 @@ def test_bce_with_logits_is_finite_without_floating_point_errors(dtype, pos_weig
     with np.errstate(all="raise"):
         loss = F.binary_cross_entropy_with_logits(x, y, pos_weight=p, reduction="none")
         loss.sum().backward()
-    assert loss.dtype == dtype and np.isfinite(loss.data).all()
+    assert loss.dtype == dtype and np.isfinite(loss.detach().numpy()).all()
     scale = 1.0 if pos_weight is None else pos_weight
-    np.testing.assert_allclose(loss.data[:4], [1e3, 1e3 * scale, 0.0, 0.0], rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(x.grad.data[:4], [1.0, -scale, 0.0, 0.0], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(loss.detach().numpy()[:4], [1e3, 1e3 * scale, 0.0, 0.0], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(x.grad.detach().numpy()[:4], [1.0, -scale, 0.0, 0.0], rtol=1e-7, atol=1e-9)
 
 
 # ---- regression losses ------------------------------------------------------------------------

@@ -49,8 +49,8 @@ def test_parameter_is_a_leaf_tensor_that_requires_grad():
 def test_parameter_shares_the_data_of_a_tensor():
     t = tl.tensor([1.0, 2.0])
     p = nn.Parameter(t)
-    t.data[0] = 5.0
-    assert p.data[0] == 5.0
+    t.detach().numpy()[0] = 5.0
+    assert p.detach().numpy()[0] == 5.0
 
 
 @needs_torch
@@ -166,7 +166,7 @@ def test_zero_grad_sets_to_none_or_zeros_in_place():
     m(tl.ones(4, 3)).sum().backward()
     grad = m.weight.grad
     m.zero_grad(set_to_none=False)
-    assert m.weight.grad is grad and not grad.data.any()
+    assert m.weight.grad is grad and not grad.detach().numpy().any()
     m.zero_grad()
     assert m.weight.grad is None and m.bias.grad is None
 
@@ -198,7 +198,7 @@ def test_state_dict_is_detached_and_shares_data():
     sd = m.state_dict()
     assert isinstance(sd, OrderedDict)
     assert not sd["weight"].requires_grad and sd["weight"].grad_fn is None
-    assert np.shares_memory(sd["weight"].data, m.weight.data)
+    assert np.shares_memory(sd["weight"].detach().numpy(), m.weight.detach().numpy())
     assert m.state_dict(keep_vars=True)["weight"] is m.weight
 
 
@@ -207,14 +207,14 @@ def test_load_state_dict_copies_in_place():
     weight = dst.weight
     result = dst.load_state_dict(src.state_dict())
     assert dst.weight is weight
-    np.testing.assert_array_equal(dst.weight.data, src.weight.data)
-    assert not np.shares_memory(dst.weight.data, src.weight.data)
+    np.testing.assert_array_equal(dst.weight.detach().numpy(), src.weight.detach().numpy())
+    assert not np.shares_memory(dst.weight.detach().numpy(), src.weight.detach().numpy())
     assert result.missing_keys == [] and result.unexpected_keys == []
 
 
 def test_load_state_dict_strict_errors_list_every_problem():
     m = nn.Linear(2, 1)
-    before = m.weight.data.copy()
+    before = m.weight.detach().numpy().copy()
     bad = {"weight": np.zeros((1, 3)), "extra": np.zeros(1)}
     with pytest.raises(RuntimeError) as info:
         m.load_state_dict(bad)
@@ -222,7 +222,7 @@ def test_load_state_dict_strict_errors_list_every_problem():
     assert 'Missing key(s) in state_dict: "bias"' in message
     assert 'Unexpected key(s) in state_dict: "extra"' in message
     assert "size mismatch for weight" in message and "(1, 3)" in message and "(1, 2)" in message
-    np.testing.assert_array_equal(m.weight.data, before)
+    np.testing.assert_array_equal(m.weight.detach().numpy(), before)
 
 
 def test_load_state_dict_non_strict_returns_key_lists_but_still_checks_shapes():
@@ -230,7 +230,7 @@ def test_load_state_dict_non_strict_returns_key_lists_but_still_checks_shapes():
     result = m.load_state_dict({"weight": np.full((1, 2), 7.0), "extra": np.zeros(1)},
                                strict=False)
     assert result.missing_keys == ["bias"] and result.unexpected_keys == ["extra"]
-    np.testing.assert_array_equal(m.weight.data, np.full((1, 2), 7.0, np.float32))
+    np.testing.assert_array_equal(m.weight.detach().numpy(), np.full((1, 2), 7.0, np.float32))
     with pytest.raises(RuntimeError, match="size mismatch for weight"):
         m.load_state_dict({"weight": np.zeros((2, 2))}, strict=False)
 
@@ -247,8 +247,8 @@ def test_state_dict_round_trip_from_torch_gives_the_same_outputs():
 def test_deepcopy_gives_an_independent_module():
     m = nn.Sequential(nn.Linear(2, 2))
     clone = copy.deepcopy(m)
-    clone[0].weight.data[...] = 0
-    assert m[0].weight.data.any()
+    clone[0].weight.detach().numpy()[...] = 0
+    assert m[0].weight.detach().numpy().any()
     assert [n for n, _ in clone.named_parameters()] == ["0.weight", "0.bias"]
 
 
@@ -273,8 +273,8 @@ def test_linear_initialisation_is_uniform_within_the_bound():
     bound = 1 / np.sqrt(400)
     assert m.weight.shape == (300, 400) and m.bias.shape == (300,)
     assert m.weight.dtype == tl.float32 and m.weight.requires_grad
-    w = m.weight.data.astype(np.float64)
-    assert np.abs(w).max() <= bound and np.abs(m.bias.data).max() <= bound
+    w = m.weight.detach().numpy().astype(np.float64)
+    assert np.abs(w).max() <= bound and np.abs(m.bias.detach().numpy()).max() <= bound
     # 120000 draws: the extremes reach the bound and the moments are those of U(-b, b)
     assert np.abs(w).max() > 0.999 * bound
     assert abs(w.mean()) < 0.01 * bound
@@ -287,16 +287,16 @@ def test_linear_initialisation_is_reproducible_with_manual_seed():
     tl.manual_seed(123)
     b = nn.Linear(5, 3)
     c = nn.Linear(5, 3)
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    np.testing.assert_array_equal(a.bias.data, b.bias.data)
-    assert not np.array_equal(b.weight.data, c.weight.data)
+    np.testing.assert_array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
+    np.testing.assert_array_equal(a.bias.detach().numpy(), b.bias.detach().numpy())
+    assert not np.array_equal(b.weight.detach().numpy(), c.weight.detach().numpy())
 
 
 def test_linear_options_and_validation():
     m = nn.Linear(4, 2, bias=False, dtype=tl.float64)
     assert m.bias is None and [n for n, _ in m.named_parameters()] == ["weight"]
     assert m.weight.dtype == tl.float64
-    assert nn.Linear(0, 3).bias.data.tolist() == [0.0, 0.0, 0.0]
+    assert nn.Linear(0, 3).bias.detach().numpy().tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="in_features"):
         nn.Linear(-1, 2)
     with pytest.raises(ValueError, match="out_features"):

@@ -55,7 +55,7 @@ def value_and_gradient(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray
     with np.errstate(all="raise"):
         out = STABLE_OPS[name][0](t)
         out.backward(np.ones(out.shape, dtype=out.dtype))
-    return out.data, t.grad.data
+    return out.detach().numpy(), t.grad.detach().numpy()
 
 
 @pytest.mark.parametrize("repeats", [1, 300])
@@ -104,7 +104,7 @@ def test_matrix_vector_gradient_over_many_rows_is_exact_to_float64(rows: int) ->
     (tl.from_numpy(X) @ w).backward(g)
     exact = g.astype(np.float64) @ X.astype(np.float64)
     assert w.grad.dtype == np.float32
-    assert_close(w.grad.data.astype(np.float64), exact, **F32_REDUCTION_TOL, what="blocked g @ X")
+    assert_close(w.grad.detach().numpy().astype(np.float64), exact, **F32_REDUCTION_TOL, what="blocked g @ X")
 
 
 def test_matrix_vector_gradient_of_a_transposed_matrix_never_copies_it() -> None:
@@ -114,7 +114,7 @@ def test_matrix_vector_gradient_of_a_transposed_matrix_never_copies_it() -> None
     g = rng.standard_normal(3 * 8192)
     w = tl.tensor(np.zeros(5), requires_grad=True)
     (tl.from_numpy(XT).T @ w).backward(g)
-    assert_close(w.grad.data, g @ XT.T, **FD_TOL, what="g @ X for a transposed X")
+    assert_close(w.grad.detach().numpy(), g @ XT.T, **FD_TOL, what="g @ X for a transposed X")
 
 
 def _address(a: np.ndarray) -> int:
@@ -149,15 +149,15 @@ def test_large_results_of_one_step_survive_the_next() -> None:
     Xt, yt = tl.from_numpy(X), tl.from_numpy(y)
     kept = []
     for start in (0.5, -0.25):
-        w.data[...] = start
+        w.detach().numpy()[...] = start
         w.grad = b.grad = None
         logits = Xt @ w + b
         scaled = logits * 2.0 - logits
         tl.nn.functional.binary_cross_entropy_with_logits(scaled, yt).backward()
-        kept.append((start, logits, logits.data.copy(), scaled, w.grad.data.copy()))
+        kept.append((start, logits, logits.detach().numpy().copy(), scaled, w.grad.detach().numpy().copy()))
     for start, logits, copy, scaled, grad in kept:
-        np.testing.assert_array_equal(logits.data, copy)
-        np.testing.assert_array_equal(scaled.data, copy)
+        np.testing.assert_array_equal(logits.detach().numpy(), copy)
+        np.testing.assert_array_equal(scaled.detach().numpy(), copy)
         z = X.astype(np.float64) @ np.full(3, start)
         exact = X.T.astype(np.float64) @ (np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))
                                           - y) / y.size
@@ -179,7 +179,7 @@ def test_bce_with_logits_on_threads_is_bit_identical_to_one_thread(monkeypatch,
         loss = tl.nn.functional.binary_cross_entropy_with_logits(logits, tl.tensor(y),
                                                                  weight=weight)
         loss.backward()
-        return loss.data, logits.grad.data
+        return loss.detach().numpy(), logits.grad.detach().numpy()
 
     monkeypatch.setattr(_parallel, "thread_count", lambda: 3)
     threaded = loss_and_gradient()
@@ -218,7 +218,7 @@ def test_pools_of_two_threads_do_not_mix() -> None:
     def work(i: int) -> None:
         t = tl.from_numpy(arrays[i])
         for _ in range(20):
-            results[i] = (t * t + t).data
+            results[i] = (t * t + t).detach().numpy()
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for thread in threads:
         thread.start()
@@ -247,7 +247,7 @@ def test_bce_with_logits_is_exact_on_mixed_signs(dtype: type, repeats: int) -> N
     exact_loss = np.sum(np.log1p(np.exp(-np.abs(x64))) + np.maximum(x64, 0) - x64 * y64)
     grad_tol = FD_TOL if dtype == np.float64 else F32_ELEMENTWISE_TOL
     loss_tol = TORCH64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
-    assert_close(logits.grad.data.astype(np.float64), exact_grad, **grad_tol, what="sigmoid(x) - y")
+    assert_close(logits.grad.detach().numpy().astype(np.float64), exact_grad, **grad_tol, what="sigmoid(x) - y")
     assert_close(np.float64(loss.item()), exact_loss, **loss_tol, what="summed loss")
 
 
@@ -373,7 +373,7 @@ def test_finite_difference_helper_catches_the_planted_wrong_derivative() -> None
     upstream = np.random.default_rng(0).standard_normal(X.shape)
 
     def objective(values: np.ndarray) -> float:
-        return float(np.sum(Sin.apply(tl.tensor(values)).data * upstream))
+        return float(np.sum(Sin.apply(tl.tensor(values)).detach().numpy() * upstream))
 
     expected = finite_difference_grad(objective, X)
     for op, correct in ((Sin, True), (SinWithWrongDerivative, False)):

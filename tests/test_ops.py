@@ -695,7 +695,7 @@ def gradients(case: Case, arrays: tuple[np.ndarray, ...], upstream: Any) -> list
     inputs = [tl.tensor(a, requires_grad=True) for a in arrays]
     out = case.ours(*inputs)
     grads = tl.autograd.grad(out, inputs, np.asarray(upstream), allow_unused=True)
-    return [np.zeros_like(a) if g is None else g.data for a, g in zip(arrays, grads)]
+    return [np.zeros_like(a) if g is None else g.detach().numpy() for a, g in zip(arrays, grads)]
 
 
 @spec_params(SPECS)
@@ -716,7 +716,7 @@ def test_gradient_matches_finite_differences(spec: OpSpec, data: st.DataObject) 
     for k, (array, grad) in enumerate(zip(case.arrays, gradients(case, case.arrays, upstream))):
         def objective(value: np.ndarray, k: int = k) -> float:
             args = [tl.tensor(value if i == k else a) for i, a in enumerate(case.arrays)]
-            return float(np.sum(case.ours(*args).data * upstream))
+            return float(np.sum(case.ours(*args).detach().numpy() * upstream))
         expected = finite_difference_grad(objective, array)
         assert_close(grad, expected, **FD_TOL, what=f"{spec.name}: gradient of input {k}")
 
@@ -760,7 +760,7 @@ def test_gradient_properties(spec: OpSpec, data: st.DataObject) -> None:
         assert x.grad is not None and x.grad.shape == x.shape and x.grad.dtype == np.float32, \
             f"input {k}: gradient {x.grad!r} for a float32 input of shape {x.shape}"
         np.testing.assert_array_equal(array, original, err_msg=f"input array {k} was mutated")
-        assert x.data is array, f"input {k}: the tensor's data was replaced"
+        assert x.detach().numpy() is array, f"input {k}: the tensor's data was replaced"
     np.testing.assert_array_equal(upstream, upstream_copy, err_msg="upstream gradient mutated")
 
     out64 = case.ours(*[tl.tensor(x) for x in case.arrays])
@@ -873,7 +873,7 @@ def test_reduction_axis_and_keepdims_aliases(name: str, data: st.DataObject) -> 
         out = call(t)
         upstream = np.ones(out.shape) if upstream is None else upstream
         out.backward(upstream)
-        results.append((out.data, t.grad.data))
+        results.append((out.detach().numpy(), t.grad.detach().numpy()))
     for out, grad in results[1:]:
         assert_close(out, results[0][0], rtol=0, atol=0, what="forward with axis/keepdims")
         assert_close(grad, results[0][1], rtol=0, atol=0, what="gradient with axis/keepdims")
@@ -937,8 +937,8 @@ def test_zero_dimensional_inputs_match_torch(name: str, dtype: type) -> None:
     compare_with_torch(ours, theirs, arrays_, tol, tol, second_order=dtype == np.float64)
     inputs = [tl.tensor(a, requires_grad=True) for a in arrays_]
     out = ours(*inputs)
-    assert type(out.data) is np.ndarray and out.data.dtype == dtype and out.data.flags.writeable
-    assert not any(np.shares_memory(out.data, t.data) for t in inputs)
+    assert type(out.detach().numpy()) is np.ndarray and out.detach().numpy().dtype == dtype and out.detach().numpy().flags.writeable
+    assert not any(np.shares_memory(out.detach().numpy(), t.detach().numpy()) for t in inputs)
 
 
 def test_zero_dimensional_integers_wrap_silently_like_arrays() -> None:

@@ -86,9 +86,9 @@ def _assert_same_steps(name: str, kwargs: dict) -> None:
             opt.step()
         for ours, theirs in zip(runs[0][2], runs[1][2]):
             expected = theirs.detach().numpy()
-            np.testing.assert_allclose(ours.data, expected, **TOL64,
+            np.testing.assert_allclose(ours.detach().numpy(), expected, **TOL64,
                                        err_msg=f"{name}({kwargs}) step {step}")
-            ours.data[...] = expected
+            ours.detach().numpy()[...] = expected
     our_state, their_state = runs[0][3].state_dict()["state"], runs[1][3].state_dict()["state"]
     assert set(our_state) == set(their_state)
     for index, entries in our_state.items():
@@ -98,7 +98,7 @@ def _assert_same_steps(name: str, kwargs: dict) -> None:
             if key == "step":
                 assert value == expected.item()
             else:
-                np.testing.assert_allclose(value.data, expected.numpy(), **TOL64, err_msg=key)
+                np.testing.assert_allclose(value.detach().numpy(), expected.numpy(), **TOL64, err_msg=key)
 
 
 def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
@@ -267,7 +267,7 @@ def test_state_dict_layout_matches_torch(name: str) -> None:
             if key == "step":
                 assert value == expected.item()
             else:
-                np.testing.assert_allclose(value.data, expected.numpy(), **TOL64)
+                np.testing.assert_allclose(value.detach().numpy(), expected.numpy(), **TOL64)
 
 
 @pytest.mark.parametrize("name", ALL + ["LBFGS"])
@@ -291,7 +291,7 @@ def test_state_dict_resume_is_bit_identical(name: str, through_file: bool, tmp_p
     params = [tl.tensor(a, requires_grad=True) for a in start]
     opt = getattr(optim, name)(params, **kwargs)
     run(params, opt, 10)
-    saved, saved_params = opt.state_dict(), [p.data.copy() for p in params]
+    saved, saved_params = opt.state_dict(), [p.detach().numpy().copy() for p in params]
     if through_file:
         save(saved, tmp_path / "opt.tlr")
         saved = load(tmp_path / "opt.tlr")
@@ -302,7 +302,7 @@ def test_state_dict_resume_is_bit_identical(name: str, through_file: bool, tmp_p
     resumed.load_state_dict(saved)
     run(fresh, resumed, 10)
     for a, b in zip(params, fresh):
-        assert np.array_equal(a.data, b.data)
+        assert np.array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def test_load_state_dict_casts_to_parameter_dtype_and_copies() -> None:
@@ -316,8 +316,8 @@ def test_load_state_dict_casts_to_parameter_dtype_and_copies() -> None:
     other.load_state_dict(saved)
     assert other.state[p32]["exp_avg"].dtype == np.float32
     assert other.state[p32]["step"] == 1
-    other.state[p32]["exp_avg"].data[...] = 7
-    assert not np.any(saved["state"][0]["exp_avg"].data == 7)
+    other.state[p32]["exp_avg"].detach().numpy()[...] = 7
+    assert not np.any(saved["state"][0]["exp_avg"].detach().numpy() == 7)
 
 
 def test_load_state_dict_rejects_mismatched_groups() -> None:
@@ -345,10 +345,10 @@ def test_params_without_grad_are_skipped(name: str) -> None:
         return used, unused, opt
     used, unused, opt = run(tl)
     t_used, _, t_opt = run(torch)
-    assert unused.grad is None and np.array_equal(unused.data, [3.0, 4.0])
+    assert unused.grad is None and np.array_equal(unused.detach().numpy(), [3.0, 4.0])
     assert opt.state.get(unused, {}).get("step", 0) == 0
     assert set(opt.state_dict()["state"]) == set(t_opt.state_dict()["state"])
-    np.testing.assert_allclose(used.data, t_used.detach().numpy(), **TOL64)
+    np.testing.assert_allclose(used.detach().numpy(), t_used.detach().numpy(), **TOL64)
 
 
 def test_zero_grad_both_modes() -> None:
@@ -357,13 +357,13 @@ def test_zero_grad_both_modes() -> None:
     (p * p).sum().backward()
     grad = p.grad
     opt.zero_grad(set_to_none=False)
-    assert p.grad is grad and np.array_equal(grad.data, [0.0, 0.0])
+    assert p.grad is grad and np.array_equal(grad.detach().numpy(), [0.0, 0.0])
     (p * p).sum().backward()
-    np.testing.assert_array_equal(p.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(p.grad.detach().numpy(), [2.0, 4.0])
     opt.zero_grad()
     assert p.grad is None
     opt.step()
-    np.testing.assert_array_equal(p.data, [1.0, 2.0])
+    np.testing.assert_array_equal(p.detach().numpy(), [1.0, 2.0])
 
 
 def test_step_evaluates_closure_with_grad_enabled_and_returns_its_loss() -> None:
@@ -378,7 +378,7 @@ def test_step_evaluates_closure_with_grad_enabled_and_returns_its_loss() -> None
     with tl.no_grad():
         loss = opt.step(closure)
     assert loss.item() == 9.0
-    np.testing.assert_array_equal(p.data, [1.5])
+    np.testing.assert_array_equal(p.detach().numpy(), [1.5])
     assert opt.step() is None
 
 
@@ -388,12 +388,12 @@ def test_update_is_in_place_and_adds_param_groups() -> None:
     opt = optim.SGD([a], lr=0.5, momentum=0.9)
     opt.add_param_group({"params": b, "lr": 0.25})
     assert opt.param_groups[1]["momentum"] == 0.9
-    before = a.data
+    before = a.detach().numpy()
     a.grad, b.grad = tl.tensor(np.ones(3)), tl.tensor(np.ones(2))
     opt.step()
-    assert a.data is before
-    np.testing.assert_array_equal(a.data, [0.5] * 3)
-    np.testing.assert_array_equal(b.data, [0.75] * 2)
+    assert a.detach().numpy() is before
+    np.testing.assert_array_equal(a.detach().numpy(), [0.5] * 3)
+    np.testing.assert_array_equal(b.detach().numpy(), [0.75] * 2)
 
 
 BAD_HYPERPARAMETERS = [
@@ -469,7 +469,7 @@ def test_parallel_slices_give_bit_identical_results(monkeypatch) -> None:
         for g in grads:
             p.grad = tl.tensor(g)
             opt.step()
-        return p.data
+        return p.detach().numpy()
 
     for name in ALL:
         whole = run(name, "C")
@@ -640,7 +640,7 @@ def test_lbfgs_line_search_handles_an_overshooting_first_step() -> None:
     first = closure().item()
     opt.step(closure)
     assert closure().item() < first
-    assert np.abs(x.grad.data).max() < 1e-6
+    assert np.abs(x.grad.detach().numpy()).max() < 1e-6
 
 
 def _quartic_lbfgs(lr: float, **kwargs) -> tuple[optim.LBFGS, tl.Tensor, Callable[[], tl.Tensor]]:
@@ -663,16 +663,16 @@ def test_lbfgs_iterates_stop_where_the_reader_stops_with_a_steps_state() -> None
     iterates = opt._iterates(closure)
     for count, (loss, flat_grad) in enumerate(iterates):
         assert float(loss) == closure().item()
-        np.testing.assert_array_equal(flat_grad, x.grad.data)
+        np.testing.assert_array_equal(flat_grad, x.grad.detach().numpy())
         if count == 3:
             iterates.close()
     reference, x_ref, closure_ref = _quartic_lbfgs(1.0, max_iter=3, max_eval=100,
                                                   tolerance_change=0.0)
     reference.step(closure_ref)
-    np.testing.assert_array_equal(x.data, x_ref.data)
+    np.testing.assert_array_equal(x.detach().numpy(), x_ref.detach().numpy())
     ours, theirs = opt.state[x], reference.state[x_ref]
     assert ours["n_iter"] == theirs["n_iter"] == 3
-    np.testing.assert_array_equal(ours["d"].data, theirs["d"].data)
+    np.testing.assert_array_equal(ours["d"].detach().numpy(), theirs["d"].detach().numpy())
     assert ours["ro"] == theirs["ro"]
 
 

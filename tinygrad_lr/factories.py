@@ -133,6 +133,6 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def as_tensor(data: Any, dtype: DTypeLike = None) -> Tensor:
     """Like ``tensor`` but without copying where it can: a Tensor or NumPy array of the right dtype
     is shared, not copied (the ops use it to wrap their non-Tensor operands)."""
-    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.data.dtype):
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data._data.dtype):
         return data
     return Tensor._make(as_array(data, dtype, copy=False))

@@ -66,7 +66,7 @@ class _Encoder:
         if isinstance(obj, str):
             return {"type": "str", "value": obj}
         if isinstance(obj, Tensor):
-            return {"type": "tensor", "array": self._array_entry(obj.data, where),
+            return {"type": "tensor", "array": self._array_entry(obj._data, where),
                     "requires_grad": obj.requires_grad}
         if isinstance(obj, np.ndarray):
             return {"type": "ndarray", "array": self._array_entry(obj, where)}

@@ -49,7 +49,7 @@ def _check_can_require_grad(dtype: np.dtype) -> None:
 def as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarray:
     """Convert ``data`` to a NumPy array with PyTorch's dtype rules (Python floats -> default dtype)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.ndarray):
         if dtype is not None:
             return np.array(data, dtype=dtype, copy=copy or None)
@@ -71,29 +71,45 @@ def as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarra
 class Tensor:
     """An n-dimensional array that records the operations applied to it, for reverse-mode autodiff."""
 
-    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "__weakref__")
+    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer `ndarray * Tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
-        self.data: np.ndarray = as_array(data, dtype)
+        self._data: np.ndarray = as_array(data, dtype)
         self._grad: Tensor | None = None
         self.grad_fn = None
         self._requires_grad = False
         if requires_grad:
-            _check_can_require_grad(self.data.dtype)
+            _check_can_require_grad(self._data.dtype)
             self._requires_grad = True
 
     @classmethod
     def _make(cls, data: np.ndarray, grad_fn: Any = None) -> "Tensor":
         """Wrap an array without copying; a node makes the result part of the graph."""
         t = object.__new__(cls)
-        t.data = data
+        t._data = data
         t._grad = None
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
         return t
 
     # ---- autograd attributes ------------------------------------------------------------------
+    @property
+    def data(self) -> "Tensor":
+        """This tensor's values as a tensor outside the graph that shares their memory.
+
+        As in PyTorch, changes made through ``.data`` are not seen by autograd (its escape
+        hatch), and assigning ``t.data = other`` replaces the values, keeping ``t``'s place in
+        the graph.
+        """
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"assigned data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
     @property
     def requires_grad(self) -> bool:
         """Whether gradients flow to (or through) this tensor."""
@@ -105,7 +121,7 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf tensors; "
                                "use detach() to get a tensor outside the graph")
         if value:
-            _check_can_require_grad(self.data.dtype)
+            _check_can_require_grad(self._data.dtype)
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -153,7 +169,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A tensor sharing this data, outside the graph."""
-        return Tensor._make(self.data)
+        return Tensor._make(self._data)
 
     def detach_(self) -> "Tensor":
         """Cut this tensor out of the graph in place."""
@@ -165,17 +181,17 @@ class Tensor:
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape, as a tuple (PyTorch's torch.Size is a tuple too)."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
         """The NumPy dtype of the data."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
         """Number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self) -> str:
@@ -184,48 +200,48 @@ class Tensor:
 
     def dim(self) -> int:
         """Number of dimensions (PyTorch's name)."""
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the length of one dimension."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
         """Number of elements."""
-        return self.data.size
+        return self._data.size
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def item(self) -> Any:
         """The single element as a Python number."""
-        if self.data.size != 1:
-            raise RuntimeError(f"item(): a tensor with {self.data.size} elements cannot be "
+        if self._data.size != 1:
+            raise RuntimeError(f"item(): a tensor with {self._data.size} elements cannot be "
                                "converted to a Python scalar")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied), as PyTorch's ``numpy()``."""
         if self._requires_grad:
             raise RuntimeError("can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
-        return self.data
+        return self._data
 
     def tolist(self) -> Any:
         """Nested Python lists of Python numbers."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError("the truth value of a tensor with more than one element is ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -234,17 +250,17 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data)
+        return int(self._data)
 
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extras = []
-        kind = self.data.dtype
-        if not ((kind == _default_dtype) or kind == int64 or kind == bool_) or self.data.size == 0:
+        kind = self._data.dtype
+        if not ((kind == _default_dtype) or kind == int64 or kind == bool_) or self._data.size == 0:
             extras.append(f"dtype=tinygrad_lr.{kind.name}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
@@ -256,7 +272,7 @@ class Tensor:
     def to(self, dtype: DTypeLike) -> "Tensor":
         """Convert to ``dtype`` (differentiably); a no-op when the dtype already matches."""
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         return self._cast(dtype)
 
@@ -296,15 +312,15 @@ class Tensor:
 
     def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> "Tensor":
         self._check_inplace(op)
-        value = other.data if isinstance(other, Tensor) else other
-        if ufunc is np.true_divide and self.data.dtype.kind != "f":
+        value = other._data if isinstance(other, Tensor) else other
+        if ufunc is np.true_divide and self._data.dtype.kind != "f":
             raise RuntimeError(f"{op}: true division result is float and can't be written into "
-                               f"a tensor of dtype {self.data.dtype}")
+                               f"a tensor of dtype {self._data.dtype}")
         try:
-            ufunc(self.data, value, out=self.data)
+            ufunc(self._data, value, out=self._data)
         except ValueError:
             raise RuntimeError(f"{op}: a value of shape {np.shape(value)} cannot be broadcast into "
-                               f"a tensor of shape {self.data.shape}") from None
+                               f"a tensor of shape {self._data.shape}") from None
         return self
 
     def __iadd__(self, other: Any) -> "Tensor":
@@ -335,27 +351,35 @@ class Tensor:
         """In-place divide."""
         return self._inplace("div_", np.true_divide, other)
 
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check_inplace("setitem")
+        if isinstance(index, Tensor):
+            index = index._data
+        elif isinstance(index, tuple):
+            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        self._data[index] = value._data if isinstance(value, Tensor) else value
+
     def zero_(self) -> "Tensor":
         """Fill with zeros in place."""
         self._check_inplace("zero_")
-        self.data[...] = 0
+        self._data[...] = 0
         return self
 
     def fill_(self, value: Any) -> "Tensor":
         """Fill with ``value`` in place."""
         self._check_inplace("fill_")
-        self.data[...] = value.data if isinstance(value, Tensor) else value
+        self._data[...] = value._data if isinstance(value, Tensor) else value
         return self
 
     def copy_(self, src: Any) -> "Tensor":
         """Copy ``src`` (broadcast to this shape) into this tensor in place."""
         self._check_inplace("copy_")
-        value = src.data if isinstance(src, Tensor) else np.asarray(src)
+        value = src._data if isinstance(src, Tensor) else np.asarray(src)
         try:
-            np.copyto(self.data, np.broadcast_to(value, self.data.shape), casting="unsafe")
+            np.copyto(self._data, np.broadcast_to(value, self._data.shape), casting="unsafe")
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {np.shape(value)} cannot be broadcast to "
-                               f"shape {self.data.shape}") from None
+                               f"shape {self._data.shape}") from None
         return self
 
 
@@ -368,14 +392,14 @@ def reset_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
             continue
         if set_to_none:
             t.grad = None
-        elif grad.requires_grad or not grad.data.flags.writeable:
-            t.grad = Tensor._make(np.zeros_like(grad.data))
+        elif grad.requires_grad or not grad._data.flags.writeable:
+            t.grad = Tensor._make(np.zeros_like(grad._data))
         else:
-            grad.data[...] = 0
+            grad._data[...] = 0
 
 
 def _scaled(other: Any, alpha: Any) -> Any:
-    return (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
+    return (other._data if isinstance(other, Tensor) else np.asarray(other)) * alpha
 
 
 def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:

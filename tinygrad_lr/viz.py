@@ -53,14 +53,14 @@ def _name_table(names: Mapping[Tensor, str] | Module | None) -> dict[int, str]:
              if isinstance(names, Module) else names.items())
     table = {}
     for t, name in pairs:
-        table[id(t.data)] = table[id(t)] = str(name)
+        table[id(t._data)] = table[id(t)] = str(name)
         if t.grad_fn is not None:
             table[id(t.grad_fn)] = str(name)
     return table
 
 
 def _grad_line(grad: Tensor | None) -> list[str]:
-    return [] if grad is None else ["grad " + _values(grad.data)]
+    return [] if grad is None else ["grad " + _values(grad._data)]
 
 
 def _retained(node: Function, root: Tensor) -> list[Tensor]:

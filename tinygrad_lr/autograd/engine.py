@@ -19,12 +19,12 @@ from .grad_mode import _GradMode
 def _as_grad(value: Any, like: Tensor, graph: bool, what: str) -> Any:
     """Check and convert a user-given output gradient to an array (or Tensor when building a graph)."""
     if value is None:
-        if like.data.size != 1:
+        if like._data.size != 1:
             raise RuntimeError(f"{what}: grad can be implicitly created only for outputs with one "
                                f"element, but the output has shape {like.shape}; pass `gradient`")
-        if not (graph or like.data.ndim):  # a scalar, as rules on 0-d values get (see Function)
-            return like.data.dtype.type(1)
-        g = np.array(1, dtype=like.data.dtype).reshape(like.data.shape)
+        if not (graph or like._data.ndim):  # a scalar, as rules on 0-d values get (see Function)
+            return like._data.dtype.type(1)
+        g = np.array(1, dtype=like._data.dtype).reshape(like._data.shape)
     else:
         g = as_array(value, dtype=like.dtype, copy=False)
         if g.shape != like.shape:
@@ -161,10 +161,10 @@ def _accumulate(t: Tensor, g: Any, graph: bool) -> None:
         t._grad = Tensor._make(np.array(g))  # a private, writable copy (dtype already matches)
     else:
         old = t._grad
-        if old._requires_grad or not old.data.flags.writeable:
-            t._grad = Tensor._make(old.data + g)
+        if old._requires_grad or not old._data.flags.writeable:
+            t._grad = Tensor._make(old._data + g)
         else:
-            np.add(old.data, g, out=old.data, casting="unsafe")
+            np.add(old._data, g, out=old._data, casting="unsafe")
 
 
 def _check_roots(what: str, outputs: Sequence[Tensor], grads: Any, create_graph: bool) -> list:
@@ -234,7 +234,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         elif create_graph:
             answer.append(g)
         else:
-            answer.append(Tensor._make(np.array(g, dtype=t.data.dtype)))
+            answer.append(Tensor._make(np.array(g, dtype=t._data.dtype)))
     return tuple(answer)
 
 

@@ -68,27 +68,27 @@ class Function:
         try:
             if len(tensors) == 2:
                 x, y = tensors
-                a0, a1 = x.data, y.data
+                a0, a1 = x._data, y._data
                 if node.on_scalars and not (a0.ndim or a1.ndim) and a0.dtype.kind == "f":
                     a0, a1 = a0[()], a1[()]
                 out = node.forward(a0, a1)
                 record = x._requires_grad or y._requires_grad
             elif len(tensors) == 1:
                 x = tensors[0]
-                a0 = x.data
+                a0 = x._data
                 if node.on_scalars and not a0.ndim and a0.dtype.kind == "f":
                     a0 = a0[()]
                 out = node.forward(a0)
                 record = x._requires_grad
             else:
-                out = node.forward(*[t.data for t in tensors])
+                out = node.forward(*[t._data for t in tensors])
                 record = any(t._requires_grad for t in tensors)
         except ValueError as error:
             raise _shape_error(cls, tensors, error) from None
         if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
             out = np.asarray(out)
         result = _new_tensor(Tensor)
-        result.data = out
+        result._data = out
         result._grad = None
         if not (record and _state.enabled):
             result.grad_fn = None
@@ -106,7 +106,7 @@ class Function:
         elif node.arity == 1:
             node.a0, node.p0, node.needs = a0, x.grad_fn or x, _NEEDS_ONE
         else:
-            node.a0 = tuple(t.data for t in tensors)
+            node.a0 = tuple(t._data for t in tensors)
             node.p0 = tuple((t.grad_fn or t) if t._requires_grad else None for t in tensors)
             node.needs = tuple(t._requires_grad for t in tensors)
         result.grad_fn = node

@@ -24,7 +24,7 @@ def _leaves(inputs: Sequence[Any], datas: Sequence[np.ndarray] | None = None) ->
         if not isinstance(x, Tensor):
             out.append(x)
             continue
-        data = (datas[k] if datas is not None else x.data).copy()
+        data = (datas[k] if datas is not None else x._data).copy()
         leaf = Tensor._make(data)
         leaf._requires_grad = x.requires_grad
         out.append(leaf)
@@ -37,7 +37,7 @@ def _outputs(fn: Callable[..., Any], args: Sequence[Any]) -> tuple[Tensor, ...]:
 
 def _numerical(fn: Callable[..., Any], inputs: Sequence[Any], k: int, eps: float) -> list[np.ndarray]:
     """d outputs / d inputs[k] by central differences: one array per output, (out.size, in.size)."""
-    base = [x.data if isinstance(x, Tensor) else None for x in inputs]
+    base = [x._data if isinstance(x, Tensor) else None for x in inputs]
     size = base[k].size
     columns: list[list[np.ndarray]] | None = None
     for j in range(size):
@@ -46,7 +46,7 @@ def _numerical(fn: Callable[..., Any], inputs: Sequence[Any], k: int, eps: float
             datas = list(base)
             datas[k] = base[k].copy()
             datas[k].reshape(-1)[j] += sign * eps
-            values.append([o.data.astype(np.float64).reshape(-1)
+            values.append([o._data.astype(np.float64).reshape(-1)
                            for o in _outputs(fn, _leaves(inputs, datas))])
         diffs = [(plus - minus) / (2 * eps) for plus, minus in zip(*values)]
         if columns is None:
@@ -62,10 +62,10 @@ def _analytical(fn: Callable[..., Any], inputs: Sequence[Any], k: int) -> list[n
     outs = _outputs(fn, args)
     result = []
     for out in outs:
-        jac = np.zeros((out.data.size, args[k].data.size))
+        jac = np.zeros((out._data.size, args[k]._data.size))
         if out.requires_grad:
-            for i in range(out.data.size):
-                seed = np.zeros(out.data.size, dtype=out.data.dtype)
+            for i in range(out._data.size):
+                seed = np.zeros(out._data.size, dtype=out._data.dtype)
                 seed[i] = 1
                 (g,) = grad(out, args[k], seed.reshape(out.shape), retain_graph=True,
                             allow_unused=True)
@@ -73,7 +73,7 @@ def _analytical(fn: Callable[..., Any], inputs: Sequence[Any], k: int) -> list[n
                     if g.shape != args[k].shape:
                         raise GradcheckError(f"gradcheck: gradient for input {k} has shape "
                                              f"{g.shape}, but the input has shape {args[k].shape}")
-                    jac[i] = g.data.reshape(-1)
+                    jac[i] = g._data.reshape(-1)
         result.append(jac)
     return result
 
@@ -117,7 +117,7 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
         rng = np.random.default_rng(seed)
         outs = _outputs(fn, _leaves(inputs))
         grad_outputs = [rng.standard_normal(o.shape) for o in outs]
-    vectors = [g.data if isinstance(g, Tensor) else np.asarray(g) for g in _as_tuple(grad_outputs)]
+    vectors = [g._data if isinstance(g, Tensor) else np.asarray(g) for g in _as_tuple(grad_outputs)]
 
     def first_derivatives(*args: Any) -> tuple[Tensor, ...]:
         outs = [o for o in _outputs(fn, args)]

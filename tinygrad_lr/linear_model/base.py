@@ -209,7 +209,7 @@ def check_fitted_features(estimator: Any, X: Any, where: str) -> np.ndarray:
 
 def gradient_max(params: list[Tensor]) -> float:
     """Largest absolute entry of the parameters' gradients (the stopping measure, as SciPy's)."""
-    return max(float(np.abs(p.grad.data).max()) for p in params)
+    return max(float(np.abs(p.grad._data).max()) for p in params)
 
 
 def descend(objective: Callable[[], Tensor], optimizer: Optimizer, params: list[Tensor],

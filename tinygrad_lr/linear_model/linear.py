@@ -115,8 +115,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                           f"max_iter={self.max_iter} steps (tol={self.tol}); increase max_iter "
                           "or lr, or standardise the features", ConvergenceWarning, stacklevel=3)
         self.n_iter_ = len(curve) - 1
-        intercept = params[1].data[()] if self.fit_intercept else X.dtype.type(0)
-        return params[0].data.copy(), intercept
+        intercept = params[1]._data[()] if self.fit_intercept else X.dtype.type(0)
+        return params[0]._data.copy(), intercept
 
     def predict(self, X: Any) -> np.ndarray:
         """X @ coef_ + intercept_ (plain NumPy)."""

@@ -70,7 +70,7 @@ class _Objective:
         if self.binary:
             # Labels already checked by fit: the loss op is called directly, without F's checks.
             self.target = Tensor._make((encoded == 1).astype(X.dtype))
-            self.target_column = Tensor._make(self.target.data[:, None])
+            self.target_column = Tensor._make(self.target._data[:, None])
             self.weights = weights.astype(X.dtype, copy=False)
         else:
             self.target = encoded.astype(np.int64, copy=False)
@@ -303,7 +303,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if objective.binary:
             # L-BFGS moves W's one row as a vector, a view of W: the objective then needs no
             # reshape node (39.5 against 44.8 µs per evaluation on the breast-cancer data).
-            params = [Tensor._make(params[0].data.reshape(-1)).requires_grad_(), *params[1:]]
+            params = [Tensor._make(params[0]._data.reshape(-1)).requires_grad_(), *params[1:]]
         optimizer = LBFGS(params, lr=1, max_iter=self.max_iter,
                           max_eval=self.max_iter * (1 + _MAX_LINE_SEARCH), tolerance_grad=self.tol,
                           tolerance_change=0.0, history_size=_LBFGS_HISTORY,
@@ -347,7 +347,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         # Strictly convex (a unique Newton step) unless there is no penalty or the softmax's
         # intercepts can all shift together; then use the least-squares (pseudo-inverse) step.
         definite = self.penalty is not None and (shapes[0][0] == 1 or len(shapes) == 1)
-        theta = np.concatenate([p.data.reshape(-1) for p in params])
+        theta = np.concatenate([p._data.reshape(-1) for p in params])
         curve: list[float] = []
         converged = False
         for iteration in range(self.max_iter + 1):
@@ -355,7 +355,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             with enable_grad():
                 loss = flat_objective(x)
                 (gradient,) = grad(loss, [x])
-            value, g = loss.item(), gradient.data
+            value, g = loss.item(), gradient._data
             largest = float(np.abs(g).max())
             self._report(iteration, value, largest)
             curve.append(value)
@@ -376,7 +376,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 step /= 2
         offset = 0
         for p, size, shape in zip(params, sizes, shapes):
-            p.data[...] = theta[offset:offset + size].reshape(shape)
+            p._data[...] = theta[offset:offset + size].reshape(shape)
             offset += size
         return curve, converged
 
@@ -384,7 +384,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _hessian(flat_objective: Callable[[Tensor], Tensor], x: Tensor) -> np.ndarray:
         """The Hessian by the engine's second derivatives, one reverse pass per parameter."""
         with enable_grad():
-            return hessian(flat_objective, x).data
+            return hessian(flat_objective, x)._data
 
     @staticmethod
     def _binary_hessian(objective: _Objective, theta: np.ndarray, n_weights: int) -> np.ndarray:
@@ -398,7 +398,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                               stacked[:, n_weights] if size > n_weights else None)
             (per_copy,) = grad(total, [stacked], create_graph=True)
             (H,) = grad((per_copy * np.eye(size, dtype=theta.dtype)).sum(), [stacked])
-        return H.data
+        return H._data
 
     def _first_order_optimizer(self, params: list[Tensor], X: np.ndarray, weights: np.ndarray,
                                n_classes: int, alpha: float) -> Any:
@@ -498,7 +498,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             params = self._new_params(X, all_classes.size)
             if fitted:
                 for param, value in zip(params, (self.coef_, self.intercept_)):
-                    param.data[...] = value
+                    param._data[...] = value
             self._optimizer = self._first_order_optimizer(params, X, shares, all_classes.size,
                                                           alpha)
         params = self._optimizer.param_groups[0]["params"]
@@ -515,8 +515,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         W, b = self._split(params)
         self.classes_ = classes
         self.n_features_in_ = n_features
-        self.coef_ = W.data.copy()
-        self.intercept_ = np.zeros(W.shape[0], W.dtype) if b is None else b.data.copy()
+        self.coef_ = W._data.copy()
+        self.intercept_ = np.zeros(W.shape[0], W.dtype) if b is None else b._data.copy()
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
         self.loss_curve_ = curve
 

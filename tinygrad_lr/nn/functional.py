@@ -49,7 +49,7 @@ def _constant(name: str, what: str, value: Any, dtype: np.dtype,
         if value.requires_grad and is_grad_enabled():
             raise RuntimeError(f"{name}: the loss is not differentiable with respect to "
                                f"argument {what!r}; pass a tensor that does not require grad")
-        value = value.data
+        value = value._data
     array = np.asarray(value).astype(dtype, copy=False)
     if array.shape == shape:
         return array
@@ -65,7 +65,7 @@ def _constant(name: str, what: str, value: Any, dtype: np.dtype,
 
 def _check_unit_interval(name: str, what: str, t: Tensor) -> None:
     """Values must lie in [0, 1] (nan fails too); the first bad value is named."""
-    data = t.data
+    data = t._data
     if not data.size or (np.minimum.reduce(data, axis=None) >= 0
                          and np.maximum.reduce(data, axis=None) <= 1):
         return
@@ -195,7 +195,7 @@ def _class_coefficients(name: str, scores: Tensor, target: Any, weight: Any, red
         if w.shape != (n_classes,):
             raise ValueError(f"{name}: weight should have one entry per class ({n_classes}), "
                              f"got shape {w.shape}")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
 
     if t.dtype.kind == "f":
         if t.shape != scores.shape:
@@ -249,7 +249,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
     """Negative log-likelihood of class-index targets given log-probabilities ``input``
     ((C,), (N, C) or (N, C, d1, ...)); ``mean`` divides by the summed target weights."""
     losses.check_reduction(reduction)
-    dtype = (target.data if isinstance(target, Tensor) else np.asarray(target)).dtype
+    dtype = (target._data if isinstance(target, Tensor) else np.asarray(target)).dtype
     if dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold class indices (an integer dtype), got "
                         f"dtype {dtype}")

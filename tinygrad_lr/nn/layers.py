@@ -48,7 +48,7 @@ class Linear(Module):
         rng = factories.default_generator()
         for param in (self.weight, self.bias):
             if param is not None:
-                param.data[...] = rng.uniform(-bound, bound, param.shape)
+                param._data[...] = rng.uniform(-bound, bound, param.shape)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)

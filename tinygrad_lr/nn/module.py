@@ -266,9 +266,9 @@ class Module:
             for param in module._parameters.values():
                 if param is None or param.dtype.kind != "f":
                     continue
-                param.data = param.data.astype(dtype, copy=False)
+                param._data = param._data.astype(dtype, copy=False)
                 if param.grad is not None:
-                    param.grad = Tensor._make(param.grad.data.astype(dtype, copy=False))
+                    param.grad = Tensor._make(param.grad._data.astype(dtype, copy=False))
             for name, buf in module._buffers.items():
                 if buf is not None and buf.dtype.kind == "f":
                     module._buffers[name] = buf.detach().to(dtype)
@@ -330,7 +330,7 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                target.data[...] = value.data if isinstance(value, Tensor) else np.asarray(value)
+                target._data[...] = value._data if isinstance(value, Tensor) else np.asarray(value)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------------

@@ -15,10 +15,10 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = []
-        super().__init__(data.data if isinstance(data, Tensor) else data,
+        super().__init__(data._data if isinstance(data, Tensor) else data,
                          requires_grad=requires_grad)
         if isinstance(data, Tensor):
-            self.data = data.data
+            self._data = data._data
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

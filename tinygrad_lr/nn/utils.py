@@ -38,10 +38,10 @@ def _vector_norm(values: np.ndarray, p: float) -> Any:
 def _write_grad(param: Tensor, values: np.ndarray) -> None:
     """Store ``values`` as the gradient: into the existing array when it is an owned array."""
     grad = param.grad
-    if grad.requires_grad or not grad.data.flags.writeable:
+    if grad.requires_grad or not grad._data.flags.writeable:
         param.grad = Tensor._make(values.astype(grad.dtype, copy=False))
     else:
-        np.copyto(grad.data, values, casting="unsafe")
+        np.copyto(grad._data, values, casting="unsafe")
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
@@ -62,7 +62,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     if not params:
         return Tensor._make(np.array(0.0, dtype=get_default_dtype()))
     dtype = np.result_type(*[param.grad.dtype for param in params])
-    norms = np.array([_vector_norm(param.grad.data, p) for param in params], dtype=dtype)
+    norms = np.array([_vector_norm(param.grad._data, p) for param in params], dtype=dtype)
     total = _vector_norm(norms, p)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"The total norm of order {p} for gradients from `parameters` is "
@@ -71,7 +71,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
                            "`error_if_nonfinite=False`")
     coef = np.minimum(dtype.type(max_norm) / (total + dtype.type(_NORM_EPS)), dtype.type(1))
     for param in params:
-        _write_grad(param, param.grad.data * coef)
+        _write_grad(param, param.grad._data * coef)
     return Tensor._make(np.asarray(total, dtype=dtype))
 
 
@@ -80,4 +80,4 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value!r}")
     for param in _with_grad(parameters):
-        _write_grad(param, np.clip(param.grad.data, -clip_value, clip_value))
+        _write_grad(param, np.clip(param.grad._data, -clip_value, clip_value))

@@ -41,7 +41,7 @@ class TensorOps:
     @staticmethod
     def sign(x: Tensor) -> Tensor:
         """sign(x) as a constant (its derivative is zero almost everywhere)."""
-        return Tensor._make(np.sign(x.data))
+        return Tensor._make(np.sign(x._data))
 
     @staticmethod
     def index_grad(g: Tensor, index: Any, shape: tuple[int, ...]) -> Tensor:

@@ -30,16 +30,16 @@ def _category_default(category: int) -> np.dtype:
 
 def _promote(a: Tensor, b: Tensor) -> np.dtype:
     """PyTorch's result dtype: dimensioned tensors outrank 0-d ones unless of a lower category."""
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a._data.dtype, b._data.dtype
     ca, cb = _category(da), _category(db)
-    if (a.data.ndim > 0) == (b.data.ndim > 0):
+    if (a._data.ndim > 0) == (b._data.ndim > 0):
         if ca == cb:
             return np.promote_types(da, db)
         return da if ca > cb else db
-    high, low = (a, b) if a.data.ndim > 0 else (b, a)
-    if _category(high.data.dtype) >= _category(low.data.dtype):
-        return high.data.dtype
-    return low.data.dtype
+    high, low = (a, b) if a._data.ndim > 0 else (b, a)
+    if _category(high._data.dtype) >= _category(low._data.dtype):
+        return high._data.dtype
+    return low._data.dtype
 
 
 def _scalar_category(value: Any) -> int | None:
@@ -56,7 +56,7 @@ def coerce(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Make two operands Tensors of one dtype by PyTorch's rules (Python numbers are weak)."""
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and b_is:
-        if a.data.dtype == b.data.dtype:
+        if a._data.dtype == b._data.dtype:
             return a, b
         dtype = _promote(a, b)
         return a.to(dtype), b.to(dtype)
@@ -67,15 +67,15 @@ def coerce(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if category is None:
         other_t = as_tensor(other)
         return coerce(t, other_t) if a_is else coerce(other_t, t)
-    if category > _category(t.data.dtype):
+    if category > _category(t._data.dtype):
         t = t.to(_category_default(category))
-    constant = Tensor._make(np.array(other, dtype=t.data.dtype))
+    constant = Tensor._make(np.array(other, dtype=t._data.dtype))
     return (t, constant) if a_is else (constant, t)
 
 
 def _float_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     a, b = coerce(a, b)
-    if a.data.dtype.kind != "f":
+    if a._data.dtype.kind != "f":
         dtype = get_default_dtype()
         a, b = a.to(dtype), b.to(dtype)
     return a, b
@@ -83,7 +83,7 @@ def _float_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 def _float(x: Any) -> Tensor:
     x = as_tensor(x)
-    return x if x.data.dtype.kind == "f" else x.to(get_default_dtype())
+    return x if x._data.dtype.kind == "f" else x.to(get_default_dtype())
 
 
 # ---- arithmetic -------------------------------------------------------------------------------
@@ -124,14 +124,14 @@ def neg(input: Tensor) -> Tensor:
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side may be a Python number."""
     if isinstance(input, Tensor) and _scalar_category(exponent) is not None:
-        if _scalar_category(exponent) == 0 and input.data.dtype == np.bool_:
+        if _scalar_category(exponent) == 0 and input._data.dtype == np.bool_:
             # A boolean tensor to a boolean power stays boolean, as in PyTorch (NumPy: int8).
-            return Tensor._make(np.power(input.data, exponent).astype(np.bool_))
-        if _scalar_category(exponent) > _category(input.data.dtype):
+            return Tensor._make(np.power(input._data, exponent).astype(np.bool_))
+        if _scalar_category(exponent) > _category(input._data.dtype):
             input = input.to(_category_default(_scalar_category(exponent)))
         return ew.PowScalar.apply(input, exponent=exponent)
     if isinstance(exponent, Tensor) and _scalar_category(input) is not None:
-        if exponent.data.dtype.kind != "f" and _scalar_category(input) == 2:
+        if exponent._data.dtype.kind != "f" and _scalar_category(input) == 2:
             exponent = exponent.to(get_default_dtype())
         return ew.RPowScalar.apply(exponent, base=input)
     return ew.Pow.apply(*coerce(input, exponent))
@@ -140,7 +140,7 @@ def pow(input: Any, exponent: Any) -> Tensor:
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch rules for 1-D and batched operands."""
     input, other = coerce(input, other)
-    if input.data.ndim == 0 or other.data.ndim == 0:
+    if input._data.ndim == 0 or other._data.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{input.shape} and {other.shape}")
     return mv.MatMul.apply(input, other)
@@ -237,7 +237,7 @@ def minimum(input: Any, other: Any) -> Tensor:
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
     """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
     x, y = coerce(input, other)
     try:
         np.broadcast_shapes(cond.shape, x.shape, y.shape)
@@ -249,15 +249,15 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 
 def to_dtype(input: Tensor, dtype: np.dtype) -> Tensor:
     """Convert to ``dtype``; differentiable between float dtypes, a constant otherwise."""
-    if dtype.kind == "f" and input.data.dtype.kind == "f":
+    if dtype.kind == "f" and input._data.dtype.kind == "f":
         return ew.Cast.apply(input, dtype=dtype)
-    return Tensor._make(input.data.astype(dtype))
+    return Tensor._make(input._data.astype(dtype))
 
 
 # ---- comparisons (bool results, no graph) -----------------------------------------------------
 def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
-    a_data = a.data if isinstance(a, Tensor) else a
-    b_data = b.data if isinstance(b, Tensor) else b
+    a_data = a._data if isinstance(a, Tensor) else a
+    b_data = b._data if isinstance(b, Tensor) else b
     return Tensor._make(np.asarray(ufunc(a_data, b_data)))
 
 
@@ -293,7 +293,7 @@ def ge(input: Any, other: Any) -> Tensor:
 
 def logical_not(input: Tensor) -> Tensor:
     """Elementwise not (bool tensor)."""
-    return Tensor._make(np.logical_not(input.data))
+    return Tensor._make(np.logical_not(input._data))
 
 
 # ---- reductions -------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ def _axes(name: str, x: Tensor, dim: Any, axis: Any) -> tuple[int, ...] | None:
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     out = []
     for d in dims:
         limit = builtins.max(ndim, 1)
@@ -328,7 +328,7 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = No
     """Sum over ``dim`` (all by default); bool and int tensors sum to int64."""
     if dtype is not None:
         input = input.to(np.dtype(dtype))
-    elif input.data.dtype.kind == "b":
+    elif input._data.dtype.kind == "b":
         input = input.to(int64)
     return rd.Sum.apply(input, axes=_axes("sum", input, dim, axis), keepdim=_keep(keepdim, keepdims))
 
@@ -348,7 +348,7 @@ def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
         correction = 1 if unbiased is None or unbiased else 0
     input = _float(input)
     axes = _axes("var", input, dim, axis)
-    count = input.data.size if axes is None else int(np.prod([input.shape[a] for a in axes]))
+    count = input._data.size if axes is None else int(np.prod([input.shape[a] for a in axes]))
     centered = input - mean(input, axes, keepdim=True)
     dof = builtins.max(count - correction, 0)
     return sum(centered * centered, axes, _keep(keepdim, keepdims)) / dof
@@ -398,7 +398,7 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 def _extreme_with_indices(name: str, input: Tensor, dim: int, keepdim: bool,
                           largest: bool) -> ValuesIndices:
     (axis,) = _axes(name, input, dim, None) or (0,)
-    data = input.data
+    data = input._data
     if data.ndim == 0:
         return ValuesIndices(input, Tensor._make(np.array(0)))
     indices = (np.argmax if largest else np.argmin)(data, axis=axis)
@@ -438,17 +438,17 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (of the flattened tensor when ``dim`` is None)."""
     if dim is None:
-        return Tensor._make(np.asarray(np.argmax(input.data)))
+        return Tensor._make(np.asarray(np.argmax(input._data)))
     (axis,) = _axes("argmax", input, dim, None) or (0,)
-    return Tensor._make(np.argmax(input.data, axis=axis, keepdims=keepdim))
+    return Tensor._make(np.argmax(input._data, axis=axis, keepdims=keepdim))
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the minimum (of the flattened tensor when ``dim`` is None)."""
     if dim is None:
-        return Tensor._make(np.asarray(np.argmin(input.data)))
+        return Tensor._make(np.asarray(np.argmin(input._data)))
     (axis,) = _axes("argmin", input, dim, None) or (0,)
-    return Tensor._make(np.argmin(input.data, axis=axis, keepdims=keepdim))
+    return Tensor._make(np.argmin(input._data, axis=axis, keepdims=keepdim))
 
 
 # ---- shape ops --------------------------------------------------------------------------------
@@ -461,14 +461,14 @@ def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
 def reshape(input: Tensor, *shape: Any) -> Tensor:
     """Same data, new shape (one dimension may be -1)."""
     shape = _shape_arg(shape)
-    if shape == input.data.shape:
+    if shape == input._data.shape:
         return input
     return mv.Reshape.apply(input, shape=shape)
 
 
 def _dim(name: str, input: Tensor, dim: int, extra: int = 0) -> int:
     """Normalize one dimension index (``extra`` = 1 where a new dimension may be inserted)."""
-    limit = builtins.max(input.data.ndim + extra, 1)
+    limit = builtins.max(input._data.ndim + extra, 1)
     if not -limit <= dim < limit:
         raise IndexError(f"{name}: dimension {dim} is out of range for a tensor of shape "
                          f"{input.shape} (expected in [{-limit}, {limit - 1}])")
@@ -477,7 +477,7 @@ def _dim(name: str, input: Tensor, dim: int, extra: int = 0) -> int:
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions start_dim..end_dim into one."""
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         return reshape(input, 1)
     start, end = _dim("flatten", input, start_dim), _dim("flatten", input, end_dim)
     if start > end:
@@ -516,7 +516,7 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
-    if input.data.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+    if input._data.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return input
     d0, d1 = _dim("transpose", input, dim0), _dim("transpose", input, dim1)
     axes = list(range(input.ndim))
@@ -534,7 +534,7 @@ def t(input: Tensor) -> Tensor:
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     """A broadcast view with ``shape`` (gradients sum back)."""
     shape = tuple(int(s) for s in shape)
-    if shape == input.data.shape:
+    if shape == input._data.shape:
         return input
     return mv.Expand.apply(input, shape=shape)
 
@@ -555,7 +555,7 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
 
 def _index_part(item: Any) -> Any:
     if isinstance(item, Tensor):
-        return item.data
+        return item._data
     if isinstance(item, list):
         return np.asarray(item)
     return item
@@ -569,9 +569,9 @@ def index(input: Tensor, key: Any) -> Tensor:
 
 def _common_dtype(tensors: Sequence[Tensor]) -> list[Tensor]:
     tensors = [as_tensor(x) for x in tensors]
-    dtype = tensors[0].data.dtype
+    dtype = tensors[0]._data.dtype
     for x in tensors[1:]:
-        if x.data.dtype != dtype:
+        if x._data.dtype != dtype:
             dtype = _promote(Tensor._make(np.empty(1, dtype)), Tensor._make(np.empty(1, x.dtype)))
     return [x.to(dtype) for x in tensors]
 

@@ -58,7 +58,7 @@ class Adagrad(Optimizer):
         self._init_state(param, state, group)
         state["step"] += 1
         lr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
-        work, scratch = self._scratch_arrays(param.data, 2)
-        _parallel.run(_adagrad_kernel, [param.data, grad, state["sum"].data, work, scratch],
+        work, scratch = self._scratch_arrays(param._data, 2)
+        _parallel.run(_adagrad_kernel, [param._data, grad, state["sum"]._data, work, scratch],
                       lr, float(group["eps"]), float(group["weight_decay"]),
                       bool(group["maximize"]))

@@ -79,10 +79,10 @@ class Adam(Optimizer):
         shrink = 1.0
         if group["decoupled_weight_decay"]:
             shrink, weight_decay = 1 - lr * weight_decay, 0.0
-        max_sq = state["max_exp_avg_sq"].data if group["amsgrad"] else None
-        work, scratch = self._scratch_arrays(param.data, 2)
-        _parallel.run(_adam_kernel, [param.data, grad, state["exp_avg"].data,
-                                     state["exp_avg_sq"].data, max_sq, work, scratch],
+        max_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+        work, scratch = self._scratch_arrays(param._data, 2)
+        _parallel.run(_adam_kernel, [param._data, grad, state["exp_avg"]._data,
+                                     state["exp_avg_sq"]._data, max_sq, work, scratch],
                       beta1, beta2, weight_decay, shrink, bool(group["maximize"]),
                       lr * root_correction2 / (1 - beta1 ** step), eps * root_correction2)
 

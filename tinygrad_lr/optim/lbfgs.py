@@ -143,7 +143,7 @@ class LBFGS(Optimizer):
     def _flat_grad(self) -> np.ndarray:
         """All gradients as one new flat array (zeros for parameters without a gradient)."""
         dtype = np.result_type(*[p.dtype for p in self._params])
-        parts = [np.zeros(p.data.size, dtype) if p.grad is None else p.grad.data.reshape(-1)
+        parts = [np.zeros(p._data.size, dtype) if p.grad is None else p.grad.data.reshape(-1)
                  for p in self._params]
         return np.concatenate(parts).astype(dtype, copy=False)
 
@@ -151,8 +151,8 @@ class LBFGS(Optimizer):
         """Parameters += step * direction, in place."""
         offset = 0
         for p in self._params:
-            n = p.data.size
-            np.add(p.data, step * direction[offset:offset + n].reshape(p.shape), out=p.data,
+            n = p._data.size
+            np.add(p._data, step * direction[offset:offset + n].reshape(p.shape), out=p._data,
                    casting="same_kind")
             offset += n
 
@@ -163,13 +163,13 @@ class LBFGS(Optimizer):
 
     def _directional(self, closure: Callable[[], Any], direction: np.ndarray) -> Evaluate:
         """Loss and gradient at ``x + step * direction``, the parameters put back to ``x`` after."""
-        start = [p.data.copy() for p in self._params]
+        start = [p._data.copy() for p in self._params]
 
         def evaluate(step: float) -> tuple[float, np.ndarray]:
             self._move(step, direction)
             _, loss, grad = self._evaluate_loss(closure)
             for p, x in zip(self._params, start, strict=True):
-                np.copyto(p.data, x)
+                np.copyto(p._data, x)
             return loss, grad
         return evaluate
 
@@ -299,7 +299,7 @@ class LBFGS(Optimizer):
 
 
 def _array(value: Tensor | None) -> np.ndarray | None:
-    return None if value is None else value.data
+    return None if value is None else value._data
 
 
 def _tensor(value: np.ndarray | None) -> Tensor | None:

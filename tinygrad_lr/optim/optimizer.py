@@ -45,7 +45,7 @@ def effective_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, max
 def _copy_state_value(value: Any) -> Any:
     """A deep copy of a state entry, so a state dict does not change as training goes on."""
     if isinstance(value, Tensor):
-        return Tensor._make(value.data.copy())
+        return Tensor._make(value._data.copy())
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (list, tuple)):
@@ -59,7 +59,7 @@ def _loaded_state_value(key: str, value: Any, param: Tensor) -> Any:
     """A copy of a loaded state entry: arrays become Tensors, floating-point ones cast to the
     parameter's dtype as PyTorch does; a one-element ``step`` becomes a Python number."""
     if isinstance(value, (Tensor, np.ndarray)):
-        array = value.data if isinstance(value, Tensor) else value
+        array = value._data if isinstance(value, Tensor) else value
         if key == "step" and array.size == 1:
             return array.item()
         if array.dtype.kind == "f":
@@ -165,7 +165,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p, p.grad.data, self.state[p], group)
+                    self._update(p, p.grad._data, self.state[p], group)
         return loss
 
     def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],

@@ -65,10 +65,10 @@ class RMSprop(Optimizer):
         if group["centered"] and "grad_avg" not in state:
             state["grad_avg"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
         state["step"] += 1
-        grad_avg = state["grad_avg"].data if group["centered"] else None
-        buf = state["momentum_buffer"].data if momentum > 0 else None
-        work, scratch = self._scratch_arrays(param.data, 2)
-        _parallel.run(_rmsprop_kernel, [param.data, grad, state["square_avg"].data, grad_avg, buf,
+        grad_avg = state["grad_avg"]._data if group["centered"] else None
+        buf = state["momentum_buffer"]._data if momentum > 0 else None
+        work, scratch = self._scratch_arrays(param._data, 2)
+        _parallel.run(_rmsprop_kernel, [param._data, grad, state["square_avg"]._data, grad_avg, buf,
                                         work, scratch],
                       float(group["lr"]), float(group["alpha"]), float(group["eps"]),
                       float(group["weight_decay"]), momentum, bool(group["maximize"]))

@@ -59,8 +59,8 @@ class SGD(Optimizer):
             if state.get("momentum_buffer") is None:
                 state["momentum_buffer"] = Tensor._make(np.empty(param.shape, dtype=param.dtype))
                 first = True
-            buf = state["momentum_buffer"].data
-        work, scratch = self._scratch_arrays(param.data, 2)
-        _parallel.run(_sgd_kernel, [param.data, grad, buf, work, scratch], float(group["lr"]),
+            buf = state["momentum_buffer"]._data
+        work, scratch = self._scratch_arrays(param._data, 2)
+        _parallel.run(_sgd_kernel, [param._data, grad, buf, work, scratch], float(group["lr"]),
                       momentum, float(group["dampening"]), float(group["weight_decay"]),
                       bool(group["nesterov"]), bool(group["maximize"]), first)

@@ -1,6 +1,7 @@
 """Smoke tests of the benchmark suite: it runs end to end and reports every case (no timings)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -52,7 +53,10 @@ def test_several_runs_add_each_targets_range(tmp_path):
     table = output.read_text().split("### runs: targets over 2 runs")[1].split("###")[0]
     row = next(line for line in table.splitlines() if line.startswith("| scalar-chain"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    low, mid, high = (float(cell) for cell in cells[2:5])
-    assert low <= mid <= high and cells[6] in ("0/2", "1/2", "2/2")
+    if importlib.util.find_spec("torch") is None:  # the chain's ratio is against PyTorch
+        assert cells[2:5] == ["n/a"] * 3
+    else:
+        low, mid, high = (float(cell) for cell in cells[2:5])
+        assert low <= mid <= high and cells[6] in ("0/2", "1/2", "2/2")
     bad = _run_benchmarks("--runs", "0")
     assert bad.returncode == 2 and "must be at least 1, got 0" in bad.stderr

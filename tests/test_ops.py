@@ -627,8 +627,8 @@ def integer_index_cases(draw: Any) -> Case:
     form = draw(st.sampled_from(["array", "list", "tensor"]))
     convert = {"array": lambda a: a, "list": lambda a: a.tolist(), "tensor": tl.tensor}[form]
     ours_key = tuple(convert(k) if isinstance(k, np.ndarray) else k for k in key)
-    torch_key = tuple(torch_tensor(k) if isinstance(k, np.ndarray) else k for k in key)
-    return Case((draw(REAL(shape)),), lambda x: x[ours_key], lambda x: x[torch_key],
+    return Case((draw(REAL(shape)),), lambda x: x[ours_key],
+                lambda x: x[tuple(torch_tensor(k) if isinstance(k, np.ndarray) else k for k in key)],
                 lambda x: x[key], f"x[{ours_key!r}]")
 
 

@@ -87,7 +87,7 @@ def test_repr_looks_like_pytorch():
     assert repr(tl.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(tl.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     assert "dtype=tinygrad_lr.float64" in repr(tl.tensor([1.0], dtype=tl.float64))
-    assert "grad_fn=<MulBackward>" in repr(tl.tensor([1.0], requires_grad=True) * 2)
+    assert "grad_fn=<MulBackward0>" in repr(tl.tensor([1.0], requires_grad=True) * 2)
 
 
 def test_factories_take_dtype_and_requires_grad():

@@ -9,6 +9,11 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ._printing import tensor_repr
+from .devices import CPU, check_device, is_device_name
+from .devices import device as _device
+from .size import Size
+
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -74,8 +79,16 @@ class Tensor:
     __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer `ndarray * Tensor` to Tensor.__rmul__
 
-    def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
-        self._data: np.ndarray = as_array(data, dtype)
+    def __init__(self, *data: Any, dtype: DTypeLike = None, requires_grad: bool = False,
+                 device: Any = None) -> None:
+        # PyTorch's legacy constructor: Tensor(list) holds the default float dtype whatever the
+        # values, Tensor(2, 3) is an uninitialised 2x3 tensor, Tensor() is empty.
+        check_device(device)
+        dtype = _default_dtype if dtype is None else dtype
+        if len(data) == 1 and not isinstance(data[0], (int, np.integer)):
+            self._data: np.ndarray = as_array(data[0], dtype)
+        else:
+            self._data = np.empty(tuple(int(n) for n in data) if data else (0,), dtype)
         self._grad: Tensor | None = None
         self.grad_fn = None
         self._requires_grad = False
@@ -179,9 +192,9 @@ class Tensor:
 
     # ---- array attributes ---------------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        """The shape, as a tuple (PyTorch's torch.Size is a tuple too)."""
-        return self._data.shape
+    def shape(self) -> Size:
+        """The shape, as a :class:`Size` (a tuple, as PyTorch's torch.Size)."""
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -194,9 +207,14 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        """Always ``"cpu"``: there is only NumPy."""
-        return "cpu"
+    def device(self) -> _device:
+        """Always ``device("cpu")``: there is only NumPy."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: tensors live on the CPU."""
+        return False
 
     def dim(self) -> int:
         """Number of dimensions (PyTorch's name)."""
@@ -204,7 +222,7 @@ class Tensor:
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the length of one dimension."""
-        return self._data.shape if dim is None else self._data.shape[dim]
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
         """Number of elements."""
@@ -257,24 +275,48 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extras = []
-        kind = self._data.dtype
-        if not ((kind == _default_dtype) or kind == int64 or kind == bool_) or self._data.size == 0:
-            extras.append(f"dtype=tinygrad_lr.{kind.name}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        return tensor_repr(self._data, _default_dtype, extras)
+
+    def __format__(self, format_spec: str) -> str:
+        # As PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}").
+        if self._data.ndim == 0:
+            return self._data.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     # ---- copies and conversions -----------------------------------------------------------------
-    def to(self, dtype: DTypeLike) -> "Tensor":
-        """Convert to ``dtype`` (differentiably); a no-op when the dtype already matches."""
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, dtype: DTypeLike = None, device: Any = None,
+           non_blocking: bool = False, copy: bool = False) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)`` (other's dtype), as
+        PyTorch: converts differentiably, returns self when nothing changes unless ``copy``.
+        Only the CPU exists; another device is an error that names it."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg._data.dtype
+            elif isinstance(arg, _device) or (isinstance(arg, str) and is_device_name(arg)):
+                device = arg
+            elif isinstance(arg, int) and not isinstance(arg, bool):
+                device = arg
+            else:
+                dtype = _as_dtype(arg)
+        check_device(device)
+        dtype = self._data.dtype if dtype is None else _as_dtype(dtype)
         if dtype == self._data.dtype:
-            return self
+            return self.clone() if copy else self
         return self._cast(dtype)
+
+    def cpu(self) -> "Tensor":
+        """This tensor (it is already on the CPU)."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        """Always an error: there is no GPU (check ``torch.cuda.is_available()`` first)."""
+        check_device("cuda" if device is None else device)
+        return self
 
     def float(self) -> "Tensor":
         """Convert to float32."""
@@ -296,9 +338,12 @@ class Tensor:
         """Convert to bool (no gradient)."""
         return self.to(bool_)
 
-    def type(self, dtype: DTypeLike) -> "Tensor":
-        """Convert to ``dtype`` (PyTorch's older spelling of ``to``)."""
-        return self.to(dtype)
+    def type(self, dtype: DTypeLike = None) -> "Tensor | str":
+        """``type()``: PyTorch's type name ('torch.FloatTensor'); ``type(dtype)`` converts, also
+        for ``tinygrad_lr.FloatTensor`` and the names ``type()`` returns."""
+        if dtype is None:
+            return _LEGACY_NAMES.get(self._data.dtype, f"torch.{self._data.dtype.name}")
+        return self.to(_as_dtype(dtype))
 
     # ---- in-place updates, for tensors outside the graph ----------------------------------------
     def _check_inplace(self, op: str) -> None:
@@ -383,6 +428,22 @@ class Tensor:
         return self
 
 
+_LEGACY_NAMES = {float64: "torch.DoubleTensor", float32: "torch.FloatTensor",
+                 float16: "torch.HalfTensor", int64: "torch.LongTensor", int32: "torch.IntTensor",
+                 np.dtype(np.int16): "torch.ShortTensor", np.dtype(np.int8): "torch.CharTensor",
+                 np.dtype(np.uint8): "torch.ByteTensor", bool_: "torch.BoolTensor"}
+
+
+def _as_dtype(value: Any) -> np.dtype:
+    """A dtype from a dtype, a legacy tensor type (``FloatTensor``) or its name."""
+    if isinstance(value, str):
+        for dtype, name in _LEGACY_NAMES.items():
+            if value == name:
+                return dtype
+    legacy = getattr(value, "legacy_dtype", None)
+    return np.dtype(value if legacy is None else legacy)
+
+
 def reset_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Drop each tensor's gradient (``set_to_none``) or zero it in place where that is safe: the
     shared body of ``Module.zero_grad`` and ``Optimizer.zero_grad``."""
@@ -402,6 +463,13 @@ def _scaled(other: Any, alpha: Any) -> Any:
     return (other._data if isinstance(other, Tensor) else np.asarray(other)) * alpha
 
 
-def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    """Build a tensor from data (copied), as ``torch.tensor``."""
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+def tensor(data: Any, dtype: DTypeLike = None, *, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Build a tensor from data (copied), as ``torch.tensor``: the dtype follows the values
+    (Python floats -> the default dtype, ints -> int64, bools -> bool)."""
+    check_device(device)
+    t = Tensor._make(as_array(data, dtype))
+    if requires_grad:
+        _check_can_require_grad(t._data.dtype)
+        t._requires_grad = True
+    return t

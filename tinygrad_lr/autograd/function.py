@@ -27,6 +27,17 @@ def _shape_error(cls: type, tensors: tuple[Tensor, ...], error: ValueError) -> R
     return RuntimeError(f"{name}: {error} (input shapes {shapes})")
 
 
+# PyTorch's grad_fn names where they differ from the op's class name + "Backward0".
+_TORCH_NAMES = {
+    "Pow": "PowBackward1", "RPowScalar": "PowBackward1", "PowScalar": "PowBackward0",
+    "Clamp": "ClampBackward1", "Cast": "ToCopyBackward0", "Reshape": "ViewBackward0",
+    "MatMul": "MmBackward0", "Linear": "AddmmBackward0", "Extremum": "MaxBackward1",
+    "LogSumExp": "LogsumexpBackward0", "MSELoss": "MseLossBackward0",
+    "L1Loss": "MeanBackward0", "NegativeLogLikelihood": "NllLossBackward0",
+    "ScaledSoftplus": "SoftplusBackward0",
+}
+
+
 class Function:
     """One recorded operation: ``forward`` runs on arrays, ``backward`` maps the output gradient to
     the input gradients.
@@ -141,8 +152,9 @@ class Function:
 
     @classmethod
     def name(cls) -> str:
-        """Readable node name, as in PyTorch's ``grad_fn`` (e.g. ``MulBackward``)."""
-        return cls.__name__ + "Backward"
+        """The node's name as PyTorch prints its ``grad_fn`` (``MulBackward0``): the class name
+        or PyTorch's name for the same operation, then ``Backward`` and the overload number."""
+        return _TORCH_NAMES.get(cls.__name__, cls.__name__ + "Backward0")
 
     @property
     def next_functions(self) -> tuple:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tensor import Tensor
+import numpy as np
+
+from ..tensor import Tensor, as_array, get_default_dtype
 
 
 class Parameter(Tensor):
@@ -14,11 +16,12 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            data = []
-        super().__init__(data._data if isinstance(data, Tensor) else data,
-                         requires_grad=requires_grad)
-        if isinstance(data, Tensor):
-            self._data = data._data
+            data = np.empty(0, get_default_dtype())
+        self._data = data._data if isinstance(data, Tensor) else as_array(data)
+        self._grad = None
+        self.grad_fn = None
+        self._requires_grad = False
+        self.requires_grad = requires_grad
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -1,0 +1,112 @@
+"""Tensor printing with PyTorch's layout, so a script prints the same text under either library.
+
+The rules, as PyTorch documents and prints them: integer-valued floats print as ``1.``; other
+floats with four decimals (``2.5000``); scientific notation (``1.0000e-05``) when the finite
+non-zero magnitudes span more than a factor of 1000, exceed 1e8 or (for non-integers) fall below
+1e-4. Every element is right-aligned to the widest, rows wrap at 80 characters, and tensors of
+more than 1000 elements show their first and last three entries along each dimension.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+LINE_WIDTH = 80
+PRECISION = 4
+THRESHOLD = 1000
+EDGE_ITEMS = 3
+
+
+class _Formatter:
+    """Formats single values of one tensor at a common width."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.kind = values.dtype.kind
+        self.int_mode = True
+        self.sci_mode = False
+        if self.kind == "f":
+            finite = values[np.isfinite(values)].astype(np.float64)
+            nonzero = np.abs(finite[finite != 0])
+            self.int_mode = bool(np.all(finite == np.ceil(finite)))
+            if nonzero.size:
+                low, high = float(nonzero.min()), float(nonzero.max())
+                self.sci_mode = high / low > 1000.0 or high > 1.0e8 or \
+                    (not self.int_mode and low < 1.0e-4)
+        self.width = max((len(self._text(v)) for v in values.reshape(-1).tolist()), default=1)
+
+    def _text(self, value: Any) -> str:
+        if self.kind == "b":
+            return str(bool(value))
+        if self.kind != "f":
+            return str(value)
+        if not math.isfinite(value):
+            return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        if self.sci_mode:
+            return f"{value:.{PRECISION}e}"
+        if self.int_mode:
+            return f"{value:.0f}."
+        return f"{value:.{PRECISION}f}"
+
+    def format(self, value: Any) -> str:
+        text = self._text(value)
+        return " " * (self.width - len(text)) + text
+
+
+def _summary(data: np.ndarray) -> np.ndarray:
+    """The entries a summarized print shows: the first and last EDGE_ITEMS of each dimension."""
+    if data.ndim == 0:
+        return data
+    if data.shape[0] > 2 * EDGE_ITEMS:
+        data = np.concatenate([data[:EDGE_ITEMS], data[-EDGE_ITEMS:]])
+    return np.stack([_summary(row) for row in data]) if data.ndim > 1 else data
+
+
+def _vector(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    per_line = max(1, int(math.floor((LINE_WIDTH - indent) / (fmt.width + 2))))
+    values = data.tolist()
+    if summarize and len(values) > 2 * EDGE_ITEMS:
+        items = ([fmt.format(v) for v in values[:EDGE_ITEMS]] + [" ..."]
+                 + [fmt.format(v) for v in values[-EDGE_ITEMS:]])
+    else:
+        items = [fmt.format(v) for v in values]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _nested(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    if data.ndim == 0:
+        return fmt.format(data.item())
+    if data.ndim == 1:
+        return _vector(data, indent, summarize, fmt)
+    rows = range(data.shape[0])
+    if summarize and data.shape[0] > 2 * EDGE_ITEMS:
+        parts = ([_nested(data[i], indent + 1, summarize, fmt) for i in rows[:EDGE_ITEMS]]
+                 + ["..."]
+                 + [_nested(data[i], indent + 1, summarize, fmt) for i in rows[-EDGE_ITEMS:]])
+    else:
+        parts = [_nested(data[i], indent + 1, summarize, fmt) for i in rows]
+    return "[" + ("," + "\n" * (data.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def format_values(data: np.ndarray, indent: int) -> str:
+    """The bracketed values of ``data`` as PyTorch prints them, ``indent`` columns in."""
+    if data.size == 0:
+        return "[]"
+    summarize = data.size > THRESHOLD
+    fmt = _Formatter(_summary(data) if summarize else data)
+    return _nested(data, indent, summarize, fmt)
+
+
+def tensor_repr(data: np.ndarray, default_float: np.dtype, suffixes: list[str],
+                prefix: str = "tensor(") -> str:
+    """``tensor([...], <dtype if not implied>, <suffixes>)``, PyTorch's repr of a tensor."""
+    parts = [format_values(data, len(prefix))]
+    if data.size == 0 and data.ndim != 1:
+        parts.append(f"size={tuple(data.shape)}")
+    implied = data.dtype in (default_float, np.dtype(np.int64), np.dtype(np.bool_))
+    if not implied or (data.size == 0 and data.dtype != default_float):
+        parts.append(f"dtype=tinygrad_lr.{data.dtype.name}")
+    text = prefix + ", ".join(parts + suffixes) + ")"
+    return text

@@ -84,7 +84,8 @@ def test_lstsq_handles_collinear_features_and_normal_refuses_them(regression):
     model = LinearRegression().fit(collinear, y)
     np.testing.assert_allclose(model.predict(collinear), LinearRegression().fit(X, y).predict(X),
                                rtol=1e-8)
-    with pytest.raises(ValueError, match="X\\^T X is singular .*rank < 7.*solver='lstsq'"):
+    with pytest.raises(ValueError, match="X\\^T X is singular .*rank < n_features=7, with "
+                                         "n_samples=200.*solver='lstsq'"):
         LinearRegression(solver="normal").fit(np.column_stack([X, X[:, 0]]), y)
 
 
@@ -115,14 +116,19 @@ Y_OK = np.array([0.5, 1.0, 2.0, 4.0])
 
 
 @pytest.mark.parametrize("X, y, message", [
-    (X_OK[:, 0], Y_OK, r"X must be a 2-D array .*got shape \(4,\)"),
-    (X_OK, Y_OK[:2], "X has 4 rows, y has 2 values"),
-    (np.empty((0, 2)), np.empty(0), r"at least one sample and one feature, got shape \(0, 2\)"),
-    (with_value(X_OK, (3, 0), np.nan), Y_OK, r"X contains NaN or infinity \(nan at index \(3, 0"),
-    (with_value(X_OK, (1, 1), -np.inf), Y_OK, r"X contains NaN or infinity \(-inf"),
-    (X_OK, with_value(Y_OK, 2, np.inf), r"y contains NaN or infinity \(inf at index 2\)"),
-    (X_OK, np.column_stack([Y_OK, Y_OK]), r"y must be a 1-D array .*got shape \(4, 2\)"),
+    (X_OK[:, 0], Y_OK, r"Expected 2D array, got 1D array .*shape \(4,\)\)\. Reshape your data"),
+    (X_OK, Y_OK[:2], "inconsistent numbers of samples: X has 4 rows, y has 2 values"),
+    (np.empty((0, 2)), np.empty(0), r"Found array with 0 sample\(s\) \(shape=\(0, 2\)\) while a "
+                                    "minimum of 1 is required by LinearRegression"),
+    (np.empty((3, 0)), Y_OK[:3], r"Found array with 0 feature\(s\) \(shape=\(3, 0\)\)"),
+    (with_value(X_OK, (3, 0), np.nan), Y_OK, r"Input X contains NaN \(nan at index \(3, 0"),
+    (with_value(X_OK, (1, 1), -np.inf), Y_OK, r"Input X contains infinity \(-inf"),
+    (X_OK, with_value(Y_OK, 2, np.inf), r"Input y contains infinity \(inf at index 2\)"),
+    (X_OK, np.column_stack([Y_OK, Y_OK]), r"y should be a 1d array .*shape \(4, 2\)"),
     (X_OK, np.array(["a", "b", "c", "d"]), "y must hold numbers, got dtype <U1"),
+    (X_OK, np.array(["a", 1.0, 2.0, 3.0], dtype=object), "y must hold numbers; could not convert"),
+    (X_OK.astype(complex), Y_OK, "Complex data not supported"),
+    (X_OK, None, "LinearRegression requires y to be passed, but the target y is None"),
 ])
 def test_bad_data(X, y, message):
     with pytest.raises(ValueError, match=message):
@@ -146,6 +152,40 @@ def test_predict_before_fit_and_with_wrong_features():
     with pytest.raises(NotFittedError, match="LinearRegression instance is not fitted yet"):
         LinearRegression().predict(X_OK)
     model = LinearRegression().fit(X_OK, Y_OK)
-    with pytest.raises(ValueError, match="X has 1 features, but LinearRegression was fitted "
-                                         "with 2"):
+    with pytest.raises(ValueError, match="Reshape your data"):
+        model.predict(X_OK[0])
+    with pytest.raises(ValueError, match="X has 1 features, but LinearRegression is expecting "
+                                         "2 features as input"):
         model.predict(X_OK[:, :1])
+
+
+@pytest.mark.parametrize("solver", ["lstsq", "normal", "gd"])
+def test_column_vector_y_and_object_y_are_accepted(regression, solver):
+    from tinygrad_lr.exceptions import DataConversionWarning
+
+    X, y = regression
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    expected = LinearRegression(solver=solver).fit(X, y)
+    with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
+        column = LinearRegression(solver=solver).fit(X, y[:, None])
+    numbers_as_objects = LinearRegression(solver=solver).fit(X, y.astype(object))
+    for model in (column, numbers_as_objects):
+        np.testing.assert_array_equal(model.coef_, expected.coef_)
+        np.testing.assert_array_equal(model.predict(X), expected.predict(X))
+
+
+@pytest.mark.parametrize("solver", ["lstsq", "normal", "gd"])
+def test_every_solver_reports_n_iter(regression, solver):
+    """n_iter_ is 1 for the closed forms (one linear solve), the number of steps for gd."""
+    X, y = regression
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    model = LinearRegression(solver=solver).fit(X, y)
+    if solver == "gd":
+        assert 1 < model.n_iter_ <= model.max_iter
+    else:
+        assert model.n_iter_ == 1
+
+
+def test_normal_equations_with_one_sample_say_so():
+    with pytest.raises(ValueError, match="singular .*n_samples=1"):
+        LinearRegression(solver="normal").fit(np.ones((1, 3)), [2.0])

@@ -5,14 +5,16 @@ input checks that turn bad data or hyperparameters into ValueErrors naming the v
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tinygrad_lr.autograd import enable_grad
-from tinygrad_lr.exceptions import NotFittedError
+from tinygrad_lr.exceptions import DataConversionWarning, NotFittedError, sklearn_compatible
 from tinygrad_lr.metrics import accuracy_score, r2_score
+from tinygrad_lr.ops.sparse import is_sparse
 from tinygrad_lr.optim import Optimizer
 from tinygrad_lr.tensor import Tensor
 
@@ -85,7 +87,7 @@ class BaseEstimator:
         return Tags(
             estimator_type=self._estimator_type,
             target_tags=TargetTags(required=True),
-            input_tags=InputTags(),
+            input_tags=InputTags(sparse=True),
             classifier_tags=ClassifierTags() if self._estimator_type == "classifier" else None,
             regressor_tags=RegressorTags() if self._estimator_type == "regressor" else None,
         )
@@ -111,54 +113,123 @@ class RegressorMixin:
         return r2_score(y, self.predict(X))
 
 
-def check_features(X: Any, where: str) -> np.ndarray:
-    """X as a 2-D float array with at least one sample and one feature, all finite.
+def estimator_name(where: str) -> str:
+    """The estimator's class name from a `where` such as "LogisticRegression.fit"."""
+    return where.split(".", 1)[0]
+
+
+def check_features(X: Any, where: str) -> Any:
+    """X as a 2-D float array, or a SciPy sparse matrix, with at least one sample and one
+    feature, all finite.
 
     Contiguous (C or Fortran order) float32 and float64 arrays are returned as they are (no
     copy, no upcast); a strided view is copied once into contiguous memory; other numbers (and
-    object arrays of numbers) are converted to float64. The caller's array is never written to.
+    object arrays of numbers) are converted to float64. Sparse input (recognised by its
+    attributes, SciPy is never imported) stays sparse: CSR and CSC as they are, other formats
+    converted to CSR, never to a dense array. The caller's data is never written to. Messages
+    use scikit-learn's words ("Reshape your data", "0 feature(s)", "Complex data not
+    supported"), which its checks and users' tools look for.
     """
+    name = estimator_name(where)
+    if X is None:
+        raise ValueError(f"{where}: Expected 2D array, got None instead; X must be an array of "
+                         "shape (n_samples, n_features)")
+    if is_sparse(X):
+        return _check_sparse_features(X, where)
     array = np.asarray(X)
+    if array.dtype.kind == "c":
+        raise ValueError(f"{where}: Complex data not supported (X has dtype {array.dtype})")
     if array.dtype not in _FLOAT_DTYPES:
         if array.dtype.kind not in "biufO":
             raise ValueError(f"{where}: X must hold numbers, got dtype {array.dtype}")
         try:
             array = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: X must hold numbers; its objects could not be converted "
-                             "to float") from None
-    if array.ndim != 2:
-        raise ValueError(f"{where}: X must be a 2-D array (n_samples, n_features), got shape "
-                         f"{array.shape}; reshape a single feature with X.reshape(-1, 1) or a "
-                         "single sample with X.reshape(1, -1)")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{where}: X must have at least one sample and one feature, got shape "
-                         f"{array.shape}")
+        except TypeError as error:
+            raise TypeError(f"{where}: X must hold numbers; {error}") from None
+        except ValueError as error:
+            raise ValueError(f"{where}: X must hold numbers; {error}") from None
+    if array.ndim == 0:
+        raise ValueError(f"{where}: Expected 2D array, got scalar array instead: X={array!r}. "
+                         "Reshape your data to shape (n_samples, n_features)")
+    if array.ndim == 1:
+        raise ValueError(f"{where}: Expected 2D array, got 1D array instead (shape "
+                         f"{array.shape}). Reshape your data either using X.reshape(-1, 1) if "
+                         "your data has a single feature or X.reshape(1, -1) if it contains a "
+                         "single sample")
+    if array.ndim > 2:
+        raise ValueError(f"{where}: Found array with dim {array.ndim}. {name} expected <= 2 "
+                         f"(X must have shape (n_samples, n_features), got {array.shape})")
+    _check_not_empty(array.shape, where)
     check_finite(array, "X", where)
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
         array = np.ascontiguousarray(array)  # once, rather than inside every matrix product
     return array
 
 
+def _check_not_empty(shape: tuple[int, ...], where: str) -> None:
+    """Raise in scikit-learn's words when X has no sample or no feature."""
+    for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
+        if shape[axis] == 0:
+            raise ValueError(f"{where}: Found array with 0 {what} (shape={tuple(shape)}) while a "
+                             f"minimum of 1 is required by {estimator_name(where)}.")
+
+
+def _check_sparse_features(X: Any, where: str) -> Any:
+    """A sparse X as CSR or CSC of float32 or float64, never densified: other formats are
+    converted to CSR, integer and boolean values to float64 (copies; X itself is not changed)."""
+    if len(X.shape) != 2:
+        raise ValueError(f"{where}: Expected a 2D sparse matrix, got shape {X.shape}")
+    if np.dtype(X.dtype).kind == "c":
+        raise ValueError(f"{where}: Complex data not supported (sparse X has dtype {X.dtype})")
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()
+    if X.dtype not in _FLOAT_DTYPES:
+        if np.dtype(X.dtype).kind not in "biu":
+            raise ValueError(f"{where}: sparse X must hold numbers, got dtype {X.dtype}")
+        X = X.astype(np.float64)
+    _check_not_empty(X.shape, where)
+    if not np.isfinite(X.data).all():
+        bad = X.data[~np.isfinite(X.data)][0]
+        raise ValueError(f"{where}: Input X contains {'NaN' if np.isnan(bad) else 'infinity'} "
+                         f"(a stored value {bad} of the sparse {X.format.upper()} matrix)")
+    return X
+
+
 def check_finite(array: np.ndarray, name: str, where: str) -> None:
-    """Raise naming the first NaN or infinity of a float array and its position."""
+    """Raise naming the first NaN or infinity of a float array and its position ("Input X
+    contains NaN", as scikit-learn words it)."""
     if np.isfinite(array.sum()):  # one pass without a temporary; a finite sum means all finite
         return
     bad = np.argwhere(~np.isfinite(array))
     if bad.size:
         position = tuple(int(i) for i in bad[0])
-        raise ValueError(f"{where}: {name} contains NaN or infinity ({array[position]} at index "
-                         f"{position[0] if len(position) == 1 else position})")
+        value = array[position]
+        raise ValueError(f"{where}: Input {name} contains {'NaN' if np.isnan(value) else 'infinity'}"
+                         f" ({value} at index {position[0] if len(position) == 1 else position})")
 
 
 def check_targets(y: Any, n_samples: int, where: str) -> np.ndarray:
-    """y as a 1-D array with one value per row of X (lengths checked as the data module does)."""
+    """y as a 1-D array with one value per row of X. A column vector (n_samples, 1) is flattened
+    with a DataConversionWarning, as scikit-learn does."""
+    if y is None:
+        raise ValueError(f"{where}: {estimator_name(where)} requires y to be passed, but the "
+                         "target y is None")
+    if is_sparse(y):
+        raise ValueError(f"{where}: y must be a dense 1-D array; a sparse y is not supported")
     array = np.asarray(y)
+    if array.dtype.kind == "c":
+        raise ValueError(f"{where}: Complex data not supported (y has dtype {array.dtype})")
+    if array.ndim == 2 and array.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                      "the shape of y to (n_samples,), for example using ravel().",
+                      sklearn_compatible(DataConversionWarning), stacklevel=3)
+        array = array.ravel()
     if array.ndim != 1:
-        raise ValueError(f"{where}: y must be a 1-D array (n_samples,), got shape {array.shape}")
+        raise ValueError(f"{where}: y should be a 1d array (n_samples,), got an array of shape "
+                         f"{array.shape} instead")
     if array.shape[0] != n_samples:
-        raise ValueError(f"{where}: X and y have different numbers of samples: X has {n_samples} "
-                         f"rows, y has {array.shape[0]} values")
+        raise ValueError(f"{where}: Found input variables with inconsistent numbers of samples: "
+                         f"X has {n_samples} rows, y has {array.shape[0]} values")
     if array.dtype.kind == "f":
         check_finite(array, "y", where)
     return array
@@ -193,18 +264,49 @@ def check_choice(value: Any, name: str, options: tuple[Any, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
 
 
-def check_fitted_features(estimator: Any, X: Any, where: str) -> np.ndarray:
+def check_is_fitted(estimator: Any, where: str) -> None:
+    """Raise NotFittedError (also scikit-learn's, when it is imported) unless `fit` has run."""
+    if not hasattr(estimator, "coef_"):
+        raise sklearn_compatible(NotFittedError)(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+            f"appropriate arguments before using '{where.rsplit('.', 1)[-1]}'.")
+
+
+def check_fitted_features(estimator: Any, X: Any, where: str) -> Any:
     """X checked as in `fit`, for an estimator that must be fitted and was fitted on as many
     features."""
-    if not hasattr(estimator, "coef_"):
-        raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet; call "
-                             f"'fit' before '{where.rsplit('.', 1)[-1]}'")
+    check_is_fitted(estimator, where)
     array = check_features(X, where)
     if array.shape[1] != estimator.n_features_in_:
         raise ValueError(f"{where}: X has {array.shape[1]} features, but "
-                         f"{type(estimator).__name__} was fitted with {estimator.n_features_in_} "
-                         "features")
+                         f"{type(estimator).__name__} is expecting {estimator.n_features_in_} "
+                         "features as input")
     return array
+
+
+class available_if:  # noqa: N801 (a decorator, named as scikit-learn's)
+    """Make a method exist only while `check(estimator)` is true: otherwise reading it raises
+    AttributeError, so `hasattr` is False and tools that probe for it (scikit-learn's checks,
+    streaming code) see the truth. `reason(estimator)` explains the absence."""
+
+    def __init__(self, check: Callable[[Any], bool], reason: Callable[[Any], str]) -> None:
+        self.check, self.reason = check, reason
+
+    def __call__(self, method: Callable[..., Any]) -> available_if:
+        self.method = method
+        self.__doc__ = method.__doc__
+        return self
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, estimator: Any, owner: type | None = None) -> Any:
+        if estimator is None:
+            return self.method
+        if not self.check(estimator):
+            raise AttributeError(f"This {type(estimator).__name__} has no attribute "
+                                 f"{self.name!r}: {self.reason(estimator)}")
+        return self.method.__get__(estimator, owner)
 
 
 def gradient_max(params: list[Tensor]) -> float:

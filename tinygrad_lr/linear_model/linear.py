@@ -10,20 +10,25 @@ import numpy as np
 
 import tinygrad_lr.nn.functional as F
 from tinygrad_lr.data._validation import check_float, check_int
-from tinygrad_lr.exceptions import ConvergenceWarning
+from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     RegressorMixin,
     check_choice,
     check_features,
+    check_finite,
     check_fitted_features,
     check_targets,
     descend,
 )
+from tinygrad_lr.ops.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD
 from tinygrad_lr.tensor import Tensor
 
 _SOLVERS = ("lstsq", "normal", "gd")
+# Largest Gram matrix X^T X the closed-form solvers form for a sparse X (n_features^2 values):
+# 1 GiB, about 11,500 float64 features. Beyond it only gradient descent fits in memory.
+_MAX_SPARSE_GRAM_BYTES = 2**30
 
 
 class LinearRegression(RegressorMixin, BaseEstimator):
@@ -63,13 +68,22 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         where = "LinearRegression.fit"
         X = check_features(X, where)
         y = check_targets(y, X.shape[0], where)
-        if y.dtype.kind not in "biuf":
+        if y.dtype.kind not in "biufO":
             raise ValueError(f"{where}: y must hold numbers, got dtype {y.dtype}")
-        y = y.astype(X.dtype, copy=False)
+        try:
+            y = y.astype(X.dtype, copy=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: y must hold numbers; {error}") from None
+        if y.dtype.kind == "f":
+            check_finite(y, "y", where)
         if self.solver == "gd":
             coef, intercept = self._gradient_descent(X, y)
+        elif is_sparse(X):
+            coef, intercept = self._closed_form_sparse(X, y)
+            self.n_iter_ = 1
         else:
             coef, intercept = self._closed_form(X, y)
+            self.n_iter_ = 1
         self.coef_, self.intercept_ = coef, intercept
         self.n_features_in_ = X.shape[1]
         return self
@@ -82,13 +96,46 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if self.solver == "lstsq":
             coef = np.linalg.lstsq(X, y, rcond=None)[0]
         else:
-            try:
-                coef = np.linalg.solve(X.T @ X, X.T @ y)
-            except np.linalg.LinAlgError:
-                raise ValueError("LinearRegression.fit: X^T X is singular (the features are "
-                                 f"linearly dependent, rank < {X.shape[1]}); use "
-                                 "solver='lstsq'") from None
+            coef = self._solve_normal(X.T @ X, X.T @ y, X.shape[0])
         intercept = y_mean - X_mean @ coef if self.fit_intercept else X.dtype.type(0)
+        return coef, intercept
+
+    @staticmethod
+    def _solve_normal(gram: np.ndarray, moment: np.ndarray, n_samples: int) -> np.ndarray:
+        """Solve the normal equations gram @ coef = moment by LU factorisation."""
+        try:
+            return np.linalg.solve(gram, moment)
+        except np.linalg.LinAlgError:
+            raise ValueError("LinearRegression.fit: X^T X is singular (the features are "
+                             f"linearly dependent: rank < n_features={gram.shape[0]}, with "
+                             f"n_samples={n_samples}); use solver='lstsq'") from None
+
+    def _closed_form_sparse(self, X: Any, y: np.ndarray) -> tuple[np.ndarray, Any]:
+        """The closed-form solution from the Gram matrix X^T X, computed sparsely (X itself is
+        never densified, nor centred: centring would fill it). With an intercept, the centred
+        Gram and moment follow from the uncentred ones: X^T X - n m m^T and X^T y - n m y_mean,
+        m the column means. ``lstsq`` takes the minimum-norm solution of these normal equations
+        (the same set of minimisers as least squares on X), ``normal`` an LU solve."""
+        n_samples, n_features = X.shape
+        gram_bytes = n_features * n_features * X.dtype.itemsize
+        if gram_bytes > _MAX_SPARSE_GRAM_BYTES:
+            raise ValueError(f"LinearRegression.fit: solver={self.solver!r} on sparse X forms the "
+                             f"dense {n_features} x {n_features} matrix X^T X "
+                             f"({gram_bytes / 2**30:.1f} GiB); solver='gd' fits sparse data of "
+                             "any width without it")
+        gram = np.asarray((X.T @ X).toarray())
+        moment = np.asarray(X.T @ y).ravel()
+        if self.fit_intercept:
+            X_mean, y_mean = np.asarray(X.mean(axis=0)).ravel(), y.mean()
+            gram = gram - n_samples * np.outer(X_mean, X_mean)
+            moment = moment - n_samples * X_mean * y_mean
+        if self.solver == "lstsq":
+            coef = np.linalg.lstsq(gram, moment, rcond=None)[0]
+        else:
+            coef = self._solve_normal(gram, moment, n_samples)
+        coef = coef.astype(X.dtype, copy=False)
+        intercept = X.dtype.type(y_mean - X_mean @ coef) if self.fit_intercept \
+            else X.dtype.type(0)
         return coef, intercept
 
     def _gradient_descent(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, Any]:
@@ -96,24 +143,26 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         params = [Tensor._make(np.zeros(X.shape[1], X.dtype)).requires_grad_()]
         if self.fit_intercept:
             params.append(Tensor._make(np.zeros((), X.dtype)).requires_grad_())
-        inputs, targets = Tensor._make(X), Tensor._make(y)
+        sparse = is_sparse(X)
+        inputs, targets = (X if sparse else Tensor._make(X)), Tensor._make(y)
 
         def objective() -> Tensor:
-            prediction = inputs @ params[0]
+            prediction = sparse_matmul(inputs, params[0]) if sparse else inputs @ params[0]
             if self.fit_intercept:
                 prediction = prediction + params[1]
             return F.mse_loss(prediction, targets)
 
         lr = self.lr
         if lr is None:
-            lr = 1.0 / (2 * (float(np.einsum("ij,ij->", X, X)) / X.shape[0]
-                             + float(self.fit_intercept)))
+            squares = float(X.multiply(X).sum()) if sparse else float(np.einsum("ij,ij->", X, X))
+            lr = 1.0 / (2 * (squares / X.shape[0] + float(self.fit_intercept)))
         curve, converged = descend(objective, SGD(params, lr=lr), params, self.max_iter,
                                    self.tol)
         if not converged:
             warnings.warn(f"LinearRegression (solver='gd') did not converge in "
                           f"max_iter={self.max_iter} steps (tol={self.tol}); increase max_iter "
-                          "or lr, or standardise the features", ConvergenceWarning, stacklevel=3)
+                          "or lr, or standardise the features",
+                          sklearn_compatible(ConvergenceWarning), stacklevel=3)
         self.n_iter_ = len(curve) - 1
         intercept = params[1]._data[()] if self.fit_intercept else X.dtype.type(0)
         return params[0]._data.copy(), intercept
@@ -121,4 +170,4 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """X @ coef_ + intercept_ (plain NumPy)."""
         X = check_fitted_features(self, X, "LinearRegression.predict")
-        return X @ self.coef_ + self.intercept_
+        return np.asarray(X @ self.coef_) + self.intercept_

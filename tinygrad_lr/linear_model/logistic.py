@@ -23,10 +23,11 @@ from tinygrad_lr.autograd.functional import hessian
 from tinygrad_lr.data._validation import (check_float, check_int, check_random_state,
                                           validate_random_state)
 from tinygrad_lr.data.loader import iterate_minibatches
-from tinygrad_lr.exceptions import ConvergenceWarning
+from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     ClassifierMixin,
+    available_if,
     check_choice,
     check_features,
     check_fitted_features,
@@ -36,6 +37,7 @@ from tinygrad_lr.linear_model.base import (
 )
 from tinygrad_lr.ops.common import sigmoid_array
 from tinygrad_lr.ops.losses import BinaryCrossEntropyWithLogits
+from tinygrad_lr.ops.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import LBFGS, SGD, Adam, RMSprop
 from tinygrad_lr.tensor import Tensor
 
@@ -61,9 +63,12 @@ class _Objective:
     more; the weights w_i already include any scaling (they sum to 1 for the whole data set).
     """
 
-    def __init__(self, X: np.ndarray, encoded: np.ndarray, weights: np.ndarray, alpha: float,
+    def __init__(self, X: Any, encoded: np.ndarray, weights: np.ndarray, alpha: float,
                  n_classes: int) -> None:
-        self.X = Tensor._make(X)
+        # A sparse X stays a constant of the graph, multiplied by the parameters with
+        # SparseMatMul (X @ w forward, X.T @ g backward): never densified.
+        self.sparse = is_sparse(X)
+        self.X = X if self.sparse else Tensor._make(X)
         self.alpha, self.n_classes = alpha, n_classes
         self.half_alpha = Tensor._make(np.array(alpha / 2, dtype=X.dtype))
         self.binary = n_classes == 2
@@ -85,12 +90,17 @@ class _Objective:
             # W's one row as a vector: X @ w and w @ w take the matrix-vector rules (measured
             # faster here than the fused F.linear with its (m, 1) logits).
             rows = W if W.ndim == 1 else W.reshape(-1)
-            logits = self.X @ rows if b is None else self.X @ rows + b
+            product = sparse_matmul(self.X, rows) if self.sparse else self.X @ rows
+            logits = product if b is None else product + b
             loss = BinaryCrossEntropyWithLogits.apply(logits, self.target, reduction="sum",
                                                       weight=self.weights)
         else:
             rows = W
-            logits = F.linear(self.X, W, b)
+            if self.sparse:
+                logits = sparse_matmul(self.X, W.T)
+                logits = logits if b is None else logits + b
+            else:
+                logits = F.linear(self.X, W, b)
             if self.binary:  # one column of logits per row of W
                 loss = BinaryCrossEntropyWithLogits.apply(
                     logits, self.target_column, reduction="sum", weight=self.weights[:, None])
@@ -214,7 +224,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Raise ValueError naming any hyperparameter with a bad value."""
         check_choice(self.penalty, "penalty", ("l2", None))
         check_choice(self.solver, "solver", _SOLVERS)
-        check_float(self.C, "C", low=0.0, low_open=True)
+        if not (isinstance(self.C, (int, float, np.number)) and not isinstance(self.C, bool)
+                and self.C == np.inf):  # C = inf: no penalty, as scikit-learn recommends
+            check_float(self.C, "C", low=0.0, low_open=True)
         check_choice(self.fit_intercept, "fit_intercept", (True, False))
         if self.lr is not None:
             check_float(self.lr, "lr", low=0.0, low_open=True)
@@ -231,8 +243,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         check_int(self.verbose, "verbose", 0)
 
     def _alpha(self, total_weight: float) -> float:
-        """Penalty strength of the scaled objective: 1 / (C * sum of the sample weights)."""
-        return 0.0 if self.penalty is None else 1.0 / (self.C * total_weight)
+        """Penalty strength of the scaled objective: 1 / (C * sum of the sample weights); 0 with
+        no penalty (penalty=None or C=inf)."""
+        return 0.0 if self.penalty is None else 1.0 / (float(self.C) * total_weight)
 
     # ---- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
@@ -244,8 +257,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         y = check_targets(y, X.shape[0], where)
         classes = _unique_labels(y, where)
         if classes.size < 2:
-            raise ValueError(f"{where}: y has a single class {classes.tolist()}; logistic "
-                             "regression needs samples of at least 2 classes")
+            raise ValueError(f"{where}: This solver needs samples of at least 2 classes in the "
+                             "data, but the data contains only one class: "
+                             f"{classes.tolist()[0]!r}")
         encoded = _encode(y, classes, where)
         weights = self._sample_weights(X, encoded, classes, sample_weight, where)
         total = float(weights.sum())
@@ -269,7 +283,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             warnings.warn(f"LogisticRegression (solver={self.solver!r}) did not converge in "
                           f"max_iter={self.max_iter} iterations (tol={self.tol}); increase "
                           "max_iter, scale the data or, for first-order solvers, adjust lr",
-                          ConvergenceWarning, stacklevel=2)
+                          sklearn_compatible(ConvergenceWarning), stacklevel=2)
         self._set_fitted(classes, X.shape[1], params, len(curve) - 1, curve)
         return self
 
@@ -346,7 +360,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         # Strictly convex (a unique Newton step) unless there is no penalty or the softmax's
         # intercepts can all shift together; then use the least-squares (pseudo-inverse) step.
-        definite = self.penalty is not None and (shapes[0][0] == 1 or len(shapes) == 1)
+        definite = objective.alpha > 0 and (shapes[0][0] == 1 or len(shapes) == 1)
         theta = np.concatenate([p._data.reshape(-1) for p in params])
         curve: list[float] = []
         converged = False
@@ -433,15 +447,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 return curve, True
         return curve, False
 
-    def _epoch(self, params: list[Tensor], X: np.ndarray, encoded: np.ndarray,
+    def _epoch(self, params: list[Tensor], X: Any, encoded: np.ndarray,
                weights: np.ndarray, alpha: float, n_classes: int) -> None:
         """One pass over the rows in minibatches of `batch_size` (one step if None); each batch's
         weights are scaled by n / batch rows, so its expected objective is the full one."""
         if self.batch_size is None:
             batches: Any = [(X, encoded, weights)]
         else:
-            batches = iterate_minibatches(X, encoded, weights, batch_size=self.batch_size,
-                                          random_state=self._rng)
+            # Shuffled row numbers, then those rows of X: the same for a dense X and a sparse
+            # one (whose rows the loader, built for arrays, cannot take).
+            batches = ((X[rows], y_batch, w_batch) for rows, y_batch, w_batch in
+                       iterate_minibatches(np.arange(X.shape[0]), encoded, weights,
+                                           batch_size=self.batch_size, random_state=self._rng))
         for X_batch, y_batch, w_batch in batches:
             scale = X.shape[0] / X_batch.shape[0]
             batch = _Objective(X_batch, y_batch, w_batch * scale, alpha, n_classes)
@@ -450,6 +467,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 batch(*self._split(params)).backward()
             self._optimizer.step()
 
+    @available_if(lambda model: model.solver in _FIRST_ORDER,
+                  lambda model: f"partial_fit needs a first-order solver "
+                                f"({', '.join(map(repr, _FIRST_ORDER))}); solver={model.solver!r} "
+                                "fits the whole data set in fit")
     def partial_fit(self, X: Any, y: Any, classes: Any = None,
                     sample_weight: Any = None) -> LogisticRegression:
         """One pass of the first-order solver over the minibatch (X, y) (one step, or minibatches
@@ -464,9 +485,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         where = "LogisticRegression.partial_fit"
         self._check_hyperparameters()
-        if self.solver not in _FIRST_ORDER:
-            raise ValueError(f"{where}: partial_fit needs a first-order solver "
-                             f"({', '.join(map(repr, _FIRST_ORDER))}); got solver={self.solver!r}")
         if self.class_weight == "balanced":
             raise ValueError(f"{where}: class_weight='balanced' needs the class frequencies of the "
                              "whole data set; pass a dict of class weights instead")
@@ -524,7 +542,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _scores(self, X: Any, method: str) -> np.ndarray:
         """X @ coef_.T + intercept_, shape (n_samples, 1 or n_classes), after checking X."""
         X = check_fitted_features(self, X, f"LogisticRegression.{method}")
-        return X @ self.coef_.T + self.intercept_
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores X @ coef_.T + intercept_: shape (n_samples,) for two classes (positive means
@@ -626,10 +644,13 @@ def _newton_direction(H: np.ndarray, g: np.ndarray, definite: bool) -> np.ndarra
     return np.linalg.lstsq(H, -g, rcond=None)[0]
 
 
-def _default_sgd_lr(X: np.ndarray, weights: np.ndarray, n_classes: int, alpha: float,
+def _default_sgd_lr(X: Any, weights: np.ndarray, n_classes: int, alpha: float,
                     fit_intercept: bool) -> float:
     """1 / L for L = c * sum_i w_i (||x_i||^2 + [intercept]) + alpha, an upper bound on the
     curvature of the scaled objective (c = 1/4 for the sigmoid's loss, 1/2 for the softmax's)."""
-    squared_norms = np.einsum("ij,ij->i", X, X) + float(fit_intercept)
+    if is_sparse(X):
+        squared_norms = np.asarray(X.multiply(X).sum(axis=1)).ravel() + float(fit_intercept)
+    else:
+        squared_norms = np.einsum("ij,ij->i", X, X) + float(fit_intercept)
     curvature = (0.25 if n_classes == 2 else 0.5) * float(weights @ squared_norms)
     return 1.0 / (curvature + alpha)

@@ -1,8 +1,13 @@
 """Tests for tinygrad_lr.data: data sets, CSV reading, generators, splitting, scaling, batches."""
 
+import contextlib
+import errno
+import io
+import os
+
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_lr.data import (
@@ -21,6 +26,8 @@ from tinygrad_lr.data import (
     read_features,
     train_test_split,
 )
+from tinygrad_lr.data import csv_reader
+from tinygrad_lr.data.csv_reader import parse_csv
 from tinygrad_lr.data.split import _split_sizes, _stratified_allocation
 
 SKLEARN_REASON = "scikit-learn is needed to compare with its reference implementation"
@@ -231,6 +238,211 @@ def test_read_features_errors_name_the_problem(tmp_path, text, exclude, error, p
 def test_read_features_missing_file(tmp_path):
     with pytest.raises(DataError, match=r"nope\.csv: no such file"):
         read_features(tmp_path / "nope.csv")
+
+
+def _data_text(n_rows, bad_row=None, bad_cell="", column=1, blank_every=3):
+    """A CSV text of `n_rows` rows (features a, b, c; label y), with a blank line after every
+    `blank_every` rows, and the cell `bad_cell` in `column` of row `bad_row` (0-based); returns
+    the text and the 1-based file line of that row."""
+    lines, bad_line = ["a,b,c,y"], None
+    for row in range(n_rows):
+        cells = [f"{row}.5", f"{-row}", f"{row % 7}e-1", str(row % 2)]
+        if row == bad_row:
+            cells[column] = bad_cell
+            bad_line = len(lines) + 1
+        lines.append(",".join(cells))
+        if row % blank_every == blank_every - 1:
+            lines.append("")
+    return "\n".join(lines) + "\n", bad_line
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "pattern"),
+    [
+        (1, "x7", "column 'b', line {line}: value 'x7' is not a number"),
+        (2, "nan", r"column 'c', line {line}: missing value \('nan'\)"),
+        (0, "", r"column 'a', line {line}: missing \(empty\) value"),
+        (3, "nan", "column 'y', line {line}: label 'nan' is not finite"),
+        (3, "inf", "column 'y', line {line}: label 'inf' is not finite"),
+        (3, " ", "line {line}: missing value in target column 'y'"),
+    ],
+)
+@pytest.mark.parametrize("bad_row", [4, 7, 49])
+def test_read_csv_errors_name_the_file_line_of_a_later_row(tmp_path, column, cell, pattern,
+                                                           bad_row):
+    """Multi-row files with blank lines, the bad cell well after the first data row: the line
+    named is the file's own (header = line 1, blank lines counted), never the row's index."""
+    text, line = _data_text(50, bad_row, cell, column)
+    assert line > bad_row + 2  # blank lines before it: an index-based count would be wrong
+    with pytest.raises(DataError, match=pattern.format(line=line)):
+        read_csv(_write(tmp_path, text), "y")
+    with pytest.raises(DataError, match=pattern.format(line=line)):
+        parse_csv(text.splitlines(keepends=True), "data.csv", "y")
+
+
+def test_read_features_error_names_a_later_line(tmp_path):
+    text, line = _data_text(30, 20, "1,5", 2)  # "1,5" is two cells: a ragged row
+    with pytest.raises(DataError, match=f"line {line} has 5 fields but the header has 4"):
+        read_features(_write(tmp_path, text), exclude="y")
+    text, line = _data_text(30, 20, "abc", 0)
+    with pytest.raises(DataValueError, match=f"column 'a', line {line}: value 'abc'"):
+        read_features(_write(tmp_path, text), exclude="y")
+
+
+@contextlib.contextmanager
+def _unreadable(path):
+    """`path` made unreadable for real: mode 000, and, when the tests run as root (whom file modes
+    do not stop), the effective user switched to nobody for the duration."""
+    mode = path.stat().st_mode
+    path.chmod(0)
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if as_root:
+        os.seteuid(65534)
+    try:
+        yield
+    finally:
+        if as_root:
+            os.seteuid(0)
+        path.chmod(mode)
+
+
+def test_unreadable_file_is_one_data_error(tmp_path):
+    path = _write(tmp_path, "a,target\n1,0\n2,1\n")
+    with _unreadable(path):
+        with pytest.raises(OSError):
+            open(path).close()  # the premise: the file really cannot be opened
+        with pytest.raises(DataError, match=r"data\.csv: cannot be read: permission denied"):
+            read_csv(path, "target")
+        with pytest.raises(DataError, match=r"data\.csv: cannot be read: permission denied"):
+            read_features(path)
+    assert read_csv(path, "target")[1].tolist() == [0, 1]
+
+
+def test_read_error_while_reading_is_a_data_error(tmp_path, monkeypatch):
+    """An I/O error after the file opened (a failing disk, a vanished network share)."""
+    path = _write(tmp_path, "a,target\n1,0\n2,1\n")
+
+    real = open(path)
+
+    class FailingFile(io.StringIO):
+        def fileno(self):
+            return real.fileno()
+
+        def readline(self, *args):
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(csv_reader, "open", lambda *a, **k: FailingFile(), raising=False)
+    request_close = real.close
+    with pytest.raises(DataError, match=r"data\.csv: cannot be read: Input/output error"):
+        read_csv(path, "target")
+    request_close()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a;b;t\n1,5;2;x\n", None),  # decimal comma: 1,5 is not a number with ';'
+        ("a;b;t\n1.5;2;x\n3;4;y\n", [[1.5, 2.0], [3.0, 4.0]]),
+        ("a\tb\tt\n1.5\t2\tx\n", [[1.5, 2.0]]),
+        ('"a,1";b;t\n1;2;x\n', [[1.0, 2.0]]),  # commas inside quotes do not count: "a,1", b
+        ("a,b,t\r\n1,2,x\r\n\r\n3,4,y\r\n", [[1.0, 2.0], [3.0, 4.0]]),
+    ],
+)
+def test_read_csv_detects_the_delimiter(tmp_path, text, expected):
+    path = _write(tmp_path, text)
+    if expected is None:
+        with pytest.raises(DataValueError, match="column 'a', line 2: value '1,5' is not a number"):
+            read_csv(path, "t")
+        return
+    X, y, names = read_csv(path, "t")
+    assert X.tolist() == expected and names[1] == "b" and y[0] == "x"
+
+
+def test_read_csv_given_delimiter(tmp_path):
+    path = _write(tmp_path, "a|b|t\n1|2|x\n3|4|y\n")
+    X, y, names = read_csv(path, "t", delimiter="|")
+    assert X.tolist() == [[1.0, 2.0], [3.0, 4.0]] and names == ["a", "b"]
+    with pytest.raises(DataError, match=r"no column named 't'; available columns: a\|b\|t"):
+        read_csv(path, "t")  # detected: a comma, so one column named "a|b|t"
+    for bad in ("", ";;", '"', "\n"):
+        with pytest.raises(ValueError, match="delimiter must be one character"):
+            read_csv(path, "t", delimiter=bad)
+
+
+def test_read_csv_selects_features_by_name(tmp_path):
+    path = _write(tmp_path, "id,b,label,a,note\nr1,2,x,1,hello\nr2,4,y,3,\n")
+    X, y, names = read_csv(path, "label", features=["a", "b"])
+    assert names == ["a", "b"] and X.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert X.flags.c_contiguous and y.tolist() == ["x", "y"]
+    X, names = read_features(path, columns=["b", "a"])
+    assert names == ["b", "a"] and X.tolist() == [[2.0, 1.0], [4.0, 3.0]]
+    with pytest.raises(DataError, match=r"missing feature columns 'c', 'd'; available columns: "
+                                        "id, b, label, a, note"):
+        read_csv(path, "label", features=["a", "c", "d"])
+    with pytest.raises(DataError, match="missing feature column 'c';"):
+        read_features(path, columns=["c"])
+    with pytest.raises(DataError, match="both the target and a feature"):
+        read_csv(path, "label", features=["a", "label"])
+    with pytest.raises(TypeError, match="sequence of column names"):
+        read_features(path, columns="a")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["1", "-2.5", "3e2", " 4 ", "", "x", "nan", "inf", '"5"', "1_0",
+                                  '"a,b"', "0x1", "+.5"]),
+                 min_size=1, max_size=4),
+        min_size=1, max_size=6,
+    ),
+    st.sampled_from([",", ";", "\t"]),
+)
+def test_fast_reader_agrees_with_the_careful_one(tmp_path_factory, rows, delimiter):
+    """read_csv (NumPy's C parser, falling back to the careful reader) and parse_csv (the careful
+    reader alone) give the same arrays, or the same error, on any such file."""
+    text = delimiter.join(["p", "q", "r", "t"]) + "\n"
+    text += "".join(delimiter.join((row * 4)[:3] + [row[-1]]) + "\n" for row in rows)
+    path = _write(tmp_path_factory.mktemp("csv"), text)
+    outcomes = []
+    for read in (lambda: read_csv(path, "t"),
+                 lambda: parse_csv(text.splitlines(keepends=True), str(path), "t")):
+        try:
+            X, y, names = read()
+            outcomes.append((X.tolist(), X.dtype, y.tolist(), y.dtype, names))
+        except DataError as error:
+            outcomes.append((type(error), str(error)))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_plain_numeric_files_take_the_fast_reader(tmp_path, monkeypatch):
+    """The careful reader is only the fallback: a clean file never reaches it (so the agreement
+    test above really compares two readers)."""
+    text, _ = _data_text(40)
+    path = _write(tmp_path, text.replace("\n\n", "\n"))
+
+    def careful(*args, **kwargs):
+        raise AssertionError("the careful reader was used")
+
+    expected = parse_csv(path.read_text().splitlines(), "data.csv", "y")
+    monkeypatch.setattr(csv_reader, "_parse_careful", careful)
+    X, y, names = read_csv(path, "y")
+    np.testing.assert_array_equal(X, expected[0])
+    assert y.tolist() == expected[1].tolist() and y.dtype == np.int64 and names == ["a", "b", "c"]
+    X, names = read_features(path, columns=["c", "a"])
+    np.testing.assert_array_equal(X, expected[0][:, [2, 0]])
+    with pytest.raises(AssertionError, match="careful reader was used"):
+        read_csv(_write(tmp_path, "a,y\n1_0,1\n", "odd.csv"), "y")  # NumPy refuses 1_0
+
+
+def test_progress_is_reported_up_to_the_file_size(tmp_path):
+    text, _ = _data_text(40_000, blank_every=10**9)
+    path = _write(tmp_path, text)
+    calls = []
+    read_csv(path, "y", progress=lambda done, total: calls.append((done, total)))
+    size = path.stat().st_size
+    assert len(calls) >= 3 and calls[-1] == (size, size)
+    assert all(total == size for _, total in calls)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
 
 # ---------------------------------------------------------------- make_classification

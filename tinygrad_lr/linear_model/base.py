@@ -175,8 +175,9 @@ def _check_not_empty(shape: tuple[int, ...], where: str) -> None:
 
 
 def _check_sparse_features(X: Any, where: str) -> Any:
-    """A sparse X as CSR or CSC of float32 or float64, never densified: other formats are
-    converted to CSR, integer and boolean values to float64 (copies; X itself is not changed)."""
+    """A sparse X as CSR or CSC of float32 or float64 in canonical form (sorted indices, no
+    duplicates), never densified: other formats are converted to CSR, integer and boolean values
+    to float64, duplicates summed (copies; X itself is not changed)."""
     if len(X.shape) != 2:
         raise ValueError(f"{where}: Expected a 2D sparse matrix, got shape {X.shape}")
     if np.dtype(X.dtype).kind == "c":
@@ -187,12 +188,39 @@ def _check_sparse_features(X: Any, where: str) -> Any:
         if np.dtype(X.dtype).kind not in "biu":
             raise ValueError(f"{where}: sparse X must hold numbers, got dtype {X.dtype}")
         X = X.astype(np.float64)
+    if not X.has_canonical_format:
+        # Duplicate entries (summed by products, not by norms) or unsorted indices: sum and sort
+        # them in a copy, so that X.data holds each stored value once.
+        X = X.copy()
+        X.sum_duplicates()
     _check_not_empty(X.shape, where)
     if not np.isfinite(X.data).all():
         bad = X.data[~np.isfinite(X.data)][0]
         raise ValueError(f"{where}: Input X contains {'NaN' if np.isnan(bad) else 'infinity'} "
                          f"(a stored value {bad} of the sparse {X.format.upper()} matrix)")
     return X
+
+
+def weighted_squared_norms(X: Any, weights: np.ndarray) -> float:
+    """sum_i weights_i ||x_i||^2 over the rows x_i of a dense or a canonical sparse X, without a
+    copy of X: a sparse X is walked in chunks of its stored values."""
+    if not is_sparse(X):
+        return float(weights @ np.einsum("ij,ij->i", X, X))
+    chunk = 1 << 20  # stored values per step: a few MB of temporaries
+    total = 0.0
+    if X.format == "csc":  # stored values in column order; X.indices holds their rows
+        for start in range(0, X.nnz, chunk):
+            values = X.data[start:start + chunk]
+            total += float((values * values) @ weights[X.indices[start:start + chunk]])
+        return total
+    rows_per_step = max(1, chunk * X.shape[0] // max(X.nnz, 1))
+    for first in range(0, X.shape[0], rows_per_step):
+        last = min(first + rows_per_step, X.shape[0])
+        begin, end = X.indptr[first], X.indptr[last]
+        values = X.data[begin:end]
+        row_weights = np.repeat(weights[first:last], np.diff(X.indptr[first:last + 1]))
+        total += float((values * values) @ row_weights)
+    return total
 
 
 def check_finite(array: np.ndarray, name: str, where: str) -> None:

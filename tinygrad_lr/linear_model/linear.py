@@ -154,7 +154,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
         lr = self.lr
         if lr is None:
-            squares = float(X.multiply(X).sum()) if sparse else float(np.einsum("ij,ij->", X, X))
+            squares = float(X.data @ X.data) if sparse else float(np.einsum("ij,ij->", X, X))
             lr = 1.0 / (2 * (squares / X.shape[0] + float(self.fit_intercept)))
         curve, converged = descend(objective, SGD(params, lr=lr), params, self.max_iter,
                                    self.tol)

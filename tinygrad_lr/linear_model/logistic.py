@@ -34,6 +34,7 @@ from tinygrad_lr.linear_model.base import (
     check_sample_weight,
     check_targets,
     descend,
+    weighted_squared_norms,
 )
 from tinygrad_lr.ops.common import sigmoid_array
 from tinygrad_lr.ops.losses import BinaryCrossEntropyWithLogits
@@ -648,9 +649,6 @@ def _default_sgd_lr(X: Any, weights: np.ndarray, n_classes: int, alpha: float,
                     fit_intercept: bool) -> float:
     """1 / L for L = c * sum_i w_i (||x_i||^2 + [intercept]) + alpha, an upper bound on the
     curvature of the scaled objective (c = 1/4 for the sigmoid's loss, 1/2 for the softmax's)."""
-    if is_sparse(X):
-        squared_norms = np.asarray(X.multiply(X).sum(axis=1)).ravel() + float(fit_intercept)
-    else:
-        squared_norms = np.einsum("ij,ij->i", X, X) + float(fit_intercept)
-    curvature = (0.25 if n_classes == 2 else 0.5) * float(weights @ squared_norms)
+    total = weighted_squared_norms(X, weights) + float(fit_intercept) * float(weights.sum())
+    curvature = (0.25 if n_classes == 2 else 0.5) * total
     return 1.0 / (curvature + alpha)

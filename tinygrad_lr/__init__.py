@@ -1,9 +1,19 @@
 """tinygrad_lr: a small reverse-mode autodiff engine on NumPy, with PyTorch's names and semantics."""
-from . import autograd, data, linear_model, metrics, nn, ops, optim
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .factories import (arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace,
-                        manual_seed, ones, ones_like, rand, randint, randn, zeros, zeros_like)
+from builtins import bool as builtins_bool
+from builtins import int as builtins_int
+
+import numpy as _np
+
+from . import autograd, backends, cuda, data, linalg, linear_model, metrics, nn, ops, optim, utils
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .devices import device
+from .factories import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, Generator, IntTensor,
+                        LongTensor, arange, as_tensor, bernoulli, empty, empty_like, eye,
+                        from_numpy, full, full_like, initial_seed, linspace, manual_seed,
+                        multinomial, normal, ones, ones_like, rand, rand_like, randint,
+                        randint_like, randn, randn_like, randperm, seed, zeros, zeros_like)
 from .linear_model import LinearRegression, LogisticRegression
+from .nn.functional import log_softmax, softmax
 from .ops._parallel import get_num_threads, set_num_threads
 from .ops.functional import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, clamp, clip,
                              clone, div, eq, exp, flatten, ge, gt, le, log, log1p, logsigmoid,
@@ -11,10 +21,30 @@ from .ops.functional import (abs, add, amax, amin, argmax, argmin, broadcast_to,
                              neg, permute, pow, prod, relu, reshape, sigmoid, softplus, sqrt,
                              squeeze, stack, std, sub, sum, t, tanh, transpose, unsqueeze, var,
                              where)
+from .ops.linalg import dot, norm, outer
+from .ops.linalg import inv as inverse
+from .ops.logical import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
+                          equal, floor_divide, isclose, isfinite, isinf, isnan, logical_and,
+                          logical_or, logical_xor, nan_to_num, remainder)
+from .ops.sorting import argsort, cumsum, gather, sort, topk
+from .ops.trig_round import (ceil, cos, floor, log2, log10, reciprocal, round, rsqrt, sign, sin,
+                             square)
 from .serialization import load, save
+from .size import Size
 from .tensor import (Tensor, bool_, float16, float32, float64, get_default_dtype, int32, int64,
                      set_default_dtype, tensor)
 
 # PyTorch's dtype aliases (kept out of tensor.py, where they would shadow the builtins).
-bool, half, float, double, long = bool_, float16, float32, float64, int64
+bool, half, float, double, long, int = bool_, float16, float32, float64, int64, int32
+uint8, int8, int16 = _np.dtype(_np.uint8), _np.dtype(_np.int8), _np.dtype(_np.int16)
 __version__ = "0.1.0"
+
+
+def is_tensor(obj: object) -> builtins_bool:
+    """True for tensors (and Parameters), as ``torch.is_tensor``."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> builtins_int:
+    """The number of elements of ``input``."""
+    return input.numel()

@@ -2,8 +2,8 @@
 from . import functional
 from .engine import backward, grad
 from .function import Function
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = ["Function", "backward", "grad", "functional", "gradcheck", "gradgradcheck",
-           "GradcheckError", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+           "GradcheckError", "no_grad", "inference_mode", "enable_grad", "set_grad_enabled", "is_grad_enabled"]

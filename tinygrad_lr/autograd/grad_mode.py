@@ -44,18 +44,40 @@ class _GradMode:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_GradMode):
-    """Context manager and decorator: operations inside record no graph."""
+class _BareDecorator(_GradMode):
+    """A mode usable as ``@mode()`` and, as PyTorch allows, as a bare ``@mode``."""
 
-    def __init__(self) -> None:
+    def __new__(cls, func: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if callable(func):
+            return cls()(func)
+        return super().__new__(cls)
+
+
+class no_grad(_BareDecorator):
+    """Context manager and decorator (``@no_grad()`` or ``@no_grad``): operations inside record
+    no graph."""
+
+    def __init__(self, func: None = None) -> None:
         super().__init__(False)
 
 
-class enable_grad(_GradMode):
+class enable_grad(_BareDecorator):
     """Context manager and decorator: operations inside record the graph, even within no_grad."""
 
-    def __init__(self) -> None:
+    def __init__(self, func: None = None) -> None:
         super().__init__(True)
+
+
+class inference_mode(_BareDecorator):
+    """PyTorch's faster no_grad for evaluation; here the same as ``no_grad`` when ``mode``."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):
+            return cls()(mode)
+        return object.__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__(not mode)
 
 
 class set_grad_enabled(_GradMode):

@@ -17,10 +17,11 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, get_default_dtype())
-        self._data = data._data if isinstance(data, Tensor) else as_array(data)
-        self._grad = None
-        self.grad_fn = None
-        self._requires_grad = False
+        array = data._data if isinstance(data, Tensor) else as_array(data)
+        # Tensor's own set-up on an empty placeholder, then this data (shared, not copied: the
+        # legacy constructor Tensor(data) would convert it to the default dtype).
+        super().__init__(0, dtype=array.dtype)
+        self._data = array
         self.requires_grad = requires_grad
 
     def __repr__(self) -> str:

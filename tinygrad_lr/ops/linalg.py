@@ -1,0 +1,169 @@
+"""Linear algebra: ``dot``, ``outer``, norms, ``inv`` and ``solve``, differentiable as PyTorch's.
+
+The 2-norm is its own op so its gradient at the zero vector is 0 (PyTorch's subgradient) instead
+of 0/0; ``inv`` and ``solve`` carry the matrix-calculus rules d(A^-1) = -A^-1 dA A^-1 and, for
+X = A^-1 B, dB = A^-T G and dA = -dB X^T. Their rules call this module's Tensor functions under
+``create_graph=True`` (``xp.graph``), so they differentiate again.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import functional as fn
+from .reduce import kept_shape
+
+
+def _float(x: Any) -> Tensor:
+    x = fn.as_tensor(x)
+    return x if x._data.dtype.kind == "f" else x.to(fn.get_default_dtype())
+
+
+def _swap_last(xp: Any, a: Any) -> Any:
+    axes = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
+    return xp.permute(a, axes)
+
+
+class Norm2(Function):
+    """sqrt(sum(x^2)) over ``axes``; gradient x / norm, 0 where the norm is 0."""
+    __slots__ = ("axes", "keepdim")
+
+    def __init__(self, axes: tuple[int, ...] | None, keepdim: bool) -> None:
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, x):
+        kept = np.sqrt(np.sum(x * x, axis=self.axes, keepdims=True))
+        self.out = kept if self.keepdim else kept.reshape(
+            tuple(n for i, n in enumerate(kept.shape) if self.axes is not None and i not in self.axes))
+        return self.out
+
+    def backward(self, g, xp, x):
+        shape = kept_shape(x.shape, self.axes)
+        n = self.result(xp).reshape(shape)
+        return g.reshape(shape) * x / (n + (n == 0))
+
+
+class Inverse(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        try:
+            self.out = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            raise RuntimeError(f"linalg.inv: the matrix of shape {a.shape} is singular, so it "
+                               "has no inverse") from None
+        return self.out
+
+    def backward(self, g, xp, a):
+        inv_t = _swap_last(xp, self.result(xp))
+        return -(inv_t @ g @ inv_t)
+
+
+def _solve(xp: Any, a: Any, b: Any) -> Any:
+    return solve(a, b) if xp.graph else np.linalg.solve(a, b)
+
+
+class Solve(Function):
+    """X = A^-1 B for a matrix (or batch of matrices) B."""
+    __slots__ = ()
+
+    def forward(self, a, b):
+        try:
+            self.out = np.linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            raise RuntimeError(f"linalg.solve: the matrix A of shape {a.shape} is singular") \
+                from None
+        return self.out
+
+    def backward(self, g, xp, a, b):
+        gb = _solve(xp, _swap_last(xp, a), g)
+        ga = -(gb @ _swap_last(xp, self.result(xp))) if self.needs[0] else None
+        return ga, gb if self.needs[1] else None
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    if fn.as_tensor(input).ndim != 1 or fn.as_tensor(other).ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {fn.as_tensor(input).ndim}D and "
+                           f"{fn.as_tensor(other).ndim}D tensors")
+    if input.shape != other.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                           f"[{other.shape[0]}] to have the same number of elements")
+    return fn.matmul(input, other)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """The outer product a_i b_j of two 1-D tensors."""
+    return fn.mul(fn.unsqueeze(fn.as_tensor(input), 1), fn.unsqueeze(fn.as_tensor(vec2), 0))
+
+
+def vector_norm(x: Any, ord: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """(sum |x|^ord)^(1/ord) over ``dim`` (all elements by default); inf and -inf give the
+    largest and smallest |x|, 0 the count of non-zeros."""
+    x = _float(x)
+    axes = fn._axes("norm", x, dim, None)
+    if ord == 2:
+        return Norm2.apply(x, axes=axes, keepdim=keepdim)
+    if ord == math.inf:
+        return fn.amax(fn.abs(x), axes, keepdim)
+    if ord == -math.inf:
+        return fn.amin(fn.abs(x), axes, keepdim)
+    if ord == 0:
+        return fn.sum(fn.ne(x, 0).to(x.dtype), axes, keepdim)
+    if ord == 1:
+        return fn.sum(fn.abs(x), axes, keepdim)
+    return fn.pow(fn.sum(fn.pow(fn.abs(x), ord), axes, keepdim), 1.0 / ord)
+
+
+def linalg_norm(A: Any, ord: Any = None, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """``linalg.norm``: the 2-norm of all elements by default; a vector ``ord`` over ``dim``;
+    ``'fro'`` for matrices (their 2-norm of elements)."""
+    if ord is None or ord == "fro":
+        return vector_norm(A, 2, dim, keepdim)
+    if isinstance(ord, str):
+        raise RuntimeError(f"linalg.norm: ord {ord!r} is not supported (use None, 'fro' or a "
+                           "number)")
+    return vector_norm(A, ord, dim, keepdim)
+
+
+def norm(input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+         dtype: Any = None) -> Tensor:
+    """``torch.norm``: the Frobenius (2-)norm by default, else the ``p``-norm over ``dim``."""
+    x = _float(input) if dtype is None else fn.as_tensor(input).to(np.dtype(dtype))
+    if p is None or p == "fro":
+        p = 2
+    return vector_norm(x, p, dim, keepdim)
+
+
+def inv(A: Any) -> Tensor:
+    """The inverse of a square matrix (or of each in a batch)."""
+    a = _float(A)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.inv: A must be batches of square matrices, but they are "
+                           f"{' by '.join(map(str, a.shape[-2:]))} matrices")
+    return Inverse.apply(a)
+
+
+def solve(A: Any, B: Any) -> Tensor:
+    """X with A X = B; B a vector (n,) or matrix (n, k), or batches of them."""
+    a, b = fn.coerce(_float(A), _float(B))
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.solve: A must be batches of square matrices, but they are "
+                           f"{' by '.join(map(str, a.shape[-2:]))} matrices")
+    if b.ndim == a.ndim - 1:
+        return fn.squeeze(Solve.apply(a, fn.unsqueeze(b, -1)), -1)
+    return Solve.apply(a, b)
+
+
+def _install() -> None:
+    Tensor.dot = dot
+    Tensor.outer = outer
+    Tensor.norm = norm
+    Tensor.inverse = inv
+
+
+_install()

@@ -437,12 +437,37 @@ def test_hessian_of_linear_model_loss_matches_torch(kind):
 # ---- validation -------------------------------------------------------------------------------
 SHAPE_CHECKED = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
                  "l1_loss"]
+BROADCASTING = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"]
 
 
-@pytest.mark.parametrize("name", SHAPE_CHECKED)
+@pytest.mark.parametrize("name", SHAPE_CHECKED[:2])
 def test_input_target_shape_mismatch_names_both_shapes(name):
     with pytest.raises(ValueError, match=r"\(4,\).*\(3,\)"):
         getattr(F, name)(tl.full((3,), 0.5), tl.full((4,), 0.5))
+
+
+@pytest.mark.parametrize("name", BROADCASTING)
+def test_regression_losses_warn_then_refuse_shapes_that_do_not_broadcast(name):
+    with pytest.warns(UserWarning, match=r"\(4,\).*\(3,\)"), \
+            pytest.raises(RuntimeError, match=r"\(3,\).*\(4,\)"):
+        getattr(F, name)(tl.full((3,), 0.5), tl.full((4,), 0.5))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", BROADCASTING)
+def test_regression_losses_warn_and_broadcast_n1_against_n_like_torch(name):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((5, 1)) * 2, rng.standard_normal(5) * 2
+    ours = tl.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    with pytest.warns(UserWarning, match="different to the input size"):
+        loss = getattr(F, name)(ours, tl.tensor(y))
+    with pytest.warns(UserWarning):
+        tloss = getattr(torch.nn.functional, name)(theirs, torch.tensor(y))
+    loss.backward()
+    tloss.backward()
+    assert_close(loss, tloss, **TORCH64_TOL)
+    assert_close(ours.grad, theirs.grad, **TORCH64_TOL)
 
 
 @pytest.mark.parametrize("name", SHAPE_CHECKED + ["cross_entropy", "nll_loss"])
@@ -492,9 +517,33 @@ def test_label_smoothing_out_of_range_raises(smoothing):
         F.cross_entropy(tl.zeros(2, 3), tl.tensor([0, 1]), label_smoothing=smoothing)
 
 
-def test_nll_loss_rejects_float_targets():
-    with pytest.raises(TypeError, match="float32"):
+def test_class_losses_reject_targets_that_are_not_int64_like_torch():
+    with pytest.raises(RuntimeError, match="float32"):
         F.nll_loss(tl.zeros(2, 3), tl.zeros(2))
+    with pytest.raises(RuntimeError, match="int32"):
+        F.nll_loss(tl.zeros(2, 3), tl.zeros(2, dtype=tl.int32))
+    with pytest.raises(RuntimeError, match="Long"):
+        F.cross_entropy(tl.zeros(2, 3), tl.tensor([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_bce_with_an_integer_target_raises_runtime_error_like_torch(name):
+    with pytest.raises(RuntimeError, match="Long"):
+        getattr(F, name)(tl.full((3,), 0.5), tl.tensor([1, 0, 1]))
+
+
+def test_bce_target_of_another_float_dtype_raises_like_torch():
+    with pytest.raises(RuntimeError, match="Double but expected Float"):
+        F.binary_cross_entropy(tl.full((3,), 0.5), tl.zeros(3, dtype=tl.float64))
+    loss = F.binary_cross_entropy_with_logits(tl.zeros(3), tl.zeros(3, dtype=tl.float64))
+    assert loss.dtype == tl.float64
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+def test_linear_on_another_dtype_raises_like_torch(dtype):
+    layer = tl.nn.Linear(2, 1)
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype"):
+        layer(tl.ones(3, 2, dtype=getattr(tl, dtype)))
 
 
 def test_loss_weights_that_require_grad_are_rejected_like_torch():

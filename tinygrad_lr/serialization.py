@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from .devices import check_device, device
 from .tensor import Tensor
 
 FORMAT = "tinygrad_lr.save"
@@ -86,10 +87,21 @@ class _Encoder:
                         f"({key!r}) in {where}; keys must be str, int, float, bool or None")
 
 
-def save(obj: Any, path: PathOrFile) -> None:
-    """Write ``obj`` (a state dict or other nested structure of supported values) to ``path``, a
+def save(obj: Any, f: PathOrFile, pickle_module: Any = None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True) -> None:
+    """Write ``obj`` (a state dict or other nested structure of supported values) to ``f``, a
     file name or a binary file object, as an ``.npz`` archive that :func:`load` reads back exactly.
-    A file name is written as given (no suffix added) and replaced only once complete."""
+    A file name is written as given (no suffix added) and replaced only once complete.
+
+    PyTorch's signature, keywords included (``save(obj=..., f=...)``); the pickle options are
+    accepted and ignored, as nothing is pickled. A whole Module cannot be saved (that would need
+    pickle): save its ``state_dict()`` and load it into a new model with ``load_state_dict``.
+    """
+    path = f
+    if hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict"):
+        raise TypeError(f"save: cannot save a whole {type(obj).__name__} object (that would need "
+                        "pickle, which tinygrad_lr never uses); save its state instead: "
+                        "save(model.state_dict(), path), then model.load_state_dict(load(path))")
     encoder = _Encoder()
     root = encoder.encode(obj, "obj")
     document = json.dumps({"format": FORMAT, "version": VERSION, "root": root})
@@ -191,12 +203,19 @@ def _sniff(head: bytes, name: str) -> None:
                      "zip/.npz file)")
 
 
-def load(path: PathOrFile) -> Any:
+def load(f: PathOrFile, map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: bool | None = None, **pickle_load_args: Any
+         ) -> Any:
     """Read an object written by :func:`save` from a file name or a binary file object.
 
     Never unpickles: a pickle file, an archive holding object arrays, a foreign or truncated file
-    raise ValueError naming the file and the problem.
+    raise ValueError naming the file and the problem. PyTorch's signature: ``map_location`` may
+    name the CPU (or be a function or dict, which have nothing to move here); ``weights_only``
+    is accepted (loading is always weights-only safe).
     """
+    path = f
+    if isinstance(map_location, (str, device)):
+        check_device(map_location)
     name = _describe(path)
     if hasattr(path, "read"):
         data = path.read()

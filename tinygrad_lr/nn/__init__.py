@@ -1,12 +1,16 @@
-"""Neural-network building blocks with PyTorch's names: Parameter, Module, layers, losses,
-``functional`` (activations and losses) and ``utils`` (gradient clipping)."""
-from . import functional, utils
-from .layers import Flatten, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid, Softmax, Tanh
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+"""Neural-network building blocks with PyTorch's names: Parameter, Module, layers, containers,
+losses, ``functional`` (activations and losses), ``init`` (initialisation) and ``utils``
+(gradient clipping)."""
+from . import functional, init, utils
+from .layers import (ELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ModuleDict,
+                     ModuleList, ReLU, Sequential, Sigmoid, SiLU, Softmax, Softplus, Tanh)
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
+                   NLLLoss, SmoothL1Loss)
 from .module import IncompatibleKeys, Module
 from .parameter import Parameter
 
-__all__ = ["functional", "utils", "Parameter", "Module", "IncompatibleKeys", "Linear",
-           "Sequential", "Identity", "Sigmoid", "ReLU", "Tanh", "Flatten", "Softmax",
-           "LogSoftmax", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "CrossEntropyLoss",
-           "NLLLoss"]
+__all__ = ["functional", "init", "utils", "Parameter", "Module", "IncompatibleKeys", "Linear",
+           "Sequential", "ModuleList", "ModuleDict", "Identity", "Sigmoid", "ReLU", "LeakyReLU",
+           "ELU", "SiLU", "Softplus", "Tanh", "Flatten", "Softmax", "LogSoftmax", "Dropout",
+           "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+           "CrossEntropyLoss", "NLLLoss"]

@@ -13,12 +13,15 @@ import numpy as np
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..ops import losses, movement
-from ..ops.functional import coerce, logsigmoid, relu, sigmoid, tanh
-from ..tensor import Tensor, get_default_dtype
+from .. import factories
+from ..ops import functional as fn
+from ..ops.functional import coerce, logsigmoid, sigmoid, tanh
+from ..tensor import Tensor, get_default_dtype, int64
 
 __all__ = ["sigmoid", "relu", "tanh", "softplus", "logsigmoid", "softmax", "log_softmax",
-           "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
-           "l1_loss", "cross_entropy", "nll_loss"]
+           "leaky_relu", "elu", "silu", "dropout", "one_hot", "normalize", "linear",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",
+           "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss"]
 
 
 # ---- argument handling ------------------------------------------------------------------------
@@ -37,6 +40,46 @@ def _input_and_target(name: str, input: Any, target: Any) -> tuple[Tensor, Tenso
     if x.shape != y.shape:
         raise ValueError(f"{name}: target size {y.shape} is different from input size {x.shape}; "
                          "they must be the same (no broadcasting)")
+    return x, y
+
+
+def _check_bce_target(name: str, input: Any, target: Any, exact: bool) -> None:
+    """PyTorch's dtype rule for BCE targets: floating (of the input's dtype when ``exact``)."""
+    if not (isinstance(input, Tensor) and isinstance(target, Tensor)):
+        return
+    x, y = input.dtype, target.dtype
+    if y.kind != "f" or (exact and x.kind == "f" and y != x):
+        if exact:
+            raise RuntimeError(f"{name}: Found dtype {_torch_name(y)} but expected "
+                               f"{_torch_name(x)} (the target must have the input's dtype; "
+                               "convert it with target.float() or target.to(input.dtype))")
+        raise RuntimeError(f"{name}: result type {_torch_name(x)} can't be cast to the desired "
+                           f"output type {_torch_name(y)} (the target must be floating; "
+                           "convert it with target.float())")
+
+
+def _torch_name(dtype: np.dtype) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "bool": "Bool", "float16": "Half", "uint8": "Byte"}.get(dtype.name, dtype.name)
+
+
+def _broadcast_pair(name: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:
+    """Promote input and target to one floating dtype; of different shapes, warn as PyTorch
+    does and broadcast them (an (N, 1) prediction against an (N,) target is the classic bug)."""
+    x, y = coerce(input, target)
+    if x.dtype.kind != "f":
+        x, y = x.to(get_default_dtype()), y.to(get_default_dtype())
+    if x.shape != y.shape:
+        warnings.warn(f"{name}: Using a target size {y.shape} that is different to the input "
+                      f"size {x.shape}. This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", UserWarning,
+                      stacklevel=3)
+        try:
+            shape = np.broadcast_shapes(x.shape, y.shape)
+        except ValueError:
+            raise RuntimeError(f"{name}: the size of the input {x.shape} must match the size "
+                               f"of the target {y.shape} or broadcast with it") from None
+        x, y = x.broadcast_to(shape), y.broadcast_to(shape)
     return x, y
 
 
@@ -99,21 +142,90 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return losses.ScaledSoftplus.apply(_float_tensor(input), beta=beta, threshold=threshold)
 
 
-def softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``dim``, without overflow for any finite logits."""
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0). ``inplace`` is accepted for PyTorch's signature; the result is a new tensor
+    (the value is the same)."""
+    return fn.relu(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x (derivative negative_slope at 0, as PyTorch)."""
     x = _float_tensor(input)
+    return fn.where(x > 0, x, x * negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha (e^x - 1)."""
+    x = _float_tensor(input)
+    return fn.where(x > 0, x, (fn.exp(fn.minimum(x, 0.0)) - 1) * alpha)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    x = _float_tensor(input)
+    return x * sigmoid(x)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+            ) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1 - p) when
+    ``training``; the identity otherwise. The mask comes from the global generator
+    (``tinygrad_lr.manual_seed`` makes it reproducible)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    x = _float_tensor(input)
+    if p == 1.0:
+        return x * 0.0
+    keep = factories.default_generator().random(x.shape) >= p
+    return x * Tensor._make((keep / (1.0 - p)).astype(x.dtype))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices (int64) as rows of 0s and 1s (int64), ``num_classes`` wide (by default
+    one more than the largest index)."""
+    data = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if data.dtype != np.int64:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor, "
+                           f"got dtype {data.dtype}")
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1 if data.size else 0
+    if data.size and (data.min() < 0 or data.max() >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes - 1}], got "
+                           f"values from {int(data.min())} to {int(data.max())}")
+    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(int64))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """input / max(||input||_p along dim, eps)."""
+    from ..ops.linalg import vector_norm
+    x = _float_tensor(input)
+    return x / fn.clamp(vector_norm(x, p, dim, keepdim=True), min=eps)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, without overflow for any finite logits."""
+    x = _float_tensor(input) if dtype is None else fn.as_tensor(input).to(np.dtype(dtype))
     return losses.Softmax.apply(x, axis=_softmax_axis("softmax", x, dim))
 
 
-def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype: Any = None) -> Tensor:
     """log(softmax(x)) along ``dim`` as x - logsumexp(x): stable, and twice differentiable."""
-    x = _float_tensor(input)
+    x = _float_tensor(input) if dtype is None else fn.as_tensor(input).to(np.dtype(dtype))
     return losses.LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, with weight of shape (out_features, in_features): one graph node
     when the operands share a dtype and weight is a matrix, else the product and the sum."""
+    if isinstance(input, Tensor) and isinstance(weight, Tensor) and input.dtype != weight.dtype:
+        raise RuntimeError(f"linear: mat1 and mat2 must have the same dtype, but got "
+                           f"{_torch_name(input.dtype)} and {_torch_name(weight.dtype)} (input "
+                           f"{input.dtype}, weight {weight.dtype}; convert the input with "
+                           ".float() or the model with .double())")
     x, w = coerce(input, weight)
     if w.ndim != 2 or x.ndim == 0 or (bias is not None and not (
             isinstance(bias, Tensor) and bias.dtype == w.dtype)):
@@ -133,6 +245,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     so inputs of exactly 0 or 1 give finite values and gradients.
     """
     losses.check_reduction(reduction)
+    _check_bce_target("binary_cross_entropy", input, target, exact=True)
     x, y = _input_and_target("binary_cross_entropy", input, target)
     _check_unit_interval("binary_cross_entropy", "input", x)
     _check_unit_interval("binary_cross_entropy", "target", y)
@@ -150,6 +263,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """
     name = "binary_cross_entropy_with_logits"
     losses.check_reduction(reduction)
+    _check_bce_target(name, input, target, exact=False)
     x, y = _input_and_target(name, input, target)
     _check_unit_interval(name, "target", y)
     w = _constant(name, "weight", weight, x.dtype, x.shape)
@@ -161,15 +275,48 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)^2, averaged, summed or per element."""
     losses.check_reduction(reduction)
-    x, y = _input_and_target("mse_loss", input, target)
+    x, y = _broadcast_pair("mse_loss", input, target)
     return losses.MSELoss.apply(x, y, reduction=reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Absolute error |input - target|, averaged, summed or per element."""
     losses.check_reduction(reduction)
-    x, y = _input_and_target("l1_loss", input, target)
+    x, y = _broadcast_pair("l1_loss", input, target)
     return losses.L1Loss.apply(x, y, reduction=reduction)
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+    losses.check_reduction(reduction)
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
+    x, y = _broadcast_pair("smooth_l1_loss", input, target)
+    d = x - y
+    a = fn.abs(d)
+    if beta == 0:
+        return _reduce(a, reduction)
+    return _reduce(fn.where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
+    losses.check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss does not support non-positive values for delta, got "
+                           f"{delta}")
+    x, y = _broadcast_pair("huber_loss", input, target)
+    d = x - y
+    a = fn.abs(d)
+    return _reduce(fn.where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta), reduction)
 
 
 # ---- losses over classes ----------------------------------------------------------------------
@@ -199,8 +346,10 @@ def _class_coefficients(name: str, scores: Tensor, target: Any, weight: Any, red
 
     if t.dtype.kind == "f":
         if t.shape != scores.shape:
-            raise ValueError(f"{name}: probability targets must have the input's shape "
-                             f"{scores.shape}, got {t.shape}")
+            raise RuntimeError(f"{name}: expected target dtype to be Long or Byte (class "
+                               f"indices of shape {scores.shape[:axis] + scores.shape[axis + 1:]})"
+                               f" or float class probabilities of the input's shape "
+                               f"{scores.shape}, got dtype {t.dtype} and shape {t.shape}")
         coef = w.reshape(class_shape) * (t.astype(dtype) * (1 - label_smoothing)
                                          + label_smoothing / n_classes)
         if reduction == "mean":
@@ -208,9 +357,12 @@ def _class_coefficients(name: str, scores: Tensor, target: Any, weight: Any, red
         return coef
 
     if t.dtype.kind not in "iu":
-        raise TypeError(f"{name}: target must hold class indices (an integer dtype) or class "
-                        f"probabilities (a float dtype), got dtype {t.dtype}")
+        raise RuntimeError(f"{name}: expected target dtype to be Long (class indices) or a "
+                           f"float dtype (class probabilities), but got dtype {t.dtype}")
     expected = scores.shape[:axis] + scores.shape[axis + 1:]
+    if t.dtype != np.int64 and t.dtype != np.uint8:
+        raise RuntimeError(f"{name}: expected target dtype to be Long or Byte, but got dtype "
+                           f"{t.dtype} (of shape {t.shape}; class indices are int64)")
     if t.shape != expected:
         if axis == 1 and t.ndim >= 1 and t.shape[0] != scores.shape[0]:
             raise ValueError(f"{name}: expected input batch_size ({scores.shape[0]}) to match "
@@ -250,9 +402,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
     ((C,), (N, C) or (N, C, d1, ...)); ``mean`` divides by the summed target weights."""
     losses.check_reduction(reduction)
     dtype = (target._data if isinstance(target, Tensor) else np.asarray(target)).dtype
-    if dtype.kind not in "iu":
-        raise TypeError(f"nll_loss: target must hold class indices (an integer dtype), got "
-                        f"dtype {dtype}")
+    if dtype != np.int64 and dtype != np.uint8:
+        raise RuntimeError(f"nll_loss: expected target dtype to be Long or Byte (class "
+                           f"indices), but got dtype {dtype}")
     return _negative_log_likelihood("nll_loss", _float_tensor(input), target, weight, reduction,
                                     ignore_index, 0.0)
 
@@ -273,3 +425,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
     logp = losses.LogSoftmax.apply(x, axis=1 if x.ndim > 1 else 0)
     return _negative_log_likelihood("cross_entropy", logp, target, weight, reduction,
                                     ignore_index, label_smoothing)
+
+
+def _install_methods() -> None:
+    """softmax and log_softmax as Tensor methods, as PyTorch has them."""
+    Tensor.softmax = lambda self, dim, dtype=None: softmax(self, dim, dtype=dtype)
+    Tensor.log_softmax = lambda self, dim, dtype=None: log_softmax(self, dim, dtype=dtype)
+
+
+_install_methods()

@@ -7,6 +7,8 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
+from ..devices import check_device, is_device_name
+from ..devices import device as _device
 from ..tensor import DTypeLike, Tensor, float32, float64, reset_grads
 from .parameter import Parameter
 
@@ -256,12 +258,27 @@ class Module:
         reset_grads(self.parameters(), set_to_none)
 
     # ---- dtype conversion ---------------------------------------------------------------------
-    def to(self, dtype: DTypeLike) -> "Module":
-        """Convert floating parameters (and their gradients) and buffers to ``dtype`` in place:
-        the Parameter objects stay the same, so references to them remain valid."""
+    def to(self, *args: Any, dtype: DTypeLike = None, device: Any = None,
+           non_blocking: bool = False) -> "Module":
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, as PyTorch:
+        floating parameters (and their gradients) and buffers are converted in place, so the
+        Parameter objects stay the same and references to them remain valid. Only the CPU
+        exists; another device is an error that names it."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, _device) or (isinstance(arg, str) and is_device_name(arg)) or \
+                    (isinstance(arg, int) and not isinstance(arg, bool)):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device)
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
-            raise TypeError(f"to: only floating dtypes are supported for modules, got {dtype}")
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got "
+                            f"desired dtype={dtype}")
         for module in self.modules():
             for param in module._parameters.values():
                 if param is None or param.dtype.kind != "f":
@@ -272,6 +289,15 @@ class Module:
             for name, buf in module._buffers.items():
                 if buf is not None and buf.dtype.kind == "f":
                     module._buffers[name] = buf.detach().to(dtype)
+        return self
+
+    def cpu(self) -> "Module":
+        """This module (it is already on the CPU)."""
+        return self
+
+    def cuda(self, device: Any = None) -> "Module":
+        """Always an error: there is no GPU (check ``torch.cuda.is_available()`` first)."""
+        check_device("cuda" if device is None else device)
         return self
 
     def double(self) -> "Module":

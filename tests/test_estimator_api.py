@@ -1,10 +1,18 @@
 """The estimator protocol (get_params/set_params/repr), scikit-learn interoperability (clone,
 pipelines, cross-validation, grid search) and LogisticRegression's safe save/load."""
 
+import doctest
+import inspect
+import pickle
+import subprocess
+import sys
+import warnings
+
 import numpy as np
 import pytest
 
 from tinygrad_lr import serialization
+from tinygrad_lr.exceptions import ConvergenceWarning, NotFittedError
 from tinygrad_lr.data import load_breast_cancer, make_classification, make_regression
 from tinygrad_lr.linear_model import LinearRegression, LogisticRegression
 from tinygrad_lr.linear_model.base import BaseEstimator, check_features
@@ -168,3 +176,167 @@ def test_load_refuses_files_that_are_not_a_saved_model(tmp_path):
 def test_save_needs_a_fitted_model(tmp_path):
     with pytest.raises(ValueError, match="not fitted"):
         LogisticRegression().save(tmp_path / "model.npz")
+
+
+# ---- scikit-learn's exception and warning classes --------------------------------------------------
+SKLEARN_INTEROP = """
+import sys, warnings
+import numpy as np
+{first}
+X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+caught = []
+try:
+    LogisticRegression().predict(X)
+except sklearn.exceptions.NotFittedError as error:
+    caught.append(isinstance(error, tinygrad_lr.exceptions.NotFittedError))
+try:
+    LinearRegression().predict(X)
+except tinygrad_lr.exceptions.NotFittedError as error:
+    caught.append(isinstance(error, sklearn.exceptions.NotFittedError))
+with warnings.catch_warnings():
+    warnings.simplefilter("error", sklearn.exceptions.ConvergenceWarning)
+    try:
+        LogisticRegression(solver="sgd", max_iter=1).fit(X, y)
+    except tinygrad_lr.exceptions.ConvergenceWarning:
+        caught.append(True)
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
+    LinearRegression(solver="gd", max_iter=1).fit(X, y)  # filtered: no error
+    caught.append(True)
+with warnings.catch_warnings(record=True) as record:
+    warnings.simplefilter("always")
+    LogisticRegression().fit(X, y[:, None])
+caught.append([issubclass(w.category, sklearn.exceptions.DataConversionWarning)
+               for w in record] == [True])
+print(caught)
+"""
+SKLEARN_FIRST = ("import sklearn.exceptions\nimport tinygrad_lr\n"
+                 "from tinygrad_lr.linear_model import LinearRegression, LogisticRegression")
+# tinygrad_lr raises and warns before scikit-learn is imported, then scikit-learn arrives
+SKLEARN_AFTER = ("import tinygrad_lr\nfrom tinygrad_lr.linear_model import LinearRegression, "
+                 "LogisticRegression\n"
+                 "try:\n    LogisticRegression().predict(np.ones((1, 1)))\n"
+                 "except tinygrad_lr.exceptions.NotFittedError as error:\n"
+                 "    assert 'sklearn' not in sys.modules and type(error).__bases__ == "
+                 "(ValueError, AttributeError)\n"
+                 "import sklearn.exceptions")
+
+
+@pytest.mark.parametrize("first", [SKLEARN_FIRST, SKLEARN_AFTER],
+                         ids=["sklearn-imported-first", "sklearn-imported-after"])
+def test_sklearn_code_catches_our_errors_and_filters_our_warnings(first):
+    pytest.importorskip("sklearn", reason=SKLEARN_REASON)
+    result = subprocess.run([sys.executable, "-c", SKLEARN_INTEROP.format(first=first)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[True, True, True, True, True]"
+
+
+def test_sklearn_is_never_imported_by_the_package():
+    code = ("import sys, warnings, numpy as np, tinygrad_lr\n"
+            "from tinygrad_lr.linear_model import LinearRegression, LogisticRegression\n"
+            "X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])\n"
+            "warnings.simplefilter('ignore')\n"
+            "for solver in ('lbfgs', 'newton', 'sgd'):\n"
+            "    LogisticRegression(solver=solver, max_iter=2).fit(X, y[:, None]).predict(X)\n"
+            "LinearRegression(solver='gd', max_iter=2).fit(X, y).predict(X)\n"
+            "try:\n    LinearRegression().predict(X)\nexcept ValueError:\n    pass\n"
+            "print('sklearn' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_combined_exception_pickles_as_ours():
+    pytest.importorskip("sklearn", reason=SKLEARN_REASON)
+    with pytest.raises(NotFittedError) as info:
+        LogisticRegression().predict(np.ones((1, 1)))
+    restored = pickle.loads(pickle.dumps(info.value))
+    assert type(restored) is NotFittedError and restored.args == info.value.args
+
+
+# ---- parameters as scikit-learn users write them ------------------------------------------------
+@pytest.mark.parametrize("solver", ["lbfgs", "newton", "sgd"])
+def test_c_infinity_means_no_penalty(cancer, solver):
+    X, y = cancer
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        unpenalised = LogisticRegression(penalty=None, solver=solver, max_iter=30).fit(X, y)
+        for C in (np.inf, float("inf"), np.float64("inf")):
+            model = LogisticRegression(C=C, solver=solver, max_iter=30).fit(X, y)
+            np.testing.assert_array_equal(model.coef_, unpenalised.coef_)
+    penalised = LogisticRegression(C=1e6, solver=solver, max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert not np.array_equal(penalised.fit(X, y).coef_, unpenalised.coef_)
+
+
+@pytest.mark.parametrize("C", [-np.inf, np.nan, 0.0, "inf"])
+def test_c_must_be_positive(C):
+    with pytest.raises(ValueError, match="C must be"):
+        LogisticRegression(C=C).fit(np.array([[0.0], [1.0]]), [0, 1])
+
+
+def test_partial_fit_exists_only_for_first_order_solvers():
+    X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    for solver in ("lbfgs", "newton"):
+        model = LogisticRegression(solver=solver)
+        assert not hasattr(model, "partial_fit")
+        with pytest.raises(AttributeError, match=f"partial_fit needs a first-order solver .*"
+                                                 f"solver='{solver}'"):
+            model.partial_fit(X, y, classes=[0, 1])
+    for solver in ("sgd", "adam", "rmsprop"):
+        model = LogisticRegression(solver=solver)
+        assert model.partial_fit(X, y, classes=[0, 1]) is model
+    model = LogisticRegression(solver="lbfgs")
+    assert hasattr(model.set_params(solver="adam"), "partial_fit")
+    assert LogisticRegression.partial_fit.__doc__.startswith("One pass of the first-order")
+    assert not hasattr(LinearRegression(), "partial_fit")
+
+
+# ---- docstrings -------------------------------------------------------------------------------------
+def numpydoc_sections(doc):
+    """{section title: its text} of a numpydoc docstring (titles underlined with dashes)."""
+    lines = inspect.cleandoc(doc).splitlines()
+    sections, title = {}, None
+    for index, line in enumerate(lines):
+        below = lines[index + 1] if index + 1 < len(lines) else ""
+        if line and below == "-" * len(line):
+            title = line
+            sections[title] = []
+        elif title is not None and line != "-" * len(title):
+            sections[title].append(line)
+    return {name: "\n".join(body) for name, body in sections.items()}
+
+
+def documented_names(section):
+    """Names of the entries of a Parameters/Attributes section ("name : type" lines)."""
+    return [line.split(" : ")[0] for line in section.splitlines()
+            if line and not line.startswith(" ") and " : " in line]
+
+
+@pytest.mark.parametrize("estimator, fit_data", [
+    (LogisticRegression, (np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])),
+    (LinearRegression, (np.array([[0.0], [1.0], [2.0], [3.0]]), [0.0, 1.0, 2.5, 3.0])),
+])
+def test_docstrings_document_every_parameter_and_attribute(estimator, fit_data):
+    sections = numpydoc_sections(estimator.__doc__)
+    assert {"Parameters", "Attributes", "Examples"} <= set(sections)
+    parameters = list(inspect.signature(estimator.__init__).parameters)[1:]
+    assert documented_names(sections["Parameters"]) == parameters  # all, in signature order
+    fitted = estimator().fit(*fit_data)
+    attributes = sorted(name for name in vars(fitted)
+                        if name.endswith("_") and not name.startswith("_"))
+    assert sorted(documented_names(sections["Attributes"])) == attributes
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, LinearRegression])
+def test_docstring_examples_run(estimator):
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    (test,) = finder.find(estimator)
+    assert test.examples
+    runner.run(test)
+    assert runner.failures == 0

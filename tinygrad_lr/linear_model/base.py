@@ -13,6 +13,7 @@ import numpy as np
 
 from tinygrad_lr.autograd import enable_grad
 from tinygrad_lr.exceptions import DataConversionWarning, NotFittedError, sklearn_compatible
+from tinygrad_lr.linear_model import _dask
 from tinygrad_lr.metrics import accuracy_score, r2_score
 from tinygrad_lr.ops.sparse import is_sparse
 from tinygrad_lr.optim import Optimizer
@@ -100,6 +101,8 @@ class ClassifierMixin:
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Fraction of samples of X whose predicted class is y (weighted by `sample_weight`)."""
+        if _dask.any_dask(X, y, sample_weight):
+            return _dask.score(self, X, y, sample_weight)
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
 
@@ -110,6 +113,8 @@ class RegressorMixin:
 
     def score(self, X: Any, y: Any) -> float:
         """Coefficient of determination R² of the predictions on X against y."""
+        if _dask.any_dask(X, y):
+            return _dask.score(self, X, y)
         return r2_score(y, self.predict(X))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import tinygrad_lr.nn.functional as F
 from tinygrad_lr.data._validation import check_float, check_int
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
+from tinygrad_lr.linear_model import _dask
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     RegressorMixin,
@@ -32,18 +33,55 @@ _MAX_SPARSE_GRAM_BYTES = 2**30
 
 
 class LinearRegression(RegressorMixin, BaseEstimator):
-    """Least-squares linear regression y ~ X @ coef_ + intercept_.
+    """Least-squares linear regression ``y ~ X @ coef_ + intercept_``.
 
-    Solvers: ``lstsq`` (numpy.linalg.lstsq, SVD based: any rank), ``normal`` (the normal
-    equations X^T X b = X^T y solved by LU factorisation, never an explicit inverse; X must have
-    full column rank), both on centred data when fitting an intercept; and ``gd``, full-batch
-    gradient descent on the mean squared error through the engine, stopping when the largest
-    absolute gradient entry is at most ``tol`` (ConvergenceWarning after ``max_iter`` steps).
-    ``gd``'s default ``lr`` is 1 / (2 mean_i(||x_i||^2 + 1)), the inverse of a bound on the
-    objective's curvature, so steps never overshoot.
+    X may be a dense array or a SciPy sparse matrix or array (CSR, CSC; other formats are
+    converted to CSR), which is never densified.
 
-    Fitted attributes: ``coef_`` (n_features,), ``intercept_``, ``n_features_in_``, and for
-    ``gd`` ``n_iter_`` (the number of steps taken).
+    Parameters
+    ----------
+    fit_intercept : bool, default=True
+        Whether to fit an intercept.
+    solver : {"lstsq", "normal", "gd"}, default="lstsq"
+        ``lstsq``: ``numpy.linalg.lstsq`` (SVD based: any rank, the minimum-norm solution).
+        ``normal``: the normal equations ``X^T X b = X^T y`` solved by LU factorisation, never an
+        explicit inverse (X must have full column rank). Both on centred data when fitting an
+        intercept; on sparse X both solve from the Gram matrix ``X^T X``, computed sparsely and
+        centred algebraically (refused beyond 1 GiB of Gram, with a pointer to ``gd``).
+        ``gd``: full-batch gradient descent on the mean squared error through the engine.
+    lr : float or None, default=None
+        Learning rate of ``gd`` (ignored by the closed forms). None: ``1 / (2 mean_i(||x_i||^2
+        + 1))``, the inverse of a bound on the objective's curvature, so steps never overshoot.
+    max_iter : int, default=1000
+        Most steps of ``gd``; reaching it first warns ConvergenceWarning.
+    tol : float, default=1e-6
+        ``gd`` stops when the largest absolute gradient entry is at most ``tol``.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Coefficients.
+    intercept_ : float
+        Intercept (0 when ``fit_intercept=False``).
+    n_features_in_ : int
+        Number of features seen in `fit`.
+    n_iter_ : int
+        Steps ``gd`` took; 1 for the closed forms (one linear solve).
+
+    See Also
+    --------
+    LogisticRegression : The classifier beside it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinygrad_lr.linear_model import LinearRegression
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 3.0]])
+    >>> model = LinearRegression().fit(X, X @ [2.0, -1.0] + 0.5)
+    >>> model.coef_.round(6), round(float(model.intercept_), 6)
+    (array([ 2., -1.]), 0.5)
+    >>> model.predict([[1.0, 1.0]]).round(6)
+    array([1.5])
     """
 
     def __init__(self, fit_intercept: bool = True, solver: str = "lstsq", lr: float | None = None,
@@ -64,6 +102,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> LinearRegression:
         """Fit coef_ and intercept_ to X (n_samples, n_features) and targets y (n_samples,)."""
+        if _dask.any_dask(X, y):
+            return _dask.fit_linear(self, X, y)
         self._check_hyperparameters()
         where = "LinearRegression.fit"
         X = check_features(X, where)
@@ -169,5 +209,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """X @ coef_ + intercept_ (plain NumPy)."""
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "predict")
         X = check_fitted_features(self, X, "LinearRegression.predict")
         return np.asarray(X @ self.coef_) + self.intercept_

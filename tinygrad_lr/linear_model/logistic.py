@@ -24,6 +24,7 @@ from tinygrad_lr.data._validation import (check_float, check_int, check_random_s
                                           validate_random_state)
 from tinygrad_lr.data.loader import iterate_minibatches
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
+from tinygrad_lr.linear_model import _dask
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -182,26 +183,85 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     """L2-penalised (or unpenalised) logistic regression: sigmoid for two classes, multinomial
     softmax for more, fitted through the autodiff engine with a choice of solvers.
 
-    Solvers: ``lbfgs`` (L-BFGS with a strong-Wolfe line search), ``newton`` (exact Newton steps,
-    Hessian from the engine's second derivatives, backtracking line search), and the first-order
-    ``sgd``, ``adam``, ``rmsprop`` (full batch, or shuffled minibatches of ``batch_size`` drawn
-    with ``random_state``).
+    The objective is scikit-learn's, ``C * sum_i s_i loss_i + ||W||^2 / 2`` (``s_i`` the sample
+    weights times the class weights, the intercept not penalised), so the optimum is the same.
+    X may be a dense array or a SciPy sparse matrix or array (CSR, CSC; other formats are
+    converted to CSR), which is never densified.
 
-    Stopping (``tol`` is on the scaled objective, see the module docstring): ``lbfgs``,
-    ``newton`` and full-batch first-order runs stop when the largest absolute gradient entry is
-    at most ``tol``, as scikit-learn's L-BFGS; ``lbfgs`` and ``newton`` also when an iteration
-    cannot lower the objective at all (its minimum is reached to working precision). Minibatch
-    runs stop when the objective has not improved by more than ``tol`` times its size for 5
-    epochs in a row, as scikit-learn's SGDClassifier. Reaching ``max_iter`` iterations (epochs
-    for minibatches) first warns ConvergenceWarning.
+    Parameters
+    ----------
+    penalty : {"l2", None}, default="l2"
+        The squared L2 norm of the coefficients, or no penalty.
+    C : float, default=1.0
+        Inverse of the penalty's strength, in (0, inf]; ``C=np.inf`` means no penalty (what
+        scikit-learn recommends over ``penalty=None``).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept (never penalised).
+    solver : {"lbfgs", "newton", "sgd", "adam", "rmsprop"}, default="lbfgs"
+        ``lbfgs``: L-BFGS with a strong-Wolfe line search. ``newton``: exact Newton steps, the
+        Hessian from the engine's second derivatives, with a backtracking line search.
+        ``sgd``, ``adam``, ``rmsprop``: first-order steps on the full batch, or on shuffled
+        minibatches of ``batch_size``; only these offer `partial_fit`.
+    lr : float or None, default=None
+        Learning rate of the first-order solvers (ignored by lbfgs and newton). None: 0.01 for
+        adam and rmsprop; for sgd ``1 / L`` with ``L = c * mean_i(||x_i||^2 + 1) + 1 / (C sum s)``
+        (weighted mean), ``c`` = 1/4 for the sigmoid and 1/2 for the softmax: a bound on the
+        objective's curvature, so full-batch steps never overshoot.
+    max_iter : int, default=100
+        Most iterations (epochs for minibatches); reaching it first warns ConvergenceWarning.
+    tol : float, default=1e-4
+        Stopping tolerance on the scaled objective (the objective divided by ``C * sum s``):
+        lbfgs, newton and full-batch first-order runs stop when the largest absolute gradient
+        entry is at most ``tol`` (lbfgs and newton also when an iteration cannot lower the
+        objective at all, its minimum reached to working precision); minibatch runs when the
+        objective has not improved by more than ``tol`` times its size for 5 epochs in a row,
+        as scikit-learn's SGDClassifier.
+    batch_size : int or None, default=None
+        Minibatch size of the first-order solvers; None uses the full batch.
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class's samples: a dict ``{label: weight}`` (1 for labels it does not
+        name), "balanced" (``n_samples / (n_classes * count)``, from weighted counts), or 1.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed or generator of the minibatch shuffling.
+    verbose : int, default=0
+        Print the objective (and the largest gradient entry) at each iteration when positive.
 
-    Default ``lr``: 0.01 for adam and rmsprop; for sgd 1 / L with L = c * mean_i(||x_i||^2 + 1)
-    + 1 / (C sum s) (weighted mean), c = 1/4 for the sigmoid and 1/2 for the softmax: a bound
-    on the objective's curvature, so full-batch steps never overshoot.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The sorted class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients: one row for two classes (positive means ``classes_[1]``), one per class
+        for more.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (zeros when ``fit_intercept=False``).
+    n_features_in_ : int
+        Number of features seen in `fit`.
+    n_iter_ : ndarray of shape (1,)
+        Iterations (epochs for minibatches) the solver ran.
+    loss_curve_ : list of float
+        The scaled objective before the first iteration and after each.
 
-    Fitted attributes: ``coef_`` (1 or K, n_features), ``intercept_`` (1 or K,), ``classes_``
-    (sorted labels), ``n_features_in_``, ``n_iter_`` (shape (1,)) and ``loss_curve_`` (the scaled
-    objective before the first iteration and after each).
+    See Also
+    --------
+    LinearRegression : Least squares, closed form or gradient descent.
+
+    Notes
+    -----
+    Every solver minimises the objective divided by ``C * sum s``, i.e. the weighted mean loss
+    plus ``||W||^2 / (2 C sum s)``: the same minimiser, the scaling scikit-learn's solvers use,
+    and the scale of ``tol`` and ``loss_curve_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinygrad_lr.linear_model import LogisticRegression
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> model = LogisticRegression().fit(X, [0, 0, 1, 1])
+    >>> model.predict([[0.5], [2.5]])
+    array([0, 1])
+    >>> model.predict_proba([[1.5]]).round(3)
+    array([[0.5, 0.5]])
     """
 
     def __init__(self, penalty: str | None = "l2", C: float = 1.0, fit_intercept: bool = True,
@@ -252,6 +312,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit the coefficients to X (n_samples, n_features) and labels y with the chosen solver;
         warns ConvergenceWarning when max_iter ends the run before the stopping rule holds."""
+        if _dask.any_dask(X, y, sample_weight):
+            return _dask.fit_logistic(self, X, y, sample_weight)
         self._check_hyperparameters()
         where = "LogisticRegression.fit"
         X = check_features(X, where)
@@ -548,11 +610,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores X @ coef_.T + intercept_: shape (n_samples,) for two classes (positive means
         classes_[1]), (n_samples, n_classes) for more."""
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "decision_function")
         scores = self._scores(X, "decision_function")
         return scores[:, 0] if self.classes_.size == 2 else scores
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in the order of classes_."""
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "predict_proba")
         scores = self._scores(X, "predict_proba")
         if self.classes_.size == 2:
             return sigmoid_array(np.concatenate([-scores, scores], axis=1))
@@ -561,6 +627,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log class probabilities, computed from the scores without rounding through exp."""
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "predict_log_proba")
         scores = self._scores(X, "predict_log_proba")
         if self.classes_.size == 2:
             scores = np.concatenate([np.zeros_like(scores), scores], axis=1)
@@ -569,6 +637,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class label of each row of X."""
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, "predict")
         scores = self._scores(X, "predict")
         if self.classes_.size == 2:
             return self.classes_[(scores[:, 0] > 0).astype(np.intp)]

@@ -2,16 +2,20 @@
 one-line errors with exit status 2 for every kind of bad input (in-process and as a subprocess)."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tinygrad_lr import serialization
+import tinygrad_lr
+from tinygrad_lr import cli, serialization
 from tinygrad_lr.cli import load_model, main
 from tinygrad_lr.data import StandardScaler, load_breast_cancer, train_test_split
 from tinygrad_lr.linear_model import LogisticRegression
@@ -61,23 +65,89 @@ def _assert_one_line_error(code: int, err: str, *fragments: str) -> None:
         assert fragment in err, (fragment, err)
 
 
+def _report(out: str) -> dict[str, str]:
+    """The report's "name  value" lines (the name in a 16-character column) before the matrix."""
+    lines = out.split("confusion matrix")[0].splitlines()
+    return {line[:16].strip(): line[16:] for line in lines}
+
+
 # ---- train --------------------------------------------------------------------------------------
 def test_train_without_arguments_reports_on_breast_cancer(capsys: pytest.CaptureFixture) -> None:
     code, out, err = _run(["train"], capsys)
     assert code == 0 and err == ""
-    fields = dict(line.split(None, 1) if not line.startswith(("test ", "training "))
-                  else line.rsplit(None, 1) for line in out.splitlines()[:10])
+    fields = _report(out)
     assert fields["data"].startswith("breast_cancer: 569 samples, 30 features, 2 classes")
     assert fields["solver"].startswith("lbfgs, full batch, penalty l2, C=1.0")
     assert fields["iterations"].endswith("(converged)")
+    assert re.fullmatch(r"fit \d+\.\d{3} s \(reading and splitting the data \d+\.\d{3} s\)",
+                        fields["time"])
     assert float(fields["test accuracy"]) > 0.95 and float(fields["test ROC AUC"]) > 0.98
-    assert 0 < float(fields["test log loss"]) < 0.2 and 0 < float(fields["training loss"]) < 0.2
+    assert 0 < float(fields["test log loss"]) < 0.2 and 0 < float(fields["train log loss"]) < 0.2
+    assert fields["objective"].endswith("(train log loss + L2 penalty: what the solver minimises)")
     assert "split           455 train / 114 test" in out
     matrix = out.split("confusion matrix (rows: true class, columns: predicted class)\n")[1]
     counts = [[int(v) for v in line.split()[1:]] for line in matrix.splitlines()[1:3]]
     X, y = load_breast_cancer(return_X_y=True)
     y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)[3]
     assert np.sum(counts, axis=1).tolist() == np.bincount(y_test).tolist()  # rows: true class
+
+
+def _proba(model_path: Path, X: np.ndarray) -> np.ndarray:
+    """Class probabilities from the saved file's raw numbers, by NumPy alone: standardise with the
+    saved mean and scale, then the sigmoid (two classes) or softmax of X w + b."""
+    state = serialization.load(model_path)
+    scaler, fitted = state["scaler"], state["model"]
+    Z = (X - scaler["mean_"]) / scaler["scale_"] @ np.asarray(fitted["coef"]).T \
+        + np.asarray(fitted["intercept"])
+    if Z.shape[1] == 1:
+        p = 1 / (1 + np.exp(-Z[:, 0]))
+        return np.column_stack([1 - p, p])
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Mann-Whitney: the chance that a random positive scores above a random negative (ties 1/2)."""
+    pos, neg = score[positive], score[~positive]
+    return float(np.mean((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])))
+
+
+def _independent_metrics(model_path: Path, X: np.ndarray, y: np.ndarray) -> dict[str, str]:
+    """Accuracy, log loss and (two classes) ROC AUC of the saved model on (X, y), computed here
+    from the file's numbers, formatted as the report prints them."""
+    classes = np.array(serialization.load(model_path)["model"]["classes"])
+    proba = _proba(model_path, X)
+    truth = np.searchsorted(classes, y)
+    assert (classes[truth] == y).all()
+    metrics = {"accuracy": f"{np.mean(classes[proba.argmax(axis=1)] == y):.4f}",
+               "log loss": f"{-np.mean(np.log(proba[np.arange(y.size), truth])):.4f}"}
+    if classes.size == 2:
+        metrics["ROC AUC"] = f"{_roc_auc(truth == 1, proba[:, 1]):.4f}"
+        # The premise of the check: scored on hard labels, the AUC would print differently.
+        hard = _roc_auc(truth == 1, (proba[:, 1] > 0.5).astype(float))
+        assert f"{hard:.4f}" != metrics["ROC AUC"]
+    return metrics
+
+
+def test_train_report_matches_the_saved_model(capsys: pytest.CaptureFixture,
+                                              tmp_path: Path) -> None:
+    """Every printed number recomputed from the saved model file with NumPy: the test metrics on
+    the held-out rows, the train log loss, and the objective = train log loss + ||w||^2 / (2 C n)."""
+    path = tmp_path / "m.model"
+    code, out, _ = _run(["train", "--C", "0.05", "--save", str(path), "--quiet"], capsys)
+    assert code == 0
+    fields = _report(out)
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y,
+                                                        random_state=42)
+    for name, value in _independent_metrics(path, X_test, y_test).items():
+        assert fields["test " + name] == value, name
+    train = _independent_metrics(path, X_train, y_train)
+    assert fields["train log loss"] == train["log loss"]
+    coef = np.asarray(serialization.load(path)["model"]["coef"])
+    objective = float(train["log loss"]) + np.sum(coef**2) / (2 * 0.05 * y_train.size)
+    assert abs(float(fields["objective"].split()[0]) - objective) <= 1e-4 + 1e-12
+    assert float(fields["objective"].split()[0]) > float(fields["train log loss"])  # the penalty
 
 
 def test_train_matches_the_library_pipeline(capsys: pytest.CaptureFixture,
@@ -196,31 +266,25 @@ def test_predict_csv_without_target_to_a_file(labelled: Path, model_file: Path, 
     assert code == 0 and out == with_target
 
 
-def test_evaluate_prints_the_metrics(labelled: Path, model_file: Path,
-                                     capsys: pytest.CaptureFixture) -> None:
+def test_evaluate_prints_the_metrics_of_the_saved_model(labelled: Path, model_file: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """Accuracy, log loss and ROC AUC as computed independently from the model file (ROC AUC from
+    the probabilities: from hard labels it would print another value)."""
     code, out, err = _run(["evaluate", "--model", str(model_file), "--csv", str(labelled),
                            "--target", "answer"], capsys)
     assert code == 0 and err == ""
-    model, scaler, _ = load_model(str(model_file))
     data = np.genfromtxt(labelled, delimiter=",", skip_header=1, usecols=(0, 2, 3))
     truth = np.array(["no"] * 60 + ["yes"] * 60)
-    accuracy = model.score(scaler.transform(data), truth)
-    assert out.splitlines()[:4] == [f"data            {labelled}: 120 samples",
-                                    f"accuracy        {accuracy:.4f}",
-                                    out.splitlines()[2], out.splitlines()[3]]
-    assert out.splitlines()[2].startswith("log loss") and out.splitlines()[3].startswith("ROC AUC")
-    assert out.splitlines()[5].split() == ["no", "yes"]
-
-
-def test_a_plain_library_model_file_is_accepted(tmp_path: Path, labelled: Path,
-                                                capsys: pytest.CaptureFixture) -> None:
-    X = np.genfromtxt(labelled, delimiter=",", skip_header=1, usecols=(0, 2, 3))
-    model = LogisticRegression().fit(X, np.array(["no"] * 60 + ["yes"] * 60))
-    model.save(tmp_path / "plain.npz")
-    code, out, _ = _run(["predict", "--model", str(tmp_path / "plain.npz"), "--csv",
-                         str(labelled), "--target", "answer"], capsys)
-    assert code == 0
-    np.testing.assert_allclose(_predictions(out)[2], model.predict_proba(X), rtol=1e-15)
+    fields = _report(out)
+    assert fields["data"] == f"{labelled}: 120 samples"
+    expected = _independent_metrics(model_file, data, truth)
+    assert {name: fields[name] for name in expected} == expected
+    assert set(expected) == {"accuracy", "log loss", "ROC AUC"}
+    assert out.split("predicted class)\n")[1].splitlines()[0].split() == ["no", "yes"]
+    skm = pytest.importorskip("sklearn.metrics", reason="scikit-learn cross-checks the metrics")
+    proba = _proba(model_file, data)
+    assert fields["ROC AUC"] == f"{skm.roc_auc_score(truth == 'yes', proba[:, 1]):.4f}"
+    assert fields["log loss"] == f"{skm.log_loss(truth, proba, labels=['no', 'yes']):.4f}"
 
 
 def test_the_model_file_is_one_safe_archive(model_file: Path) -> None:
@@ -270,10 +334,11 @@ def _train_good(bad_files: dict[str, Path], *extra: str) -> list[str]:
     ("single class", lambda f: ["train", "--csv", str(f["one_class"]), "--target", "label"],
      ["one.csv: column 'label' has a single class ('x')"]),
     ("negative learning rate", lambda f: _train_good(f, "--solver", "sgd", "--lr", "-0.1"),
-     ["lr", "-0.1"]),
+     ["--lr must be a positive number, got -0.1"]),
     ("unknown solver", lambda f: _train_good(f, "--solver", "magic"),
      ["invalid choice: 'magic'", "lbfgs", "tinygrad-lr train --help"]),
-    ("bad test size", lambda f: _train_good(f, "--test-size", "1.5"), ["test_size=1.5"]),
+    ("bad test size", lambda f: _train_good(f, "--test-size", "1.5"),
+     ["--test-size must be a fraction between 0 and 1 (exclusive), got 1.5"]),
     ("csv without target", lambda f: ["train", "--csv", str(f["good"])],
      ["--csv needs --target COLUMN"]),
     ("target without csv", lambda f: ["train", "--target", "label"],
@@ -295,32 +360,145 @@ def test_bad_input_prints_one_line_and_exits_2(case: str, argv, fragments: list[
     assert out == ""
 
 
-def test_feature_count_mismatch_at_predict(bad_files: dict[str, Path], tmp_path: Path,
-                                           capsys: pytest.CaptureFixture) -> None:
-    model = str(tmp_path / "m.npz")
-    assert _run(_train_good(bad_files, "--save", model, "--test-size", "0.5"), capsys)[0] == 0
-    code, _, err = _run(["predict", "--model", model, "--csv", str(bad_files["three"])], capsys)
-    _assert_one_line_error(code, err, "three.csv: has 3 feature columns, but the model was "
-                           "trained on 2", "columns not seen in training: f3", "--target")
-    code, _, err = _run(["evaluate", "--model", model, "--csv", str(bad_files["good"]),
-                         "--target", "f1"], capsys)
-    _assert_one_line_error(code, err, "column 'label', line 2: value 'x' is not a number")
+@pytest.mark.parametrize("argv, fragment", [
+    (["--max-iter", "0"], "--max-iter must be at least 1, got 0"),
+    (["--solver", "sgd", "--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+    (["--batch-size", "10"], "--batch-size applies to the solvers sgd, adam, rmsprop; --solver "
+                             "lbfgs always uses the full batch"),
+    (["--C", "0"], "--C must be a positive number (inf for no penalty), got 0.0"),
+    (["--C", "nan"], "--C must be a positive number"),
+    (["--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+    (["--test-size", "0"], "--test-size must be a fraction"),
+    (["--solver", "adam", "--lr", "inf"], "--lr must be a positive number, got inf"),
+    (["--lr", "0.1"], "--lr applies to the solvers sgd, adam, rmsprop; --solver lbfgs has no "
+                      "learning rate (drop --lr)"),
+    (["--solver", "newton", "--lr", "0.1"], "--solver newton has no learning rate"),
+])
+def test_option_errors_name_the_flags(argv: list[str], fragment: str,
+                                      capsys: pytest.CaptureFixture) -> None:
+    """Messages speak of the command's flags, never of the Python parameters behind them."""
+    code, out, err = _run(["train", *argv], capsys)
+    _assert_one_line_error(code, err, fragment)
+    assert out == ""
+    python_names = ("max_iter", "batch_size", "test_size", "random_state", "lr=", "C=", "solver=")
+    assert not any(name in err for name in python_names), err
 
 
+def test_version(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = _run(["--version"], capsys)
+    assert code == 0 and out == f"tinygrad-lr {tinygrad_lr.__version__}\n"
 
-def test_label_column_under_another_name_at_predict(bad_files: dict[str, Path], tmp_path: Path,
+
+def test_C_inf_means_no_penalty(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = _run(["train", "--C", "inf", "--quiet", "--max-iter", "300"], capsys)
+    fields = _report(out)
+    assert code == 0 and fields["solver"].startswith("lbfgs, full batch, penalty none, C=inf")
+    assert fields["objective"].startswith(fields["train log loss"] + " (train log loss, no "
+                                          "penalty")
+
+
+# ---- columns by name ----------------------------------------------------------------------------
+SPECIES = ("setosa", "versicolor", "virginica")
+IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+@pytest.fixture(scope="module")
+def iris_like(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small 3-class CSV in iris's layout, the same rows with the columns reordered and two
+    extra columns (one of text), and a copy that lacks one feature."""
+    rng = np.random.default_rng(3)
+    centres = np.array([[5.0, 3.4, 1.5, 0.2], [5.9, 2.8, 4.3, 1.3], [6.6, 3.0, 5.5, 2.0]])
+    labels = np.repeat(np.arange(3), 40)
+    X = np.round(centres[labels] + rng.normal(0, [0.35, 0.3, 0.45, 0.25], (120, 4)), 2)
+    species = [SPECIES[k] for k in labels]
+    folder = tmp_path_factory.mktemp("iris")
+    original = _write_csv(folder / "iris.csv", IRIS_FEATURES + ["species"],
+                          [list(x) + [s] for x, s in zip(X.tolist(), species)])
+    reordered = _write_csv(folder / "reordered.csv",
+                           ["species", "petal_width", "id", "sepal_length", "petal_length",
+                            "note", "sepal_width"],
+                           [[s, x[3], f"r{i}", x[0], x[2], "seen in the field", x[1]]
+                            for i, (x, s) in enumerate(zip(X.tolist(), species))])
+    missing = _write_csv(folder / "missing.csv", ["sepal_length", "sepal_width", "petal_length",
+                                                  "species"],
+                         [x[:3] + [s] for x, s in zip(X.tolist(), species)])
+    return {"original": original, "reordered": reordered, "missing": missing}
+
+
+@pytest.fixture(scope="module")
+def iris_model(iris_like: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("iris_model") / "iris.model"
+    assert main(["train", "--csv", str(iris_like["original"]), "--target", "species",
+                 "--save", str(path), "--quiet"]) == 0
+    return path
+
+
+def test_evaluate_and_predict_match_columns_by_name(iris_like: dict[str, Path], iris_model: Path,
                                                     capsys: pytest.CaptureFixture) -> None:
-    """Without --target, predict drops only the trained label column; a label column under
-    another name fails on its first value, with the hint to pass --target."""
-    model = str(tmp_path / "m.npz")
-    assert _run(_train_good(bad_files, "--save", model, "--test-size", "0.5"), capsys)[0] == 0
-    renamed = _write_csv(tmp_path / "renamed.csv", ["f1", "f2", "class"], [[0.5, 1.0, "x"]])
-    code, _, err = _run(["predict", "--model", model, "--csv", str(renamed)], capsys)
-    _assert_one_line_error(code, err, "renamed.csv: column 'class', line 2: value 'x' is not a "
-                           "number", "pass --target COLUMN to ignore it")
-    code, out, _ = _run(["predict", "--model", model, "--csv", str(renamed), "--target", "class"],
+    """The reordered file with extra columns evaluates and predicts exactly as the original."""
+    outputs = {}
+    for name in ("original", "reordered"):
+        code, evaluated, err = _run(["evaluate", "--model", str(iris_model), "--csv",
+                                     str(iris_like[name]), "--target", "species"], capsys)
+        assert code == 0 and err == ""
+        code, predicted, err = _run(["predict", "--model", str(iris_model), "--csv",
+                                     str(iris_like[name])], capsys)
+        assert code == 0 and err == ""
+        outputs[name] = (evaluated.split("\n", 1)[1], predicted)
+    assert outputs["reordered"] == outputs["original"]
+    report = _report(outputs["original"][0])
+    assert float(report["accuracy"]) > 0.9  # a real model, not three equal guesses
+    X = np.genfromtxt(iris_like["original"], delimiter=",", skip_header=1, usecols=range(4))
+    truth = np.repeat(np.array(SPECIES), 40)
+    assert {k: report[k] for k in ("accuracy", "log loss")} == \
+        _independent_metrics(iris_model, X, truth)
+    _, labels, proba = _predictions(outputs["reordered"][1])
+    np.testing.assert_allclose(proba, _proba(iris_model, X), rtol=1e-12)
+
+
+def test_missing_feature_column_is_named(iris_like: dict[str, Path], iris_model: Path,
+                                         capsys: pytest.CaptureFixture) -> None:
+    for argv in (["predict"], ["evaluate", "--target", "species"]):
+        code, out, err = _run([*argv, "--model", str(iris_model), "--csv",
+                               str(iris_like["missing"])], capsys)
+        _assert_one_line_error(code, err, "missing.csv: missing feature column 'petal_width';",
+                               "available columns: sepal_length, sepal_width, petal_length, "
+                               "species")
+        assert out == ""
+
+
+def test_target_that_is_a_feature_is_refused(iris_like: dict[str, Path], iris_model: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    code, _, err = _run(["evaluate", "--model", str(iris_model), "--csv",
+                         str(iris_like["original"]), "--target", "petal_width"], capsys)
+    _assert_one_line_error(code, err, "--target 'petal_width' is one of the model's feature "
+                                      "columns")
+
+
+def test_model_without_names_matches_by_position_only_on_an_exact_count(
+        tmp_path: Path, labelled: Path, capsys: pytest.CaptureFixture) -> None:
+    """A plain LogisticRegression file has no column names: the file's feature columns are used in
+    order, with a warning, when there are exactly as many as the model has; else a clear error."""
+    X = np.genfromtxt(labelled, delimiter=",", skip_header=1, usecols=(0, 2, 3))
+    model = LogisticRegression().fit(X, np.array(["no"] * 60 + ["yes"] * 60))
+    model.save(tmp_path / "plain.npz")
+    code, out, err = _run(["predict", "--model", str(tmp_path / "plain.npz"), "--csv",
+                           str(labelled), "--target", "answer"], capsys)
+    assert code == 0
+    assert err == (f"tinygrad-lr: warning: {tmp_path / 'plain.npz'}: the model file holds no "
+                   "feature names; the columns a, b, c are used by position\n")
+    np.testing.assert_allclose(_predictions(out)[2], model.predict_proba(X), rtol=1e-15)
+    code, _, err = _run(["predict", "--model", str(tmp_path / "plain.npz"), "--csv",
+                         str(labelled)], capsys)
+    _assert_one_line_error(code, err, "blobs.csv: column 'answer', line 2: value 'no' is not a "
+                           "number", "if that column holds the labels, pass --target COLUMN")
+    rows = [[*x, i] for i, x in enumerate(X[:5].tolist())]
+    four = _write_csv(tmp_path / "four.csv", ["a", "b", "c", "d"], rows)
+    code, _, err = _run(["predict", "--model", str(tmp_path / "plain.npz"), "--csv", str(four)],
                         capsys)
-    assert code == 0 and out.startswith("label,proba_x,proba_y\n")
+    _assert_one_line_error(code, err, "four.csv: the model file holds no feature names, so "
+                           "columns can only be matched by position, and the file has 4 feature "
+                           "columns (a, b, c, d) where the model has 3", "pass --target COLUMN")
 
 
 def test_unknown_labels_at_evaluate(bad_files: dict[str, Path], tmp_path: Path,

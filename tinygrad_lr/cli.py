@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import csv
 import io
+import math
 import os
 import sys
 import time
@@ -19,7 +20,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from . import serialization
+from . import __version__, serialization
 from .data import (StandardScaler, load_breast_cancer, load_digits, read_csv, read_features,
                    train_test_split)
 from .exceptions import ConvergenceWarning, DataError, DataValueError
@@ -29,6 +30,11 @@ from .metrics import accuracy_score, confusion_matrix, log_loss, roc_auc_score
 PROG = "tinygrad-lr"
 EXIT_ERROR = 2
 SOLVERS = ("lbfgs", "newton", "sgd", "adam", "rmsprop")
+FIRST_ORDER_SOLVERS = ("sgd", "adam", "rmsprop")  # the solvers with a learning rate and minibatches
+# Reading a file at least this large shows a progress line (on a terminal, without --quiet).
+PROGRESS_MIN_BYTES = 50 * 2**20
+# A numeric target with more distinct values than this gets the continuous-target hint.
+MANY_CLASSES = 20
 DATASETS: dict[str, Callable[..., Any]] = {"breast_cancer": load_breast_cancer,
                                            "digits": load_digits}
 MODEL_FORMAT = "tinygrad-lr.cli-model"
@@ -95,38 +101,99 @@ def load_model(path: str) -> tuple[LogisticRegression, StandardScaler | None, di
 
 
 # ---- reading data -------------------------------------------------------------------------------
-def _read_features(path: str, target: str | None, known_target: str | None
-                   ) -> tuple[np.ndarray, list[str]]:
-    """The numeric feature columns of a headed CSV: all columns but ``target`` when it is given,
-    else all but ``known_target`` (the label column the model was trained with) if present."""
-    if target is not None:
-        X, _, names = read_csv(path, target)
-        return X, names
+class _ReadProgress:
+    """Shows ``reading PATH: 42% (82 of 195 MB)`` in place on stderr while a large file is read,
+    at most ten times a second; ``close`` wipes it."""
+
+    def __init__(self, path: str, stream: IO[str]) -> None:
+        self.path, self.stream, self.last_shown, self.shown = path, stream, 0.0, False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last_shown < 0.1 and done < total:
+            return
+        percent = min(100, int(100 * done / max(total, 1)))
+        self.stream.write(f"\r\033[Kreading {self.path}: {percent}% ({done / 1e6:.0f} of "
+                          f"{total / 1e6:.0f} MB)")
+        self.stream.flush()
+        self.last_shown, self.shown = now, True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+@contextlib.contextmanager
+def _reading(path: str, quiet: bool) -> Any:
+    """A progress callback for reading ``path`` (None unless the file is large, stderr is a
+    terminal and --quiet is not given); the progress line is wiped when the block ends."""
     try:
-        return read_features(path, exclude=known_target)
-    except DataValueError as error:
-        raise DataError(f"{error}; if that column holds the labels, pass --target COLUMN to "
-                        "ignore it") from None
+        large = os.path.getsize(path) >= PROGRESS_MIN_BYTES
+    except OSError:  # the reader names the problem
+        large = False
+    if quiet or not large or not sys.stderr.isatty():
+        yield None
+        return
+    progress = _ReadProgress(path, sys.stderr)
+    try:
+        yield progress
+    finally:
+        progress.close()
 
 
-def _training_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[str], str]:
-    """X, y, feature names and a description of the source, from --csv or --dataset."""
+def _looks_continuous(y: np.ndarray) -> bool:
+    """A numeric target with fractional values, or with many distinct ones."""
+    if y.dtype.kind == "f":  # read_csv gives floats only when some label is not an integer
+        return True
+    return y.dtype.kind in "iu" and np.unique(y).size > MANY_CLASSES
+
+
+def _continuous_hint(y: np.ndarray, column: str) -> str:
+    """Why a numeric target with many values does not suit this command."""
+    values = np.unique(y)
+    examples = ", ".join(str(v) for v in values[:: max(1, values.size // 3)][:3].tolist())
+    return (f"{column} holds {values.size} distinct numbers ({examples}, ...): it looks "
+            "like a continuous target, but tinygrad-lr trains a classifier (logistic "
+            "regression), which needs class labels; to predict a number use "
+            "tinygrad_lr.linear_model.LinearRegression in Python")
+
+
+def _training_data(args: argparse.Namespace
+                   ) -> tuple[np.ndarray, np.ndarray, list[str], str, str]:
+    """X, y, feature names, a description of the source and of the label column, from --csv or
+    --dataset."""
     if args.csv is not None:
-        if args.target is None:
-            raise UsageError("--csv needs --target COLUMN, the column that holds the labels")
-        X, y, names = read_csv(args.csv, args.target)
-        source = args.csv
+        with _reading(args.csv, args.quiet) as progress:
+            X, y, names = read_csv(args.csv, args.target, delimiter=args.delimiter,
+                                   progress=progress)
+        source, column = args.csv, f"column {args.target!r}"
     else:
-        if args.target is not None:
-            raise UsageError("--target applies to --csv data only")
         bunch = DATASETS[args.dataset]()
         X, y, names, source = bunch.data, bunch.target, list(bunch.feature_names), args.dataset
+        column = "the target"
     classes = np.unique(y)
     if classes.size < 2:
-        column = f"column {args.target!r}" if args.csv is not None else "the target"
         raise DataError(f"{source}: {column} has a single class ({classes.tolist()[0]!r}); "
                         "a classifier needs examples of at least two classes")
-    return X, y, names, source
+    if y.dtype.kind == "f":
+        raise DataError(f"{source}: {_continuous_hint(y, column)}")
+    return X, y, names, source, column
+
+
+def _split(X: np.ndarray, y: np.ndarray, args: argparse.Namespace, source: str, column: str
+           ) -> list[np.ndarray]:
+    """The stratified train/test split; a target it cannot split is explained in the CLI's
+    terms (and, when it looks continuous, with the hint that this is a classifier)."""
+    try:
+        return train_test_split(X, y, test_size=args.test_size, stratify=y,
+                                random_state=args.seed)
+    except ValueError as error:
+        hint = f"; {_continuous_hint(y, column)}" if _looks_continuous(y) else (
+            "; a smaller --test-size, or more rows of the rare classes, may help")
+        raise DataError(f"{source}: cannot split {y.size} rows into train and test parts "
+                        f"stratified by class ({str(error).removeprefix('stratify: ')}){hint}"
+                        ) from None
 
 
 # ---- reporting ---------------------------------------------------------------------------------
@@ -238,33 +305,110 @@ _EXAMPLES = """examples:
 """
 
 
+# ---- checks before any work ---------------------------------------------------------------------
+def _check_train_options(args: argparse.Namespace) -> None:
+    """The training options' values, named by their flags (before any data is read)."""
+    if args.csv is None and args.target is not None:
+        raise UsageError("--target applies to --csv data only")
+    if args.csv is not None and args.target is None:
+        raise UsageError("--csv needs --target COLUMN, the column that holds the labels")
+    first_order = args.solver in FIRST_ORDER_SOLVERS
+    if args.lr is not None:
+        if not first_order:
+            raise UsageError(f"--lr applies to the solvers {', '.join(FIRST_ORDER_SOLVERS)}; "
+                             f"--solver {args.solver} has no learning rate (drop --lr)")
+        if not (math.isfinite(args.lr) and args.lr > 0):
+            raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    if args.batch_size is not None:
+        if not first_order:
+            raise UsageError(f"--batch-size applies to the solvers "
+                             f"{', '.join(FIRST_ORDER_SOLVERS)}; --solver {args.solver} always "
+                             "uses the full batch (drop --batch-size)")
+        if args.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.max_iter < 1:
+        raise UsageError(f"--max-iter must be at least 1, got {args.max_iter}")
+    if not args.C > 0:  # inf is allowed: no penalty, as scikit-learn's C=np.inf
+        raise UsageError(f"--C must be a positive number (inf for no penalty), got {args.C}")
+    if not 0 < args.test_size < 1:
+        raise UsageError(f"--test-size must be a fraction between 0 and 1 (exclusive), got "
+                         f"{args.test_size}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
+
+
+def _check_output(flag: str, path: str | None, *inputs: str | None) -> None:
+    """An output path must be creatable (its folder exists and is writable), must not be a
+    folder, and must not be one of the command's input files (user data is never overwritten)."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} {path}: is a directory; give a file name")
+    if not os.path.exists(folder):
+        raise UsageError(f"{flag} {path}: the directory {folder} does not exist")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{flag} {path}: {folder} is not a directory")
+    if os.path.exists(path):
+        if not _may(path, os.W_OK):
+            raise UsageError(f"{flag} {path}: the file exists and is not writable")
+        for source in inputs:
+            if source is not None and os.path.exists(source) and os.path.samefile(path, source):
+                raise UsageError(f"{flag} {path}: is an input of this command; writing there "
+                                 "would overwrite it")
+    elif not _may(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: the directory {folder} is not writable")
+
+
+def _may(path: str, mode: int) -> bool:
+    """``os.access`` for the effective user (the one that will open the file) where the system
+    can tell, which also reports read-only file systems."""
+    if os.access in os.supports_effective_ids:
+        return os.access(path, mode, effective_ids=True)
+    return os.access(path, mode)
+
+
 # ---- commands ----------------------------------------------------------------------------------
 def _train(args: argparse.Namespace) -> int:
     """``train``: split, standardise, fit, report; optionally save the model and plot the loss."""
+    _check_train_options(args)
+    _check_output("--save", args.save, args.csv)
+    _check_output("--plot", args.plot, args.csv)
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401  (checked before training, not after)
         except ImportError:
             raise UsageError("--plot needs matplotlib, which is not installed "
                              "(pip install matplotlib, or drop --plot)") from None
-    X, y, feature_names, source = _training_data(args)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=args.seed)
+    started = time.perf_counter()
+    X, y, feature_names, source, column = _training_data(args)
+    X_train, X_test, y_train, y_test = _split(X, y, args, source, column)
+    read_time = time.perf_counter() - started
     scaler = StandardScaler().fit(X_train)
-    model = LogisticRegression(penalty=None if args.penalty == "none" else "l2", C=args.C,
-                               solver=args.solver, lr=args.lr, max_iter=args.max_iter,
-                               batch_size=args.batch_size, random_state=args.seed)
-    elapsed, converged = _fit(model, scaler.transform(X_train), y_train, args.quiet)
+    no_penalty = args.penalty == "none" or math.isinf(args.C)
+    model = LogisticRegression(penalty=None if no_penalty else "l2",
+                               C=1.0 if math.isinf(args.C) else args.C, solver=args.solver,
+                               lr=args.lr, max_iter=args.max_iter, batch_size=args.batch_size,
+                               random_state=args.seed)
+    X_train = scaler.transform(X_train)
+    elapsed, converged = _fit(model, X_train, y_train, args.quiet)
+    if _looks_continuous(y) and not args.quiet:
+        print(f"{PROG}: warning: {source}: {_continuous_hint(y, column)}", file=sys.stderr)
     batches = "full batch" if args.batch_size is None else f"minibatches of {args.batch_size}"
     stopped = "converged" if converged else "stopped by --max-iter before converging"
+    train_loss = log_loss(y_train, model.predict_proba(X_train), labels=model.classes_)
+    minimised = "train log loss, no penalty" if no_penalty else "train log loss + L2 penalty"
     print(_line("data", f"{source}: {X.shape[0]} samples, {X.shape[1]} features, "
                         f"{model.classes_.size} classes"))
     print(_line("split", f"{len(y_train)} train / {len(y_test)} test (stratified, seed "
                          f"{args.seed}); features standardised on the train part"))
-    print(_line("solver", f"{args.solver}, {batches}, penalty {args.penalty}, C={args.C}"))
+    print(_line("solver", f"{args.solver}, {batches}, penalty "
+                          f"{'none' if no_penalty else 'l2'}, C={args.C}"))
     print(_line("iterations", f"{int(np.max(model.n_iter_))} ({stopped})"))
-    print(_line("time", f"{elapsed:.3f} s"))
-    print(_line("training loss", f"{model.loss_curve_[-1]:.4f}"))
+    print(_line("time", f"fit {elapsed:.3f} s (reading and splitting the data {read_time:.3f} s)"))
+    print(_line("train log loss", f"{train_loss:.4f}"))
+    print(_line("objective", f"{model.loss_curve_[-1]:.4f} ({minimised}: what the solver "
+                             "minimises)"))
     print(_metrics_report(model, scaler.transform(X_test), y_test, "test "))
     if args.save is not None:
         save_model(args.save, model, scaler, feature_names, args.target)
@@ -275,33 +419,66 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepared_features(path: str, model: LogisticRegression, scaler: StandardScaler | None,
-                       trained_names: list[str] | None, X: np.ndarray, names: list[str],
-                       target_given: bool) -> np.ndarray:
-    """The CSV's features, checked against the model and standardised as in training."""
-    expected = model.n_features_in_
-    if X.shape[1] != expected:
-        hint = ""
-        if X.shape[1] > expected and not target_given:
-            unknown = [n for n in names if trained_names is not None and n not in trained_names]
-            hint = (f"; columns not seen in training: {', '.join(unknown)}" if unknown else "")
-            hint += "; pass --target COLUMN to ignore a label column"
-        raise DataError(f"{path}: has {X.shape[1]} feature columns, but the model was trained on "
-                        f"{expected}{hint}")
-    if trained_names is not None and names != trained_names:
-        moved = next(f"{a!r} where training had {b!r}" for a, b in zip(names, trained_names)
-                     if a != b)
-        print(f"{PROG}: warning: {path}: column names differ from training (first: {moved}); "
-              "columns are matched by position", file=sys.stderr)
-    return X if scaler is None else scaler.transform(X)
+def _trained_names(model: LogisticRegression, trained: dict[str, Any]) -> list[str] | None:
+    """The feature names the model was trained with, when its file keeps them."""
+    names = trained["feature_names"]
+    if names is None:
+        names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return None
+    names = [str(name) for name in names]
+    if len(names) != model.n_features_in_:
+        raise DataError(f"damaged model file: {len(names)} feature names for "
+                        f"{model.n_features_in_} features")
+    return names
+
+
+def _model_features(args: argparse.Namespace, model: LogisticRegression,
+                    scaler: StandardScaler | None, trained: dict[str, Any]
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The CSV's features in the model's column order, standardised as in training, and its
+    labels when --target is given (evaluate) . Columns are matched by name: any order, other
+    columns ignored; a model file without names matches by position, and only a file with
+    exactly the model's number of feature columns."""
+    names = _trained_names(model, trained)
+    target = args.target
+    if target is not None and names is not None and target in names:
+        raise DataError(f"{args.csv}: --target {target!r} is one of the model's feature "
+                        f"columns ({', '.join(names)})")
+    y = None
+    with _reading(args.csv, args.quiet) as progress:
+        if names is not None and args.command == "evaluate":
+            X, y, _ = read_csv(args.csv, target, features=names, delimiter=args.delimiter,
+                               progress=progress)
+        elif names is not None:
+            X, _ = read_features(args.csv, columns=names, delimiter=args.delimiter,
+                                 progress=progress)
+        elif args.command == "evaluate":
+            X, y, found = read_csv(args.csv, target, delimiter=args.delimiter, progress=progress)
+        else:
+            try:
+                X, found = read_features(args.csv, exclude=target or trained["target"],
+                                         delimiter=args.delimiter, progress=progress)
+            except DataValueError as error:
+                raise DataError(f"{error}; if that column holds the labels, pass --target "
+                                "COLUMN to ignore it") from None
+    if names is None:
+        if X.shape[1] != model.n_features_in_:
+            raise DataError(f"{args.csv}: the model file holds no feature names, so columns can "
+                            f"only be matched by position, and the file has {X.shape[1]} feature "
+                            f"columns ({', '.join(found)}) where the model has "
+                            f"{model.n_features_in_}; pass --target COLUMN if one of them holds "
+                            "the labels")
+        print(f"{PROG}: warning: {args.model}: the model file holds no feature names; the "
+              f"columns {', '.join(found)} are used by position", file=sys.stderr)
+    return (X if scaler is None else scaler.transform(X)), y
 
 
 def _predict(args: argparse.Namespace) -> int:
     """``predict``: the label and per-class probabilities of every row, as CSV."""
+    _check_output("--out", args.out, args.csv, args.model)
     model, scaler, trained = load_model(args.model)
-    X, names = _read_features(args.csv, args.target, trained["target"])
-    X = _prepared_features(args.csv, model, scaler, trained["feature_names"], X, names,
-                           args.target is not None)
+    X, _ = _model_features(args, model, scaler, trained)
     proba = model.predict_proba(X)
     labels = model.classes_[proba.argmax(axis=1)]
     with contextlib.ExitStack() as stack:
@@ -319,26 +496,35 @@ def _predict(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     """``evaluate``: the metrics of a saved model on labelled rows."""
     model, scaler, trained = load_model(args.model)
-    X, y, names = read_csv(args.csv, args.target)
-    X = _prepared_features(args.csv, model, scaler, trained["feature_names"], X, names, True)
+    X, y = _model_features(args, model, scaler, trained)
+    assert y is not None
     _check_known_labels(model, y, args.csv, args.target)
     print(_line("data", f"{args.csv}: {X.shape[0]} samples"))
     print(_metrics_report(model, X, y, ""))
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for ``tinygrad-lr`` and its three commands."""
-    parser = _Parser(prog=PROG, description="Logistic regression on the tinygrad_lr autodiff "
-                     "engine: train on shipped or CSV data, then predict or evaluate.",
-                     epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _delimiter(text: str) -> str:
+    """The --delimiter value: one character, or the names tab, comma, semicolon (and \\t)."""
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
+    value = named.get(text.lower(), text)
+    if len(value) != 1 or value in '"\r\n':
+        raise argparse.ArgumentTypeError(f"must be one character (or tab, comma, semicolon), "
+                                         f"got {text!r}")
+    return value
 
-    train = commands.add_parser(
-        "train", help="train a model and report its test metrics",
-        description="Train a logistic regression (features standardised on the training part, "
-                    "stratified train/test split) and print solver, iterations, time, training "
-                    "loss and the test metrics.")
+
+def _add_csv_options(command: argparse.ArgumentParser) -> None:
+    """The options every command that reads a CSV shares."""
+    command.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
+                         help="the field separator: a character, or tab (default: detected from "
+                              "the header among comma, semicolon and tab)")
+    command.add_argument("--quiet", action="store_true",
+                         help="no progress display and no warnings")
+
+
+def _add_train_options(train: argparse.ArgumentParser) -> None:
+    """The data, solver and output options of ``train``."""
     data = train.add_mutually_exclusive_group()
     data.add_argument("--dataset", choices=sorted(DATASETS), default="breast_cancer",
                       help="a shipped data set (default: breast_cancer)")
@@ -350,41 +536,63 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: the solver's own)")
     train.add_argument("--max-iter", type=int, default=100, metavar="N",
                        help="iterations, or epochs with --batch-size (default: 100)")
-    train.add_argument("--batch-size", type=int, metavar="N", help="minibatch size for sgd/adam/rmsprop "
-                       "(default: the full batch)")
+    train.add_argument("--batch-size", type=int, metavar="N", help="minibatch size for "
+                       "sgd/adam/rmsprop (default: the full batch)")
     train.add_argument("--C", type=float, default=1.0,
-                       help="inverse L2 penalty strength (default: 1.0)")
+                       help="inverse L2 penalty strength; inf for no penalty (default: 1.0)")
     train.add_argument("--penalty", choices=("l2", "none"), default="l2", help="default: l2")
     train.add_argument("--test-size", type=float, default=0.2, metavar="FRACTION",
                        help="fraction held out for testing (default: 0.2)")
     train.add_argument("--seed", type=int, default=42, metavar="N",
                        help="seed of the split and the minibatch order (default: 42)")
     train.add_argument("--save", metavar="MODEL",
-                       help="write the model and its scaler to this file")
+                       help="write the model, its scaler and its column names to this file")
     train.add_argument("--plot", metavar="PNG",
                        help="draw the loss curve to this PNG (needs matplotlib: without it "
                        "the command stops with an error before training)")
-    train.add_argument("--quiet", action="store_true",
-                       help="no progress display and no warnings")
+    _add_csv_options(train)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``tinygrad-lr`` and its three commands."""
+    parser = _Parser(prog=PROG, description="Logistic regression on the tinygrad_lr autodiff "
+                     "engine: train on shipped or CSV data, then predict or evaluate.",
+                     epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a model and report its test metrics",
+        description="Train a logistic regression (features standardised on the training part, "
+                    "stratified train/test split) and print solver, iterations, time, training "
+                    "log loss and objective, and the test metrics.")
+    _add_train_options(train)
     train.set_defaults(run=_train)
 
     predict = commands.add_parser(
         "predict", help="write predicted labels and class probabilities as CSV",
-        description="Predict the label and per-class probabilities of every row of a CSV.")
+        description="Predict the label and per-class probabilities of every row of a CSV. "
+                    "Columns are found by the names the model was trained with, in any order; "
+                    "other columns are ignored.")
     predict.add_argument("--model", required=True, help="a file written by 'train --save'")
     predict.add_argument("--csv", required=True, metavar="PATH", help="rows to predict")
     predict.add_argument("--target", metavar="COLUMN",
-                         help="a label column in the CSV, to be ignored")
+                         help="a label column in the CSV, to be ignored (needed only with a "
+                              "model file without column names)")
     predict.add_argument("--out", metavar="PATH", help="write here instead of to stdout")
+    _add_csv_options(predict)
     predict.set_defaults(run=_predict)
 
     evaluate = commands.add_parser(
         "evaluate", help="print the metrics of a model on labelled CSV data",
-        description="Print accuracy, log loss, ROC AUC (two classes) and the confusion matrix.")
+        description="Print accuracy, log loss, ROC AUC (two classes) and the confusion matrix. "
+                    "Columns are found by the names the model was trained with, in any order; "
+                    "other columns are ignored.")
     evaluate.add_argument("--model", required=True, help="a file written by 'train --save'")
     evaluate.add_argument("--csv", required=True, metavar="PATH", help="labelled rows")
     evaluate.add_argument("--target", required=True, metavar="COLUMN",
                           help="the label column of the CSV")
+    _add_csv_options(evaluate)
     evaluate.set_defaults(run=_evaluate)
     return parser
 

@@ -65,7 +65,9 @@ accuracy = (((X @ w.detach().numpy().T + b.detach().numpy()) > 0) == (y == 1)).m
 print(f"tinygrad_lr: training accuracy {accuracy:.3f}")
 
 if torch is None:
-    print("PyTorch is not installed: skipping the side-by-side run (pip install torch)")
+    # Pinned: without a version, pip can pull gigabytes of CUDA packages along with PyTorch.
+    print("PyTorch is not installed: skipping the side-by-side run "
+          "(pip install torch==2.13.0)")
 else:
     # The same initial weights, copied into PyTorch leaves.
     w_torch = torch.tensor(w_init, requires_grad=True)

@@ -12,13 +12,16 @@ and each optimizer's step is its update rule (g = grad f, lr = learning rate):
     Adam       m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
                theta <- theta - lr m_hat / (sqrt(v_hat) + eps)   (bias-corrected m, v)
 
-Plots go to OUT/05_learning_rates_and_optimizers.png when matplotlib is installed.
+Plots go to OUT/05_learning_rates_and_optimizers.png when matplotlib is installed: six panels,
+numbered in reading order; the sixth draws the paths of the optimizers of the third. OUT is the
+folder given with --out, or else a new temporary folder (never the current one).
 
 Run: python examples/05_learning_rates_and_optimizers.py [--out DIR]
 """
 import argparse
 import math
 import os
+import tempfile
 from collections.abc import Callable
 
 import numpy as np
@@ -28,7 +31,7 @@ from tinygrad_lr import optim
 from tinygrad_lr.nn.utils import clip_grad_norm_
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--out", default=".", help="folder for the PNG (default: current folder)")
+parser.add_argument("--out", help="folder for the PNG (default: a new temporary folder)")
 args = parser.parse_args()
 
 Loss = Callable[[tl.Tensor], tl.Tensor]
@@ -86,7 +89,8 @@ decay = {}
 for label, schedule in [("constant lr", None),
                         ("StepLR(step_size=20, gamma=0.5)",
                          lambda opt: optim.lr_scheduler.StepLR(opt, step_size=20, gamma=0.5))]:
-    _, path = run(noisy_loss(seed=0), [0.0], lambda p: optim.SGD(p, lr=0.5), 100, scheduler=schedule)
+    _, path = run(noisy_loss(seed=0), [0.0], lambda p: optim.SGD(p, lr=0.5), 100,
+                  scheduler=schedule)
     decay[label] = path[:, 0]
     errors = (path[:, 0] - 3.0) ** 2                     # squared distance to the true mean
     print(f"   {label:<32} mean squared error over the last 20 steps {errors[-20:].mean():.2e}")
@@ -172,10 +176,11 @@ else:
                levels=np.geomspace(0.01, 70, 12), colors="lightgray")
     for name, path in paths.items():
         ax.plot(path[:, 0], path[:, 1], ".-", markersize=3, label=name)
-    ax.set(title="3. paths on 1/2 (x^2 + 100 y^2)", xlabel="x", ylabel="y")
+    ax.set(title="6. paths of panel 3 on 1/2 (x^2 + 100 y^2)", xlabel="x", ylabel="y")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    os.makedirs(args.out, exist_ok=True)
-    target = os.path.join(args.out, "05_learning_rates_and_optimizers.png")
+    out = args.out or tempfile.mkdtemp(prefix="tinygrad_lr_optimizers_")  # not the cwd
+    os.makedirs(out, exist_ok=True)
+    target = os.path.join(out, "05_learning_rates_and_optimizers.png")
     fig.savefig(target, dpi=90)
     print(f"plot written to {target}")

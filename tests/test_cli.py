@@ -6,6 +6,7 @@ import contextlib
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -529,6 +530,173 @@ def test_other_tinygrad_archives_are_refused_as_models(content: dict, fragment: 
 def test_help_exits_0(capsys: pytest.CaptureFixture) -> None:
     code, out, _ = _run(["train", "--help"], capsys)
     assert code == 0 and "--csv PATH" in out and "--batch-size" in out
+
+
+# ---- output paths, checked before any work -------------------------------------------------------
+@pytest.mark.parametrize("flag", ["--save", "--plot", "--out"])
+@pytest.mark.parametrize("where, fragment", [
+    (lambda d: d / "nope" / "x.out", "the directory {d}/nope does not exist"),
+    (lambda d: d, "{d}: is a directory; give a file name"),
+    (lambda d: d / "file.txt" / "x.out", "{d}/file.txt is not a directory"),
+    (lambda d: Path("/proc/self/x.out"), "the directory /proc/self is not writable"),
+])
+def test_output_paths_are_checked_before_any_work(flag: str, where, fragment: str,
+                                                  tmp_path: Path, model_file: Path,
+                                                  labelled: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """One line and exit 2 before reading data or fitting (fit and the readers are booby-trapped
+    here); /proc/self refuses new files even to root."""
+    (tmp_path / "file.txt").write_text("x")
+    target = where(tmp_path)
+    trap = pytest.fail  # reaching the data or the solver means the check came too late
+    monkeypatch.setattr(cli, "read_csv", lambda *a, **k: trap("read_csv before the check"))
+    monkeypatch.setattr(cli, "load_model", lambda *a, **k: trap("load_model before the check"))
+    monkeypatch.setattr(LogisticRegression, "fit", lambda *a, **k: trap("fit before the check"))
+    if flag == "--out":
+        argv = ["predict", "--model", str(model_file), "--csv", str(labelled), "--out",
+                str(target)]
+    else:
+        argv = ["train", "--csv", str(labelled), "--target", "answer", flag, str(target)]
+    code, out, err = _run(argv, capsys)
+    _assert_one_line_error(code, err, f"{flag} {target}: ", fragment.format(d=tmp_path))
+    assert out == ""
+
+
+def test_outputs_never_overwrite_the_inputs(tmp_path: Path, labelled: Path, model_file: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    before = (labelled.read_bytes(), model_file.read_bytes())
+    for argv in (["train", "--csv", str(labelled), "--target", "answer", "--save", str(labelled)],
+                 ["predict", "--model", str(model_file), "--csv", str(labelled), "--out",
+                  str(labelled)],
+                 ["predict", "--model", str(model_file), "--csv", str(labelled), "--out",
+                  str(model_file)]):
+        code, _, err = _run(argv, capsys)
+        _assert_one_line_error(code, err, "is an input of this command; writing there would "
+                                          "overwrite it")
+    assert (labelled.read_bytes(), model_file.read_bytes()) == before
+
+
+# ---- delimiters, targets, unreadable files, progress ---------------------------------------------
+def test_semicolon_and_tab_files_train_and_evaluate_alike(iris_like: dict[str, Path],
+                                                          tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    rows = list(csv.reader(iris_like["original"].read_text().splitlines()))
+    semicolon, tab, pipe = tmp_path / "s.csv", tmp_path / "t.tsv", tmp_path / "p.txt"
+    semicolon.write_text("".join(";".join(r) + "\n" for r in rows))
+    tab.write_text("".join("\t".join(r) + "\n" for r in rows))
+    pipe.write_text("".join("|".join(r) + "\n" for r in rows))
+    model = tmp_path / "m.model"
+    code, trained, _ = _run(["train", "--csv", str(semicolon), "--target", "species", "--save",
+                             str(model), "--quiet"], capsys)
+    assert code == 0 and "120 samples, 4 features, 3 classes" in trained
+    reports = []
+    for path, extra in ((iris_like["original"], []), (semicolon, []), (tab, []),
+                        (tab, ["--delimiter", "tab"]), (pipe, ["--delimiter", "|"])):
+        code, out, err = _run(["evaluate", "--model", str(model), "--csv", str(path),
+                               "--target", "species", *extra], capsys)
+        assert code == 0, err
+        reports.append(out.split("\n", 1)[1])
+    assert all(report == reports[0] for report in reports)
+    code, _, err = _run(["evaluate", "--model", str(model), "--csv", str(semicolon), "--target",
+                         "species", "--delimiter", ","], capsys)
+    _assert_one_line_error(code, err, "no column named 'species'")
+
+
+def test_continuous_target_gets_the_classifier_hint(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 2))
+    price = _write_csv(tmp_path / "price.csv", ["a", "b", "price"],
+                       [[*x, round(10 + 3 * x[0] + x[1] + rng.normal(), 2)] for x in X.tolist()])
+    code, out, err = _run(["train", "--csv", str(price), "--target", "price"], capsys)
+    _assert_one_line_error(code, err, "price.csv: column 'price' holds 78 distinct numbers",
+                           "it looks like a continuous target, but tinygrad-lr trains a "
+                           "classifier", "LinearRegression")
+    assert out == ""
+    counts = _write_csv(tmp_path / "counts.csv", ["a", "b", "visits"],
+                        [[*x, i] for i, x in enumerate(X.tolist())])
+    code, _, err = _run(["train", "--csv", str(counts), "--target", "visits"], capsys)
+    _assert_one_line_error(code, err, "counts.csv: cannot split 80 rows into train and test "
+                           "parts stratified by class", "column 'visits' holds 80 distinct "
+                           "numbers", "looks like a continuous target")
+    assert "stratify:" not in err
+    many = _write_csv(tmp_path / "many.csv", ["a", "b", "grade"],
+                      [[*x, i % 25] for i, x in enumerate(X.tolist() * 2)])
+    code, _, err = _run(["train", "--csv", str(many), "--target", "grade", "--max-iter", "500",
+                         "--test-size", "0.4"], capsys)
+    assert code == 0  # 25 classes of 6 or 7 rows each: trains, with the hint as a warning
+    assert "tinygrad-lr: warning: " in err and "column 'grade' holds 25 distinct numbers" in err
+
+
+@contextlib.contextmanager
+def _unprivileged(path: Path):
+    """``path`` made unreadable for real: mode 000, and when running as root (whom modes do not
+    stop) the effective user switched to nobody meanwhile."""
+    mode = path.stat().st_mode
+    path.chmod(0)
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if as_root:
+        os.seteuid(65534)
+    try:
+        with pytest.raises(PermissionError):
+            open(path).close()  # the premise
+        yield
+    finally:
+        if as_root:
+            os.seteuid(0)
+        path.chmod(mode)
+
+
+@pytest.fixture
+def open_folder():
+    """A fresh folder that every user may enter (pytest's own are root-only when run as root, so
+    there a file's own mode would not be what denies access)."""
+    folder = Path(tempfile.mkdtemp(prefix="tinygrad-lr-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_unreadable_files_are_one_line(labelled: Path, model_file: Path, open_folder: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
+    tmp_path = open_folder
+    data = tmp_path / "data.csv"
+    data.write_bytes(labelled.read_bytes())
+    model = tmp_path / "copy.model"
+    model.write_bytes(model_file.read_bytes())
+    runs = {data: [["train", "--csv", str(data), "--target", "answer"],
+                   ["predict", "--model", str(model), "--csv", str(data)],
+                   ["evaluate", "--model", str(model), "--csv", str(data), "--target", "answer"]],
+            model: [["predict", "--model", str(model), "--csv", str(data)]]}
+    for path, commands in runs.items():
+        for argv in commands:
+            with _unprivileged(path):
+                code, out, err = _run(argv, capsys)
+            expected = ("cannot be read: permission denied" if path == data
+                        else "Permission denied")
+            _assert_one_line_error(code, err, f"{path}: {expected}")
+            assert out == ""
+
+
+def test_read_progress_on_a_terminal_only(labelled: Path, capsys: pytest.CaptureFixture,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = ["train", "--csv", str(labelled), "--target", "answer", "--max-iter", "500"]
+    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 0)  # every file counts as large
+    code, _, err = _run(argv, capsys)
+    assert code == 0 and err == ""  # stderr is not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = _run(argv, capsys)
+    size = labelled.stat().st_size
+    assert code == 0 and f"\r\x1b[Kreading {labelled}: 100% (0 of 0 MB)" in err
+    assert err.count(f"reading {labelled}") == 1 and f"reading {labelled}" not in out
+    assert err.rsplit("reading", 1)[1].startswith(f" {labelled}: 100%")
+    assert "\r\x1b[K" in err.rsplit("100%", 1)[1]  # wiped before anything else is written
+    assert size < 1e6
+    code, _, err = _run([*argv, "--quiet"], capsys)
+    assert code == 0 and err == ""
+    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", size + 1)
+    code, _, err = _run(argv, capsys)
+    assert code == 0 and "reading" not in err  # a small file: quiet
 
 
 # ---- through a real process: what the user sees -------------------------------------------------

@@ -178,7 +178,7 @@ def test_save_needs_a_fitted_model(tmp_path):
         LogisticRegression().save(tmp_path / "model.npz")
 
 
-# ---- scikit-learn's exception and warning classes --------------------------------------------------
+# ---- scikit-learn's exception and warning classes -----------------------------------------------
 SKLEARN_INTEROP = """
 import sys, warnings
 import numpy as np
@@ -296,7 +296,7 @@ def test_partial_fit_exists_only_for_first_order_solvers():
     assert not hasattr(LinearRegression(), "partial_fit")
 
 
-# ---- docstrings -------------------------------------------------------------------------------------
+# ---- docstrings ---------------------------------------------------------------------------------
 def numpydoc_sections(doc):
     """{section title: its text} of a numpydoc docstring (titles underlined with dashes)."""
     lines = inspect.cleandoc(doc).splitlines()

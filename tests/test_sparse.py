@@ -275,7 +275,7 @@ def test_linear_closed_form_on_very_wide_sparse_data_names_the_solver_that_can()
         LinearRegression(solver="normal").fit(X, np.ones(10))
 
 
-# ---- large ---------------------------------------------------------------------------------------
+# ---- large --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def huge():
     """100,000 x 100,000 at 0.1% density (100 values a row, in sorted distinct columns): 120 MB
@@ -309,10 +309,10 @@ def test_100k_by_100k_sparse_fits_in_a_fraction_of_its_own_size(huge, solver, ex
     assert peak < size / 3, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB matrix"
 
 
-# ---- pipelines -----------------------------------------------------------------------------------
+# ---- pipelines ----------------------------------------------------------------------------------
 CORPUS = ["the cat sat on the mat", "dogs chase cats", "a dog and a cat", "the stock market fell",
-          "markets rallied on earnings", "investors sold stocks", "my cat purrs", "bond yields rose",
-          "the puppy barked", "shares and bonds fell"] * 3
+          "markets rallied on earnings", "investors sold stocks", "my cat purrs",
+          "bond yields rose", "the puppy barked", "shares and bonds fell"] * 3
 TOPICS = np.array(["pets", "pets", "pets", "money", "money", "money", "pets", "money", "pets",
                    "money"] * 3)
 

@@ -237,8 +237,9 @@ def check_finite(array: np.ndarray, name: str, where: str) -> None:
     if bad.size:
         position = tuple(int(i) for i in bad[0])
         value = array[position]
-        raise ValueError(f"{where}: Input {name} contains {'NaN' if np.isnan(value) else 'infinity'}"
-                         f" ({value} at index {position[0] if len(position) == 1 else position})")
+        kind = "NaN" if np.isnan(value) else "infinity"
+        raise ValueError(f"{where}: Input {name} contains {kind} ({value} at index "
+                         f"{position[0] if len(position) == 1 else position})")
 
 
 def check_targets(y: Any, n_samples: int, where: str) -> np.ndarray:

@@ -240,6 +240,15 @@ def test_sparse_dtypes():
         fitted.predict(sp.csr_matrix((2, 3)))
 
 
+def test_newton_on_very_wide_sparse_data_names_the_solvers_that_can():
+    """Newton needs a dense Hessian (50,001^2 values here): refused before any work."""
+    X = sp.random(1000, 50_000, density=1e-4, format="csr", random_state=0)
+    with pytest.raises(ValueError, match=r"solver='newton' on sparse X of shape \(1000, 50000\) "
+                                         r"needs dense arrays of 50001 x 50001 values .*"
+                                         "solver='lbfgs'"):
+        LogisticRegression(solver="newton").fit(X, np.arange(1000) % 2)
+
+
 # ---- LinearRegression ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def regression():

@@ -54,6 +54,9 @@ _LBFGS_HISTORY = 10  # curvature pairs kept by L-BFGS (SciPy's default, as sciki
 _ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
 _SAVE_FORMAT = "tinygrad_lr.LogisticRegression"
 _SAVE_VERSION = 1
+# Largest dense array the Newton solver may build for a sparse X: its Hessian (P x P, P the number
+# of coefficients) and, with two classes, the logits of P stacked copies (n_samples x P).
+_MAX_NEWTON_BYTES = 2**30
 
 Params = tuple[Tensor, Tensor | None]
 
@@ -333,6 +336,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if self.solver == "lbfgs":
             curve, converged = self._run_lbfgs(objective, params)
         elif self.solver == "newton":
+            if objective.sparse:
+                _check_newton_memory(X, sum(p.numel() for p in params), objective.binary, where)
             curve, converged = self._run_newton(objective, params)
         else:
             self._optimizer = self._first_order_optimizer(params, X, shares, classes.size,
@@ -700,6 +705,17 @@ def _python_strings(value: Any) -> Any:
     if isinstance(value, list):
         return [_python_strings(item) for item in value]
     return value
+
+
+def _check_newton_memory(X: Any, n_coefficients: int, binary: bool, where: str) -> None:
+    """Refuse, naming the solvers that can, a sparse X too wide for Newton's dense arrays."""
+    rows = max(n_coefficients, X.shape[0]) if binary else n_coefficients
+    needed = rows * n_coefficients * X.dtype.itemsize
+    if needed > _MAX_NEWTON_BYTES:
+        raise ValueError(f"{where}: solver='newton' on sparse X of shape {X.shape} needs dense "
+                         f"arrays of {rows} x {n_coefficients} values for its Hessian "
+                         f"({needed / 2**30:.1f} GiB); solver='lbfgs' (or 'sgd', 'adam', "
+                         "'rmsprop') fits sparse data of any width without them")
 
 
 def _newton_direction(H: np.ndarray, g: np.ndarray, definite: bool) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from . import __version__, serialization
+from . import __version__, _dask_cli, serialization
 from .data import (StandardScaler, load_breast_cancer, load_digits, read_csv, read_features,
                    train_test_split)
 from .exceptions import ConvergenceWarning, DataError, DataValueError
@@ -371,6 +371,8 @@ def _may(path: str, mode: int) -> bool:
 # ---- commands ----------------------------------------------------------------------------------
 def _train(args: argparse.Namespace) -> int:
     """``train``: split, standardise, fit, report; optionally save the model and plot the loss."""
+    if _dask_cli.wanted(args):
+        return _dask_cli.train(args)
     _check_train_options(args)
     _check_output("--save", args.save, args.csv)
     _check_output("--plot", args.plot, args.csv)
@@ -476,6 +478,8 @@ def _model_features(args: argparse.Namespace, model: LogisticRegression,
 
 def _predict(args: argparse.Namespace) -> int:
     """``predict``: the label and per-class probabilities of every row, as CSV."""
+    if _dask_cli.wanted(args):
+        return _dask_cli.predict(args)
     _check_output("--out", args.out, args.csv, args.model)
     model, scaler, trained = load_model(args.model)
     X, _ = _model_features(args, model, scaler, trained)
@@ -530,6 +534,8 @@ def _add_train_options(train: argparse.ArgumentParser) -> None:
                       help="a shipped data set (default: breast_cancer)")
     data.add_argument("--csv", metavar="PATH",
                       help="your own CSV: header row, numeric features, labels of any type")
+    data.add_argument("--parquet", metavar="PATH",
+                      help="Parquet file(s) read with Dask (implies --dask)")
     train.add_argument("--target", metavar="COLUMN", help="the label column of --csv")
     train.add_argument("--solver", choices=SOLVERS, default="lbfgs", help="default: lbfgs")
     train.add_argument("--lr", type=float, metavar="RATE", help="learning rate of sgd/adam/rmsprop "
@@ -551,6 +557,7 @@ def _add_train_options(train: argparse.ArgumentParser) -> None:
                        help="draw the loss curve to this PNG (needs matplotlib: without it "
                        "the command stops with an error before training)")
     _add_csv_options(train)
+    _dask_cli.add_options(train)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -575,12 +582,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "Columns are found by the names the model was trained with, in any order; "
                     "other columns are ignored.")
     predict.add_argument("--model", required=True, help="a file written by 'train --save'")
-    predict.add_argument("--csv", required=True, metavar="PATH", help="rows to predict")
+    rows = predict.add_mutually_exclusive_group(required=True)
+    rows.add_argument("--csv", metavar="PATH", help="rows to predict")
+    rows.add_argument("--parquet", metavar="PATH",
+                      help="rows to predict, read with Dask (implies --dask)")
     predict.add_argument("--target", metavar="COLUMN",
                          help="a label column in the CSV, to be ignored (needed only with a "
                               "model file without column names)")
     predict.add_argument("--out", metavar="PATH", help="write here instead of to stdout")
     _add_csv_options(predict)
+    _dask_cli.add_options(predict)
     predict.set_defaults(run=_predict)
 
     evaluate = commands.add_parser(

@@ -19,6 +19,7 @@ if __package__ in (None, ""):  # run as a script: make the package importable fr
 
 from benchmarks.cases import (backward_chain_case, optimizer_case, optional, scalar_chain_case,
                               train_step_case)
+from benchmarks.csv_read import csv_read_case
 from benchmarks.fit import fit_case
 from benchmarks.harness import (FULL, QUICK, Check, OtherLoad, Settings, Table, environment,
                                 load_average)
@@ -35,6 +36,7 @@ CASES: dict[str, CaseFn] = {
     "fit-breast-cancer": fit_case,
     "peak-memory": memory_case,
     "backward-chain": backward_chain_case,
+    "csv-read": csv_read_case,
 }
 
 

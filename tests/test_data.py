@@ -404,19 +404,20 @@ def test_fast_reader_agrees_with_the_careful_one(tmp_path_factory, rows, delimit
     text += "".join(delimiter.join((row * 4)[:3] + [row[-1]]) + "\n" for row in rows)
     path = _write(tmp_path_factory.mktemp("csv"), text)
     outcomes = []
-    for read in (lambda: read_csv(path, "t"),
+    for read in (lambda: read_csv(path, "t"),  # NumPy reads the file by its path
+                 lambda: read_csv(path, "t", progress=lambda done, size: None),  # line by line
                  lambda: parse_csv(text.splitlines(keepends=True), str(path), "t")):
         try:
             X, y, names = read()
             outcomes.append((X.tolist(), X.dtype, y.tolist(), y.dtype, names))
         except DataError as error:
             outcomes.append((type(error), str(error)))
-    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == outcomes[2] and outcomes[1] == outcomes[2]
 
 
 def test_plain_numeric_files_take_the_fast_reader(tmp_path, monkeypatch):
-    """The careful reader is only the fallback: a clean file never reaches it (so the agreement
-    test above really compares two readers)."""
+    """The careful reader is only the fallback: a clean file never reaches it, whether NumPy
+    reads by path or line by line (so the agreement test above really compares the readers)."""
     text, _ = _data_text(40)
     path = _write(tmp_path, text.replace("\n\n", "\n"))
 
@@ -429,6 +430,8 @@ def test_plain_numeric_files_take_the_fast_reader(tmp_path, monkeypatch):
     np.testing.assert_array_equal(X, expected[0])
     assert y.tolist() == expected[1].tolist() and y.dtype == np.int64 and names == ["a", "b", "c"]
     X, names = read_features(path, columns=["c", "a"])
+    np.testing.assert_array_equal(X, expected[0][:, [2, 0]])
+    X, names = read_features(path, columns=["c", "a"], progress=lambda done, size: None)
     np.testing.assert_array_equal(X, expected[0][:, [2, 0]])
     with pytest.raises(AssertionError, match="careful reader was used"):
         read_csv(_write(tmp_path, "a,y\n1_0,1\n", "odd.csv"), "y")  # NumPy refuses 1_0

@@ -193,8 +193,15 @@ def _read(path: str | os.PathLike[str], spec: _Selection, delimiter: str | None,
     with _open(source) as handle:
         size = os.fstat(handle.fileno()).st_size
         lines = iter(handle.readline, "")  # leaves the handle just after the header
-        _, columns, found, _ = _start(lines, source, spec, delimiter)
-        fast = _read_fast(handle, columns, found, spec.target is not None, progress, size)
+        reader, columns, found, skipped = _start(lines, source, spec, delimiter)
+        # Without a progress display NumPy reads the file by its path, in large blocks (5-15%
+        # faster than line by line from our handle), skipping the header's physical lines.
+        if progress is None:
+            fast = _read_fast(source, skipped + reader.line_num, columns, found,
+                              spec.target is not None)
+        else:
+            fast = _read_fast(_reporting(handle, progress, size), 0, columns, found,
+                              spec.target is not None)
     if fast is not None:
         return fast
     with _open(source) as handle:
@@ -250,10 +257,10 @@ def _reporting(lines: Iterable[str], progress: ProgressCallback, size: int) -> I
 
 
 # ---- the fast reader -------------------------------------------------------------------------------
-def _read_fast(handle: TextIO, columns: _Columns, delimiter: str, labelled: bool,
-               progress: ProgressCallback | None, size: int
-               ) -> tuple[np.ndarray, np.ndarray | None, list[str]] | None:
-    """The data rows after the header through ``np.loadtxt``; None whenever anything is unusual
+def _read_fast(data: str | Iterable[str], skip_lines: int, columns: _Columns, delimiter: str,
+               labelled: bool) -> tuple[np.ndarray, np.ndarray | None, list[str]] | None:
+    """The data rows through ``np.loadtxt``, from the file's path (its first ``skip_lines`` lines
+    skipped) or from the lines after the header; None whenever anything is unusual
     (the careful reader then decides). Label cells are coded as numbers by a converter, ignored
     columns read as 0, and the feature columns are then moved into place inside the same buffer,
     so the peak stays near the size of the whole table."""
@@ -264,14 +271,14 @@ def _read_fast(handle: TextIO, columns: _Columns, delimiter: str, labelled: bool
         if i not in columns.feature_index and i != columns.target_index}
     if labelled:
         converters[columns.target_index] = lambda text: codes.setdefault(text.strip(), len(codes))
-    lines: Iterable[str] = handle if progress is None else _reporting(handle, progress, size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "input contained no data": the careful reader says it
         try:
-            table = np.loadtxt(lines, dtype=np.float64, delimiter=delimiter, comments=None,
-                               quotechar='"', ndmin=2, converters=converters or None)
-        except ValueError:  # a cell that is not a number, a ragged row, a decoding error
-            return None
+            table = np.loadtxt(data, dtype=np.float64, delimiter=delimiter, comments=None,
+                               quotechar='"', ndmin=2, converters=converters or None,
+                               skiprows=skip_lines, encoding="utf-8-sig")
+        except (ValueError, OSError):  # a cell that is not a number, a ragged row, a decoding
+            return None  # or read error: the careful reader names it
     if table.shape[0] == 0 or table.shape[1] != width or not _all_finite(table):
         return None
     y = None

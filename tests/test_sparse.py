@@ -343,6 +343,20 @@ def test_count_vectorizer_pipeline_matches_sklearn(solver):
     np.testing.assert_allclose(ours.predict_proba(new), theirs.predict_proba(new), atol=1e-4)
 
 
+def test_default_text_pipeline_fits_predicts_and_cross_validates():
+    """make_pipeline(CountVectorizer(), LogisticRegression()) as written, with scikit-learn's
+    cross-validation and a TF-IDF variant."""
+    feature_extraction = pytest.importorskip("sklearn.feature_extraction.text",
+                                             reason=SKLEARN_REASON)
+    pipeline = pytest.importorskip("sklearn.pipeline", reason=SKLEARN_REASON)
+    model_selection = pytest.importorskip("sklearn.model_selection", reason=SKLEARN_REASON)
+    for vectorizer in (feature_extraction.CountVectorizer, feature_extraction.TfidfVectorizer):
+        model = pipeline.make_pipeline(vectorizer(), LogisticRegression())
+        assert model.fit(CORPUS, TOPICS).score(CORPUS, TOPICS) == 1.0
+        scores = model_selection.cross_val_score(model, CORPUS, TOPICS, cv=3)
+        assert scores.shape == (3,) and (scores >= 0.5).all()
+
+
 def test_scipy_is_not_imported_by_the_package():
     code = ("import sys, numpy as np, tinygrad_lr\n"
             "from tinygrad_lr.linear_model import LogisticRegression\n"

@@ -76,7 +76,11 @@ def as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarra
 class Tensor:
     """An n-dimensional array that records the operations applied to it, for reverse-mode autodiff."""
 
-    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "__weakref__")
+    # _version_counter: a one-element list, shared by every tensor over the same storage (views,
+    # detach()); each in-place write adds 1, and nodes compare it with what they saved.
+    # _view_of: (base tensor, view op class, its parameters) for a view made by a view op.
+    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_version_counter", "_view_of",
+                 "__weakref__")
     __array_ufunc__ = None  # make NumPy defer `ndarray * Tensor` to Tensor.__rmul__
 
     def __init__(self, *data: Any, dtype: DTypeLike = None, requires_grad: bool = False,
@@ -92,6 +96,8 @@ class Tensor:
         self._grad: Tensor | None = None
         self.grad_fn = None
         self._requires_grad = False
+        self._version_counter = [0]
+        self._view_of = None
         if requires_grad:
             _check_can_require_grad(self._data.dtype)
             self._requires_grad = True
@@ -104,6 +110,8 @@ class Tensor:
         t._grad = None
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
+        t._version_counter = [0]
+        t._view_of = None
         return t
 
     # ---- autograd attributes ------------------------------------------------------------------
@@ -112,8 +120,8 @@ class Tensor:
         """This tensor's values as a tensor outside the graph that shares their memory.
 
         As in PyTorch, changes made through ``.data`` are not seen by autograd (its escape
-        hatch), and assigning ``t.data = other`` replaces the values, keeping ``t``'s place in
-        the graph.
+        hatch: the new tensor has a version counter of its own), and assigning
+        ``t.data = other`` replaces the values, keeping ``t``'s place in the graph.
         """
         return Tensor._make(self._data)
 
@@ -122,6 +130,16 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"assigned data must be a Tensor, got {type(value).__name__}")
         self._data = value._data
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (PyTorch's ``_version``)."""
+        return self._version_counter[0]
+
+    @property
+    def _base(self) -> "Tensor | None":
+        """The tensor this one is a view of, or None (PyTorch's ``_base``)."""
+        return None if self._view_of is None else self._view_of[0]
 
     @property
     def requires_grad(self) -> bool:
@@ -181,8 +199,11 @@ class Tensor:
         Tensor._run_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this data, outside the graph."""
-        return Tensor._make(self._data)
+        """A tensor sharing this data and its version counter, outside the graph: writes
+        through it are seen by the nodes that saved this tensor."""
+        t = Tensor._make(self._data)
+        t._version_counter = self._version_counter
+        return t
 
     def detach_(self) -> "Tensor":
         """Cut this tensor out of the graph in place."""
@@ -345,87 +366,9 @@ class Tensor:
             return _LEGACY_NAMES.get(self._data.dtype, f"torch.{self._data.dtype.name}")
         return self.to(_as_dtype(dtype))
 
-    # ---- in-place updates, for tensors outside the graph ----------------------------------------
-    def _check_inplace(self, op: str) -> None:
-        if self._requires_grad:
-            from .autograd.grad_mode import is_grad_enabled
-            if is_grad_enabled():
-                kind = "a leaf tensor that requires grad" if self.grad_fn is None else \
-                    "a tensor that is part of the autograd graph"
-                raise RuntimeError(f"{op}: {kind} is being used in an in-place operation; "
-                                   "wrap the update in `with tinygrad_lr.no_grad():`")
-
-    def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> "Tensor":
-        self._check_inplace(op)
-        value = other._data if isinstance(other, Tensor) else other
-        if ufunc is np.true_divide and self._data.dtype.kind != "f":
-            raise RuntimeError(f"{op}: true division result is float and can't be written into "
-                               f"a tensor of dtype {self._data.dtype}")
-        try:
-            ufunc(self._data, value, out=self._data)
-        except ValueError:
-            raise RuntimeError(f"{op}: a value of shape {np.shape(value)} cannot be broadcast into "
-                               f"a tensor of shape {self._data.shape}") from None
-        return self
-
-    def __iadd__(self, other: Any) -> "Tensor":
-        return self._inplace("add_", np.add, other)
-
-    def __isub__(self, other: Any) -> "Tensor":
-        return self._inplace("sub_", np.subtract, other)
-
-    def __imul__(self, other: Any) -> "Tensor":
-        return self._inplace("mul_", np.multiply, other)
-
-    def __itruediv__(self, other: Any) -> "Tensor":
-        return self._inplace("div_", np.true_divide, other)
-
-    def add_(self, other: Any, alpha: Any = 1) -> "Tensor":
-        """In-place ``self += alpha * other``."""
-        return self._inplace("add_", np.add, other if alpha == 1 else _scaled(other, alpha))
-
-    def sub_(self, other: Any, alpha: Any = 1) -> "Tensor":
-        """In-place ``self -= alpha * other``."""
-        return self._inplace("sub_", np.subtract, other if alpha == 1 else _scaled(other, alpha))
-
-    def mul_(self, other: Any) -> "Tensor":
-        """In-place multiply."""
-        return self._inplace("mul_", np.multiply, other)
-
-    def div_(self, other: Any) -> "Tensor":
-        """In-place divide."""
-        return self._inplace("div_", np.true_divide, other)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace("setitem")
-        if isinstance(index, Tensor):
-            index = index._data
-        elif isinstance(index, tuple):
-            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
-        self._data[index] = value._data if isinstance(value, Tensor) else value
-
-    def zero_(self) -> "Tensor":
-        """Fill with zeros in place."""
-        self._check_inplace("zero_")
-        self._data[...] = 0
-        return self
-
-    def fill_(self, value: Any) -> "Tensor":
-        """Fill with ``value`` in place."""
-        self._check_inplace("fill_")
-        self._data[...] = value._data if isinstance(value, Tensor) else value
-        return self
-
-    def copy_(self, src: Any) -> "Tensor":
-        """Copy ``src`` (broadcast to this shape) into this tensor in place."""
-        self._check_inplace("copy_")
-        value = src._data if isinstance(src, Tensor) else np.asarray(src)
-        try:
-            np.copyto(self._data, np.broadcast_to(value, self._data.shape), casting="unsafe")
-        except ValueError:
-            raise RuntimeError(f"copy_: source of shape {np.shape(value)} cannot be broadcast to "
-                               f"shape {self._data.shape}") from None
-        return self
+    # In-place methods (add_, mul_, __iadd__, __setitem__, zero_, copy_, ...) are installed with
+    # the ops by tinygrad_lr.ops.inplace: they bump the version counter and, when recorded,
+    # rebase this tensor's history.
 
 
 _LEGACY_NAMES = {float64: "torch.DoubleTensor", float32: "torch.FloatTensor",
@@ -457,10 +400,7 @@ def reset_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
             t.grad = Tensor._make(np.zeros_like(grad._data))
         else:
             grad._data[...] = 0
-
-
-def _scaled(other: Any, alpha: Any) -> Any:
-    return (other._data if isinstance(other, Tensor) else np.asarray(other)) * alpha
+            grad._version_counter[0] += 1
 
 
 def tensor(data: Any, dtype: DTypeLike = None, *, device: Any = None,

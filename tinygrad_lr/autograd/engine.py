@@ -95,6 +95,8 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
                 deliver(node, g)
             if id(node) not in useful:
                 continue
+        if node.saved is not None:
+            node.check_versions()
         # The rule, and the inputs' arrays and parents (unary and binary nodes spelled out: they
         # are nearly all of them).
         arity = node.arity
@@ -165,6 +167,7 @@ def _accumulate(t: Tensor, g: Any, graph: bool) -> None:
             t._grad = Tensor._make(old._data + g)
         else:
             np.add(old._data, g, out=old._data, casting="unsafe")
+            old._version_counter[0] += 1
 
 
 def _check_roots(what: str, outputs: Sequence[Tensor], grads: Any, create_graph: bool) -> list:

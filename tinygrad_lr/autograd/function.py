@@ -18,10 +18,16 @@ _NEEDS_TWO = {(True, True): (True, True), (True, False): (True, False),
               (False, True): (False, True)}
 
 
+def crossed(needs: tuple[bool, ...]) -> tuple[int, ...]:
+    """The inputs a product's rule reads: the first when the second needs its gradient, the
+    second when the first does (d(xy)/dx = y)."""
+    return tuple(i for i, other in ((0, 1), (1, 0)) if needs[other])
+
+
 def _shape_error(cls: type, tensors: tuple[Tensor, ...], error: ValueError) -> RuntimeError:
     """NumPy's complaint about the inputs, restated with the op's name and the input shapes."""
     name = cls.__name__.lower()
-    shapes = " and ".join(str(t.shape) for t in tensors)
+    shapes = " and ".join(str(t._data.shape) for t in tensors)
     if "broadcast" in str(error):
         return RuntimeError(f"{name}: shapes {shapes} cannot be broadcast together")
     return RuntimeError(f"{name}: {error} (input shapes {shapes})")
@@ -53,7 +59,7 @@ class Function:
     node is always newer than the nodes it consumes. ``arity`` is 0 once the graph is freed.
     """
 
-    __slots__ = ("arity", "a0", "p0", "a1", "p1", "needs", "out", "seq", "retained",
+    __slots__ = ("arity", "a0", "p0", "a1", "p1", "needs", "out", "seq", "retained", "saved",
                  "__weakref__")
     array_ops: Any = None   # installed by tinygrad_lr.ops
     tensor_ops: Any = None  # installed by tinygrad_lr.ops
@@ -62,6 +68,18 @@ class Function:
     # 250-400 ns for 0-d arrays (scalar graphs are all such ops). Unary and binary ops only;
     # integers stay arrays, whose overflow wraps silently where a scalar's warns.
     on_scalars = False
+    # The inputs the rule reads (indices), None for all of them; rules that read an input only
+    # for another input's gradient override inputs_read(). The node records the version of each,
+    # and of its output when saves_output, so that backward refuses values changed in place.
+    reads: tuple[int, ...] | None = None
+    saves_output = False
+    # View ops set this: a result that shares its input's memory shares its version counter,
+    # and remembers how it was made (in-place writes into it are written through to the base).
+    is_view = False
+
+    def inputs_read(self) -> Any:
+        """Indices of the inputs whose values the derivative rule reads (given ``needs``)."""
+        return range(self.arity) if self.reads is None else self.reads
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         """Compute the output array from the input arrays."""
@@ -101,6 +119,12 @@ class Function:
         result = _new_tensor(Tensor)
         result._data = out
         result._grad = None
+        result._view_of = None
+        if cls.is_view and np.may_share_memory(out, tensors[0]._data):
+            result._version_counter = tensors[0]._version_counter
+            result._view_of = (tensors[0], cls, params)
+        else:
+            result._version_counter = [0]
         if not (record and _state.enabled):
             result.grad_fn = None
             result._requires_grad = False
@@ -120,9 +144,33 @@ class Function:
             node.a0 = tuple(t._data for t in tensors)
             node.p0 = tuple((t.grad_fn or t) if t._requires_grad else None for t in tensors)
             node.needs = tuple(t._requires_grad for t in tensors)
+        saved = [(i, tensors[i]._version_counter, tensors[i]._version_counter[0])
+                 for i in node.inputs_read()]
+        if node.saves_output:
+            saved.append((-1, result._version_counter, result._version_counter[0]))
+        node.saved = saved or None
         result.grad_fn = node
         result._requires_grad = True
         return result
+
+    def check_versions(self) -> None:
+        """Raise if a value the rule reads was changed in place after this node saved it."""
+        for i, counter, version in self.saved:
+            if counter[0] != version:
+                what = "its output" if i < 0 else f"its input {i}"
+                array = self.out if i < 0 else self.edges()[0][i]
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: {what}, of shape {tuple(np.shape(array))}, saved by "
+                    f"{self.name()}, is at version {counter[0]}; expected version {version} "
+                    "instead")
+
+    def rebind_output(self, tensor: Tensor) -> None:
+        """Record ``tensor`` (which an in-place op made the output) as the output this node
+        saved, at its current version."""
+        if self.saved is not None:
+            self.saved = [(i, tensor._version_counter, tensor._version_counter[0]) if i < 0
+                          else (i, counter, version) for i, counter, version in self.saved]
 
     def edges(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """The inputs' arrays and their parents (node, leaf Tensor or None), in input order."""
@@ -144,17 +192,20 @@ class Function:
     def release(self) -> None:
         """Drop the references that keep the graph behind this node alive."""
         self.arity = 0
-        self.a0 = self.p0 = self.a1 = self.p1 = self.out = None
+        self.a0 = self.p0 = self.a1 = self.p1 = self.out = self.saved = None
 
     def retain_output(self, tensor: Tensor) -> None:
         """Remember ``tensor`` (made by this node) so backward sets its ``.grad``."""
         self.retained = (self.retained or ()) + (weakref.ref(tensor),)
 
-    @classmethod
-    def name(cls) -> str:
+    def name(self) -> str:
         """The node's name as PyTorch prints its ``grad_fn`` (``MulBackward0``): the class name
-        or PyTorch's name for the same operation, then ``Backward`` and the overload number."""
-        return _TORCH_NAMES.get(cls.__name__, cls.__name__ + "Backward0")
+        or PyTorch's name for the same operation, then ``Backward`` and the overload number
+        (a sum or mean over chosen dimensions is PyTorch's overload 1)."""
+        cls = type(self).__name__
+        if cls in ("Sum", "Mean") and getattr(self, "axes", None) is not None:
+            return cls + "Backward1"
+        return _TORCH_NAMES.get(cls, cls + "Backward0")
 
     @property
     def next_functions(self) -> tuple:

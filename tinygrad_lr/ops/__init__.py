@@ -10,7 +10,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import functional as fn
 from .common import ArrayOps
-from .movement import IndexGrad
+from .inplace import install_inplace
+from .movement import IndexGrad, IndexPut
 
 
 def _prod_of_others(x: Tensor, axis: int) -> Tensor:
@@ -53,6 +54,11 @@ class TensorOps:
         """Convert to ``dtype``, recorded."""
         return fn.to_dtype(g, dtype)
 
+    @staticmethod
+    def zero_at(g: Tensor, index: Any) -> Tensor:
+        """``g`` with zeros at ``index``, recorded."""
+        return IndexPut.apply(g, Tensor._make(np.zeros((), g._data.dtype)), index=index)
+
 
 Function.array_ops = ArrayOps
 Function.tensor_ops = TensorOps
@@ -94,3 +100,4 @@ def _install() -> None:
 
 
 _install()
+install_inplace(Tensor)

@@ -225,3 +225,10 @@ class ArrayOps:
     def cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
         """Convert to ``dtype``."""
         return a.astype(dtype)
+
+    @staticmethod
+    def zero_at(g: np.ndarray, index: Any) -> np.ndarray:
+        """A copy of ``g`` with zeros at ``index``."""
+        out = g.copy()
+        out[index] = 0
+        return out

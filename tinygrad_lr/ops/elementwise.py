@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, crossed
 from .common import POOL_MIN_BYTES, new_array, sigmoid_array, softplus_array, sum_to
 
 
@@ -30,6 +30,7 @@ class _Arithmetic(Function):
 
 class Add(_Arithmetic):
     __slots__ = ()
+    reads = ()
 
     def forward(self, x, y):
         return x + y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.add, x, y)
@@ -41,6 +42,7 @@ class Add(_Arithmetic):
 
 class Sub(_Arithmetic):
     __slots__ = ()
+    reads = ()
 
     def forward(self, x, y):
         return x - y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.subtract, x, y)
@@ -53,6 +55,9 @@ class Sub(_Arithmetic):
 class Mul(_Arithmetic):
     __slots__ = ()
 
+    def inputs_read(self):
+        return crossed(self.needs)
+
     def forward(self, x, y):
         return x * y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.multiply, x, y)
 
@@ -63,6 +68,9 @@ class Mul(_Arithmetic):
 
 class Div(_Arithmetic):
     __slots__ = ()
+
+    def inputs_read(self):
+        return (0, 1) if self.needs[1] else (1,)
 
     def forward(self, x, y):
         return x / y
@@ -76,6 +84,7 @@ class Div(_Arithmetic):
 class Pow(_Arithmetic):
     """x ** y with both operands tensors."""
     __slots__ = ()
+    saves_output = True
 
     def forward(self, x, y):
         self.out = x ** y
@@ -111,6 +120,7 @@ class PowScalar(_Arithmetic):
 class RPowScalar(_Arithmetic):
     """c ** x for a Python number c."""
     __slots__ = ("base",)
+    saves_output = True
 
     def __init__(self, base: float) -> None:
         self.base = base
@@ -126,6 +136,7 @@ class RPowScalar(_Arithmetic):
 class Clone(Function):
     """A copy of the data that stays in the graph (gradient passes unchanged)."""
     __slots__ = ()
+    reads = ()
 
     def forward(self, x):
         return x.copy()
@@ -136,6 +147,7 @@ class Clone(Function):
 
 class Neg(_Arithmetic):
     __slots__ = ()
+    reads = ()
 
     def forward(self, x):
         return -x
@@ -146,6 +158,8 @@ class Neg(_Arithmetic):
 
 class Exp(_Arithmetic):
     __slots__ = ()
+    reads = ()
+    saves_output = True
 
     def forward(self, x):
         self.out = np.exp(x)
@@ -177,6 +191,8 @@ class Log1p(_Arithmetic):
 
 class Sqrt(_Arithmetic):
     __slots__ = ()
+    reads = ()
+    saves_output = True
 
     def forward(self, x):
         self.out = np.sqrt(x)
@@ -199,6 +215,8 @@ class Abs(_Arithmetic):
 class Sigmoid(_Arithmetic):
     """Its own op, not composed from exp: the composed form overflows for large |x|."""
     __slots__ = ()
+    reads = ()
+    saves_output = True
 
     def forward(self, x):
         self.out = sigmoid_array(x)
@@ -211,6 +229,8 @@ class Sigmoid(_Arithmetic):
 
 class Tanh(_Arithmetic):
     __slots__ = ()
+    reads = ()
+    saves_output = True
 
     def forward(self, x):
         self.out = np.tanh(x)
@@ -245,14 +265,18 @@ class LogSigmoid(_Arithmetic):
 
 
 class Relu(_Arithmetic):
-    """max(x, 0); the derivative at 0 is taken as 0, as in PyTorch."""
+    """max(x, 0); the derivative at 0 is taken as 0, as in PyTorch (read from the output, as
+    PyTorch does: out > 0 exactly where x > 0)."""
     __slots__ = ()
+    reads = ()
+    saves_output = True
 
     def forward(self, x):
-        return np.maximum(x, 0)
+        self.out = np.maximum(x, 0)
+        return self.out
 
     def backward(self, g, xp, x):
-        return g * (x > 0)
+        return g * (self.result(xp) > 0)
 
 
 class Clamp(_Arithmetic):
@@ -302,6 +326,7 @@ class Minimum(_Arithmetic):
 class Where(Function):
     """Pick x where the (constant) condition holds, else y."""
     __slots__ = ("condition",)
+    reads = ()
 
     def __init__(self, condition: np.ndarray) -> None:
         self.condition = condition
@@ -318,6 +343,7 @@ class Where(Function):
 class Cast(Function):
     """Change the floating dtype; the gradient is cast back."""
     __slots__ = ("dtype",)
+    reads = ()
 
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = dtype

@@ -94,8 +94,16 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     return ew.Add.apply(*coerce(input, other))
 
 
+def _refuse_bool(what: str, *operands: Any) -> None:
+    """PyTorch refuses subtraction and negation of bool tensors (a mask is inverted with ~)."""
+    if any(isinstance(t, Tensor) and t._data.dtype == np.bool_ for t in operands):
+        raise RuntimeError(f"{what} with a bool tensor is not supported; to invert a mask, use "
+                           "the `~` operator or logical_not()")
+
+
 def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input - alpha * other, broadcasting."""
+    _refuse_bool("subtraction, the `-` operator,", input, other)
     if alpha != 1:
         other = mul(other, alpha)
     return ew.Sub.apply(*coerce(input, other))
@@ -118,6 +126,7 @@ def clone(input: Tensor) -> Tensor:
 
 def neg(input: Tensor) -> Tensor:
     """-input."""
+    _refuse_bool("negation, the `-` operator,", input)
     return ew.Neg.apply(input)
 
 
@@ -138,7 +147,12 @@ def pow(input: Any, exponent: Any) -> Tensor:
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
-    """Matrix product with NumPy/PyTorch rules for 1-D and batched operands."""
+    """Matrix product with NumPy/PyTorch rules for 1-D and batched operands; both operands must
+    have one dtype, as in PyTorch (no promotion)."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor) \
+            and input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"matmul: expected both operands to have the same dtype, but got "
+                           f"{input._data.dtype} and {other._data.dtype}")
     input, other = coerce(input, other)
     if input._data.ndim == 0 or other._data.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
@@ -335,8 +349,11 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = No
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Tensor:
-    """Arithmetic mean over ``dim`` (all by default)."""
-    input = _float(input)
+    """Arithmetic mean over ``dim`` (all by default); floating-point tensors only, as PyTorch."""
+    input = as_tensor(input)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"mean(): could not infer output dtype: the input must be a floating "
+                           f"point tensor, got dtype {input._data.dtype}; convert it with .float()")
     return rd.Mean.apply(input, axes=_axes("mean", input, dim, axis),
                          keepdim=_keep(keepdim, keepdims))
 

@@ -64,6 +64,8 @@ class _AlongAxis(Function):
 class Softmax(_AlongAxis):
     """exp(x) / sum(exp(x)) along an axis, computed from x - max so it cannot overflow."""
     __slots__ = ()
+    reads = ()
+    saves_output = True
 
     def forward(self, x):
         e = exp_floored(self.shifted(x))
@@ -78,6 +80,8 @@ class Softmax(_AlongAxis):
 class LogSoftmax(_AlongAxis):
     """x - logsumexp(x) along an axis, stable for any finite logits."""
     __slots__ = ()
+    reads = ()
+    saves_output = True
 
     def forward(self, x):
         z = self.shifted(x)

@@ -5,12 +5,14 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, crossed
 from .common import POOL_MIN_BYTES, index_grad_array, new_array, sum_to
 
 
 class Reshape(Function):
     __slots__ = ("shape",)
+    reads = ()
+    is_view = True
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -28,6 +30,8 @@ class Reshape(Function):
 
 class Permute(Function):
     __slots__ = ("axes",)
+    reads = ()
+    is_view = True
 
     def __init__(self, axes: tuple[int, ...]) -> None:
         self.axes = axes
@@ -41,6 +45,8 @@ class Permute(Function):
 
 class Expand(Function):
     __slots__ = ("shape",)
+    reads = ()
+    is_view = True
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -59,13 +65,19 @@ class Expand(Function):
 class Index(Function):
     """x[index] for ints, slices, None, Ellipsis, boolean masks and integer arrays."""
     __slots__ = ("index",)
+    reads = ()
+    is_view = True  # basic indexing gives a view, advanced indexing a copy
 
     def __init__(self, index: Any) -> None:
         self.index = index
 
     def forward(self, x):
         try:
-            return x[self.index]
+            out = x[self.index]
+            if type(out) is not np.ndarray:  # integers only: a 0-d view, as PyTorch's x[i]
+                index = self.index if isinstance(self.index, tuple) else (self.index,)
+                out = x[index + (Ellipsis,)]
+            return out
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor shape {x.shape})") from None
 
@@ -76,6 +88,7 @@ class Index(Function):
 class IndexGrad(Function):
     """Scatter-add into zeros: the derivative of Index, whose own derivative is Index again."""
     __slots__ = ("index", "shape")
+    reads = ()
 
     def __init__(self, index: Any, shape: tuple[int, ...]) -> None:
         self.index, self.shape = index, shape
@@ -95,6 +108,7 @@ def _per_input(grads: list[Any]) -> Any:
 
 class Cat(Function):
     __slots__ = ("axis",)
+    reads = ()
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -114,6 +128,7 @@ class Cat(Function):
 
 class Stack(Function):
     __slots__ = ("axis",)
+    reads = ()
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -129,6 +144,9 @@ class Stack(Function):
 class MatMul(Function):
     """Matrix product with NumPy's rules (1-D operands promoted, batch dimensions broadcast)."""
     __slots__ = ()
+
+    def inputs_read(self):
+        return crossed(self.needs)
 
     def forward(self, x, y):
         out = None
@@ -178,6 +196,9 @@ class Linear(Function):
     dimensions of x) and g summed to b's shape."""
     __slots__ = ()
 
+    def inputs_read(self):
+        return crossed(self.needs)
+
     def forward(self, x, w, b=None):
         out = np.matmul(x, w.T)
         if b is None:
@@ -195,3 +216,24 @@ class Linear(Function):
         if b is None:
             return gx, gw
         return gx, gw, (sum_to(g, b.shape) if self.needs[2] else None)
+
+
+class IndexPut(Function):
+    """x with x[index] = v, out of place: the value setitem writes (``x[index] = v``) and the
+    in-place fills. The written positions take their gradient from v, the others from x; the
+    rule reads neither value."""
+    __slots__ = ("index",)
+    reads = ()
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    def forward(self, x, v):
+        out = x.copy()
+        out[self.index] = v
+        return out
+
+    def backward(self, g, xp, x, v):
+        gx = xp.zero_at(g, self.index) if self.needs[0] else None
+        gv = sum_to(g[self.index], v.shape) if self.needs[1] else None
+        return gx, gv

@@ -39,6 +39,7 @@ class _Reduction(Function):
 
 class Sum(_Reduction):
     __slots__ = ()
+    reads = ()
 
     def forward(self, x):
         return x.sum(axis=self.axes, keepdims=self.keepdim)
@@ -49,6 +50,7 @@ class Sum(_Reduction):
 
 class Mean(_Reduction):
     __slots__ = ("count",)
+    reads = ()
 
     def forward(self, x):
         out = x.mean(axis=self.axes, keepdims=self.keepdim)
@@ -61,7 +63,8 @@ class Mean(_Reduction):
 
 class Extremum(_Reduction):
     """amax/amin; tied extremes share the gradient equally, as in PyTorch."""
-    __slots__ = ("largest",)
+    __slots__ = ("largest", "share")
+    saves_output = True
 
     def __init__(self, axes: tuple[int, ...] | None, keepdim: bool, largest: bool) -> None:
         super().__init__(axes, keepdim)
@@ -74,19 +77,22 @@ class Extremum(_Reduction):
         reduce = np.max if self.largest else np.min
         extreme = reduce(x, axis=self.axes, keepdims=True)
         hits = x == extreme
-        self.out = hits / hits.sum(axis=self.axes, keepdims=True).astype(x.dtype)
-        return self.squeeze(extreme, x.shape)
+        self.share = hits / hits.sum(axis=self.axes, keepdims=True).astype(x.dtype)
+        self.out = self.squeeze(extreme, x.shape)
+        return self.out
 
     def backward(self, g, xp, x):
-        return self.spread(g, xp, x.shape) * self.out
+        return self.spread(g, xp, x.shape) * self.share
 
 
 class Prod(_Reduction):
     """Product over one axis (or all); exact gradient even where elements are zero."""
     __slots__ = ()
+    saves_output = True
 
     def forward(self, x):
-        return np.prod(x, axis=self.axes, keepdims=self.keepdim)
+        self.out = np.prod(x, axis=self.axes, keepdims=self.keepdim)
+        return self.out
 
     def backward(self, g, xp, x):
         if self.axes is None:
@@ -99,6 +105,7 @@ class Prod(_Reduction):
 class LogSumExp(_Reduction):
     """log Σ exp(x), shifted by the max so it neither overflows nor underflows."""
     __slots__ = ()
+    saves_output = True
 
     def forward(self, x):
         m = np.max(x, axis=self.axes, keepdims=True)

@@ -143,7 +143,7 @@ class LBFGS(Optimizer):
     def _flat_grad(self) -> np.ndarray:
         """All gradients as one new flat array (zeros for parameters without a gradient)."""
         dtype = np.result_type(*[p.dtype for p in self._params])
-        parts = [np.zeros(p._data.size, dtype) if p.grad is None else p.grad.data.reshape(-1)
+        parts = [np.zeros(p._data.size, dtype) if p.grad is None else p.grad._data.reshape(-1)
                  for p in self._params]
         return np.concatenate(parts).astype(dtype, copy=False)
 
@@ -154,6 +154,7 @@ class LBFGS(Optimizer):
             n = p._data.size
             np.add(p._data, step * direction[offset:offset + n].reshape(p.shape), out=p._data,
                    casting="same_kind")
+            p._version_counter[0] += 1
             offset += n
 
     def _evaluate_loss(self, closure: Callable[[], Any]) -> tuple[Any, float, np.ndarray]:

@@ -166,6 +166,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p, p.grad._data, self.state[p], group)
+                    p._version_counter[0] += 1  # an in-place write, as PyTorch counts it
         return loss
 
     def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],

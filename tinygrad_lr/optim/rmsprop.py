@@ -16,24 +16,30 @@ def _rmsprop_kernel(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
                     weight_decay: float, momentum: float, maximize: bool) -> None:
     """One RMSprop step in place; ``grad_avg`` is None unless centered, ``buf`` unless momentum."""
     d = effective_grad(param, grad, weight_decay, maximize, work)
+    # square_avg.mul_(alpha).addcmul_(d, d, value=1 - alpha): addcmul rounds (value * d) * d
     np.multiply(square_avg, alpha, out=square_avg)
-    np.add(square_avg, np.multiply(np.multiply(d, d, out=scratch), 1 - alpha, out=scratch),
+    np.add(square_avg, np.multiply(np.multiply(d, 1 - alpha, out=scratch), d, out=scratch),
            out=square_avg)
-    if grad_avg is not None:
-        np.multiply(grad_avg, alpha, out=grad_avg)
-        np.add(grad_avg, np.multiply(d, 1 - alpha, out=scratch), out=grad_avg)
+    if grad_avg is not None:  # grad_avg.lerp_(d, 1 - alpha), rounded as PyTorch's lerp
+        weight = 1 - alpha
+        difference = np.subtract(d, grad_avg, out=scratch)
+        if weight < 0.5:
+            np.add(grad_avg, np.multiply(difference, weight, out=scratch), out=grad_avg)
+        else:
+            np.subtract(d, np.multiply(difference, 1 - weight, out=scratch), out=grad_avg)
         square_mean = np.multiply(grad_avg, grad_avg, out=scratch)
         variance = np.subtract(square_avg, square_mean, out=scratch)
         avg = np.sqrt(variance, out=scratch)
     else:
         avg = np.sqrt(square_avg, out=scratch)
     np.add(avg, eps, out=avg)
-    scaled = np.divide(d, avg, out=scratch)
-    if buf is not None:
+    if buf is not None:  # buf.mul_(momentum).addcdiv_(d, avg); param.add_(buf, alpha=-lr)
         np.multiply(buf, momentum, out=buf)
-        np.add(buf, scaled, out=buf)
-        scaled = buf
-    np.subtract(param, np.multiply(scaled, lr, out=scratch), out=param)
+        np.add(buf, np.divide(d, avg, out=scratch), out=buf)
+        np.subtract(param, np.multiply(buf, lr, out=scratch), out=param)
+    else:  # param.addcdiv_(d, avg, value=-lr): addcdiv rounds (value * d) / avg
+        step = np.multiply(d, -lr, out=work)  # d is the gradient or already in work
+        np.add(param, np.divide(step, avg, out=step), out=param)
 
 
 class RMSprop(Optimizer):

@@ -437,6 +437,27 @@ def test_plain_numeric_files_take_the_fast_reader(tmp_path, monkeypatch):
         read_csv(_write(tmp_path, "a,y\n1_0,1\n", "odd.csv"), "y")  # NumPy refuses 1_0
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 64, 10**6])
+def test_columns_are_moved_into_place_across_row_blocks(tmp_path, monkeypatch, chunk):
+    """The fast reader's in-buffer column selection, block by block (blocks of `chunk` rows): the
+    same values as NumPy's own indexing, C-contiguous, for any order of the kept columns."""
+    rng = np.random.default_rng(5)
+    table = rng.standard_normal((100, 6))
+    header = ["u", "label", "v", "w", "note", "z"]
+    lines = [",".join(header)] + [
+        ",".join([repr(r[0]), f"c{int(r[1] > 0)}", repr(r[2]), repr(r[3]), "text", repr(r[5])])
+        for r in table.tolist()]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    monkeypatch.setattr(csv_reader, "_ROWS_PER_CHUNK", chunk)
+    monkeypatch.setattr(csv_reader, "_parse_careful", None)  # the fast reader must do it all
+    X, y, names = read_csv(path, "label", features=["z", "u", "w", "v"])
+    assert names == ["z", "u", "w", "v"] and X.flags.c_contiguous and X.shape == (100, 4)
+    np.testing.assert_array_equal(X, table[:, [5, 0, 3, 2]])
+    assert y.tolist() == [f"c{int(v > 0)}" for v in table[:, 1]]
+    X, names = read_features(path, columns=["w"])
+    np.testing.assert_array_equal(X, table[:, [3]])
+
+
 def test_progress_is_reported_up_to_the_file_size(tmp_path):
     text, _ = _data_text(40_000, blank_every=10**9)
     path = _write(tmp_path, text)

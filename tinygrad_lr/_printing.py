@@ -108,5 +108,19 @@ def tensor_repr(data: np.ndarray, default_float: np.dtype, suffixes: list[str],
     implied = data.dtype in (default_float, np.dtype(np.int64), np.dtype(np.bool_))
     if not implied or (data.size == 0 and data.dtype != default_float):
         parts.append(f"dtype=tinygrad_lr.{data.dtype.name}")
-    text = prefix + ", ".join(parts + suffixes) + ")"
-    return text
+    return _add_suffixes(prefix + parts[0], parts[1:] + suffixes, len(prefix))
+
+
+def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+    """Append ", suffix" for each suffix, starting a new line (indented) where the line would
+    pass the line width, as PyTorch does."""
+    pieces = [text]
+    last_line = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line + len(suffix) + 2 > LINE_WIDTH:
+            pieces.append(",\n" + " " * indent + suffix)
+            last_line = indent + len(suffix)
+        else:
+            pieces.append(", " + suffix)
+            last_line += len(suffix) + 2
+    return "".join(pieces) + ")"

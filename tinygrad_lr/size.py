@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
+import sys
 
 
 class Size(tuple):
     """The shape of a tensor: a tuple of ints (compares equal to plain tuples), with
-    ``numel()``; ``print`` and ``repr`` show PyTorch's ``Size([2, 3])``, f-strings the tuple."""
+    ``numel()``; printed and formatted as PyTorch's ``Size([2, 3])`` (but as the plain tuple
+    inside the library's own messages)."""
 
     __slots__ = ()
 
@@ -27,5 +29,8 @@ class Size(tuple):
     __str__ = __repr__
 
     def __format__(self, format_spec: str) -> str:
-        # Inside f-strings (the library's error messages among them) a shape reads as a tuple.
-        return tuple.__repr__(self).__format__(format_spec)
+        # A user's f"{x.shape}" prints as PyTorch's does; the library's own error messages,
+        # formatted inside the package, show the plain tuple "(3, 2)".
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        text = tuple.__repr__(self) if caller.startswith("tinygrad_lr") else repr(self)
+        return text.__format__(format_spec)

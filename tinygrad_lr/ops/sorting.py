@@ -15,8 +15,28 @@ from ..autograd.function import Function
 from ..tensor import Tensor, int64
 from . import functional as fn
 
-SortResult = namedtuple("SortResult", ["values", "indices"])
-TopKResult = namedtuple("TopKResult", ["values", "indices"])
+
+
+class _ValuesIndices(namedtuple("_ValuesIndices", ["values", "indices"])):
+    """A (values, indices) pair that prints as PyTorch's ``torch.return_types`` tuples."""
+    __slots__ = ()
+    op = ""
+
+    def __repr__(self) -> str:
+        return (f"tinygrad_lr.return_types.{self.op}(\nvalues={self.values!r},\n"
+                f"indices={self.indices!r})")
+
+
+class SortResult(_ValuesIndices):
+    """The result of ``sort``: (values, indices)."""
+    __slots__ = ()
+    op = "sort"
+
+
+class TopKResult(_ValuesIndices):
+    """The result of ``topk``: (values, indices)."""
+    __slots__ = ()
+    op = "topk"
 
 
 def _axis(name: str, x: Tensor, dim: int) -> int:

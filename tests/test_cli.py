@@ -307,7 +307,6 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
         "one_class": _write_csv(tmp_path / "one.csv", ["f1", "f2", "label"],
                                 [[r[0], r[1], "x"] for r in good]),
         "good": _write_csv(tmp_path / "good.csv", ["f1", "f2", "label"], good * 5),
-        "three": _write_csv(tmp_path / "three.csv", ["f1", "f2", "f3"], [[1, 2, 3], [4, 5, 6]]),
         "not_model": _write_text(tmp_path / "model.npz", "just text\n"),
     }
 
@@ -455,6 +454,7 @@ def test_evaluate_and_predict_match_columns_by_name(iris_like: dict[str, Path], 
         _independent_metrics(iris_model, X, truth)
     _, labels, proba = _predictions(outputs["reordered"][1])
     np.testing.assert_allclose(proba, _proba(iris_model, X), rtol=1e-12)
+    assert labels == [SPECIES[k] for k in _proba(iris_model, X).argmax(axis=1)]
 
 
 def test_missing_feature_column_is_named(iris_like: dict[str, Path], iris_model: Path,
@@ -489,6 +489,9 @@ def test_model_without_names_matches_by_position_only_on_an_exact_count(
     assert err == (f"tinygrad-lr: warning: {tmp_path / 'plain.npz'}: the model file holds no "
                    "feature names; the columns a, b, c are used by position\n")
     np.testing.assert_allclose(_predictions(out)[2], model.predict_proba(X), rtol=1e-15)
+    code, quiet_out, err = _run(["predict", "--model", str(tmp_path / "plain.npz"), "--csv",
+                                 str(labelled), "--target", "answer", "--quiet"], capsys)
+    assert code == 0 and err == "" and quiet_out == out
     code, _, err = _run(["predict", "--model", str(tmp_path / "plain.npz"), "--csv",
                          str(labelled)], capsys)
     _assert_one_line_error(code, err, "blobs.csv: column 'answer', line 2: value 'no' is not a "

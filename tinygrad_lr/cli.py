@@ -471,8 +471,9 @@ def _model_features(args: argparse.Namespace, model: LogisticRegression,
                             f"columns ({', '.join(found)}) where the model has "
                             f"{model.n_features_in_}; pass --target COLUMN if one of them holds "
                             "the labels")
-        print(f"{PROG}: warning: {args.model}: the model file holds no feature names; the "
-              f"columns {', '.join(found)} are used by position", file=sys.stderr)
+        if not args.quiet:
+            print(f"{PROG}: warning: {args.model}: the model file holds no feature names; the "
+                  f"columns {', '.join(found)} are used by position", file=sys.stderr)
     return (X if scaler is None else scaler.transform(X)), y
 
 

@@ -5,6 +5,7 @@ from builtins import int as builtins_int
 import numpy as _np
 
 from . import autograd, backends, cuda, data, linalg, linear_model, metrics, nn, ops, optim, utils
+from .compiler import compile
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .devices import device
 from .factories import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, Generator, IntTensor,

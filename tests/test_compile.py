@@ -1,0 +1,382 @@
+"""tl.compile (issue 15): a captured step replays bit for bit what the eager step computes, step
+after step, for every optimizer and with schedulers; it captures again on a new signature, falls
+back to eager (with one warning) where a replay could be wrong, and keeps returned tensors valid."""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lr as tl
+import tinygrad_lr.compiler as compile_module
+import tinygrad_lr.nn.functional as F
+from tinygrad_lr import nn, optim
+from tinygrad_lr.optim import lr_scheduler
+
+OPTIMIZERS: dict[str, Callable[[list], Any]] = {
+    "sgd": lambda p: optim.SGD(p, lr=0.1),
+    "sgd-momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+    "sgd-nesterov-wd": lambda p: optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True,
+                                           weight_decay=0.01),
+    "sgd-dampening-maximize": lambda p: optim.SGD(p, lr=0.05, momentum=0.5, dampening=0.3,
+                                                  maximize=True),
+    "adam": lambda p: optim.Adam(p, lr=0.01),
+    "adam-amsgrad-wd": lambda p: optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1),
+    "adamw": lambda p: optim.AdamW(p, lr=0.01),
+    "rmsprop": lambda p: optim.RMSprop(p, lr=0.01),
+    "rmsprop-centered-momentum": lambda p: optim.RMSprop(p, lr=0.01, momentum=0.9,
+                                                         centered=True, weight_decay=0.01),
+    "adagrad": lambda p: optim.Adagrad(p, lr=0.1),
+}
+
+
+def data(m: int = 40, n: int = 3, dtype: Any = np.float64, seed: int = 0) -> tuple:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, n)).astype(dtype)
+    y = (rng.random(m) < 0.5).astype(dtype)
+    return X, y
+
+
+class Setup:
+    """Parameters, an optimizer and a logistic-regression step over them."""
+
+    def __init__(self, make_opt: Callable[[list], Any], n: int = 3, dtype: Any = np.float64,
+                 zero_inside: bool = True) -> None:
+        rng = np.random.default_rng(1)
+        self.w = tl.tensor(0.1 * rng.standard_normal(n).astype(dtype), requires_grad=True)
+        self.b = tl.tensor(np.zeros(1, dtype), requires_grad=True)
+        self.opt = make_opt([self.w, self.b])
+        self.zero_inside = zero_inside
+
+    def step(self, X: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+        if self.zero_inside:
+            self.opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(X @ self.w + self.b, y)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def snapshot(self) -> list[np.ndarray]:
+        """Every value a step changes: parameters, gradients, optimizer state, versions."""
+        values = []
+        for p in (self.w, self.b):
+            values.append(p.detach().numpy().copy())
+            values.append(None if p.grad is None else p.grad.numpy().copy())
+            values.append(p._version)
+            for key, value in sorted(self.opt.state[p].items()):
+                values.append((key, value.numpy().copy() if isinstance(value, tl.Tensor)
+                               else value))
+        values.append([group["lr"] for group in self.opt.param_groups])
+        return values
+
+
+def assert_same(a: Any, b: Any) -> None:
+    """Bitwise equality of nested snapshots (arrays compared with array_equal, NaN-aware)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert np.array_equal(a, b, equal_nan=True), (a, b)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    else:
+        assert a == b
+
+
+def run_pair(make_opt: Callable[[list], Any], steps: int = 12, dtype: Any = np.float64,
+             make_scheduler: Callable[[Any], Any] | None = None, batches: int = 3,
+             zero_inside: bool = True) -> tl.compile:
+    """The same training run eagerly and compiled (new minibatches each step), compared bit for
+    bit after every step; returns the compiled step."""
+    eager, compiled = Setup(make_opt, dtype=dtype, zero_inside=zero_inside), \
+        Setup(make_opt, dtype=dtype, zero_inside=zero_inside)
+    scheds = [make_scheduler(s.opt) if make_scheduler else None for s in (eager, compiled)]
+    fast = tl.compile(compiled.step)
+    minibatches = [data(dtype=dtype, seed=s) for s in range(batches)]
+    for k in range(steps):
+        X, y = minibatches[k % batches]
+        if not zero_inside and k % 4 == 0:
+            eager.opt.zero_grad()
+            compiled.opt.zero_grad()
+        loss_e = eager.step(tl.from_numpy(X), tl.from_numpy(y))
+        loss_c = fast(tl.from_numpy(X), tl.from_numpy(y))
+        assert_same(loss_e.detach().numpy(), loss_c.detach().numpy())
+        assert_same(eager.snapshot(), compiled.snapshot())
+        for sched in scheds:
+            if sched is not None:
+                sched.step()
+    return fast
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bit_identical_to_eager_for_every_optimizer(name: str, dtype: Any) -> None:
+    fast = run_pair(OPTIMIZERS[name], dtype=dtype)
+    assert len(fast.cache) == 1 and fast.latest is not None  # captured once, then replayed
+
+
+SCHEDULERS = {
+    "step": lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
+    "exponential": lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
+    "cosine": lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=5),
+    "lambda": lambda o: lr_scheduler.LambdaLR(o, lambda epoch: 1.0 / (1 + epoch)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+@pytest.mark.parametrize("opt", ["sgd-momentum", "adam"])
+def test_learning_rates_set_by_schedulers_are_read_live(name: str, opt: str) -> None:
+    run_pair(OPTIMIZERS[opt], make_scheduler=SCHEDULERS[name])
+
+
+def bake_learning_rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planted bug: the optimizer step replays with the learning rates of the capture."""
+    original = compile_module._call_step
+
+    def baked(method: Callable, owner: Any, *args: Any) -> Callable:
+        groups = getattr(owner, "param_groups", None)
+        if groups is None or method.__name__ != "step":
+            return original(method, owner, *args)
+        frozen = [group["lr"] for group in groups]
+
+        def run(env: list) -> None:
+            live = [group["lr"] for group in owner.param_groups]
+            for group, lr in zip(owner.param_groups, frozen):
+                group["lr"] = lr
+            method(owner, *args)
+            for group, lr in zip(owner.param_groups, live):
+                group["lr"] = lr
+        return run
+    monkeypatch.setattr(compile_module, "_call_step", baked)
+
+
+def test_a_baked_learning_rate_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    bake_learning_rates(monkeypatch)
+    with pytest.raises(AssertionError):
+        run_pair(OPTIMIZERS["sgd-momentum"], make_scheduler=SCHEDULERS["step"])
+
+
+def test_gradients_accumulate_as_eager_when_zero_grad_is_outside() -> None:
+    run_pair(OPTIMIZERS["sgd-momentum"], zero_inside=False)
+    run_pair(OPTIMIZERS["adam"], zero_inside=False, dtype=np.float32)
+
+
+def test_scheduler_step_inside_the_function_is_replayed() -> None:
+    results = []
+    for compiled in (False, True):
+        s = Setup(OPTIMIZERS["sgd-momentum"])
+        sched = lr_scheduler.StepLR(s.opt, step_size=1, gamma=0.5)
+
+        def step(X: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+            loss = s.step(X, y)
+            sched.step()
+            return loss
+        run = tl.compile(step) if compiled else step
+        X, y = data()
+        for _ in range(5):
+            run(tl.from_numpy(X), tl.from_numpy(y))
+        results.append(s.snapshot())
+    assert_same(results[0], results[1])
+
+
+def test_new_shapes_and_dtypes_capture_again() -> None:
+    s = Setup(OPTIMIZERS["sgd"])
+    e = Setup(OPTIMIZERS["sgd"])
+    fast = tl.compile(s.step)
+    for m in (40, 17, 40, 17, 5):
+        X, y = data(m=m, seed=m)
+        assert_same(e.step(tl.from_numpy(X), tl.from_numpy(y)).detach().numpy(),
+                    fast(tl.from_numpy(X), tl.from_numpy(y)).detach().numpy())
+        assert_same(e.snapshot(), s.snapshot())
+    assert len(fast.cache) == 3
+    shown = "\n".join(str(c) for c in fast.captures.values())
+    assert "(17, 3) float64" in shown and "(5, 3) float64" in shown
+
+
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compile_module, "cache_size_limit", 2)
+    fast = tl.compile(lambda x: (x * 2).sum())
+    with pytest.warns(RuntimeWarning, match="cache_size_limit"):
+        for m in (1, 2, 3, 4):
+            assert fast(tl.ones(m)).item() == 2 * m
+    assert len(fast.cache) == 2
+
+
+def test_python_numbers_passed_in_are_part_of_the_signature() -> None:
+    fast = tl.compile(lambda x, scale: (x * scale).sum())
+    x = tl.tensor([1.0, 2.0, 3.0])
+    assert [fast(x, s).item() for s in (1.0, 2.0, 1.0, 0.5)] == [6.0, 12.0, 6.0, 3.0]
+    assert len(fast.cache) == 3
+
+
+def test_returned_tensors_stay_valid_after_later_calls() -> None:
+    s = Setup(OPTIMIZERS["adam"])
+    fast = tl.compile(s.step)
+    X, y = data()
+    losses = [fast(tl.from_numpy(X), tl.from_numpy(y)) for _ in range(4)]
+    values = [loss.item() for loss in losses]
+    for _ in range(3):
+        fast(tl.from_numpy(X), tl.from_numpy(y))
+    assert [loss.item() for loss in losses] == values
+    assert len(set(values)) == 4  # each call's own loss
+
+
+def test_item_inside_falls_back_to_eager_with_one_warning() -> None:
+    s, e = Setup(OPTIMIZERS["sgd"]), Setup(OPTIMIZERS["sgd"])
+
+    def step(setup: Setup) -> Callable:
+        def run(X: tl.Tensor, y: tl.Tensor) -> float:
+            loss = setup.step(X, y)
+            return loss.item() if loss.item() > 0 else 0.0
+        return run
+    fast, slow = tl.compile(step(s)), step(e)
+    X, y = data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(5):
+            assert fast(tl.from_numpy(X), tl.from_numpy(y)) == slow(tl.from_numpy(X),
+                                                                     tl.from_numpy(y))
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1 and "item" in messages[0] and "eagerly" in messages[0]
+    assert_same(s.snapshot(), e.snapshot())
+
+
+@pytest.mark.parametrize("read", [bool, float, lambda t: t.tolist(), lambda t: t.numpy(),
+                                  lambda t: np.asarray(t), repr])
+def test_every_host_read_is_a_graph_break(read: Callable) -> None:
+    fast = tl.compile(lambda x: read((x * 2).sum()))
+    with pytest.warns(RuntimeWarning, match="host"):
+        fast(tl.ones(3))
+
+
+def test_fullgraph_raises_at_a_graph_break() -> None:
+    fast = tl.compile(lambda x: (x * 2).sum().item(), fullgraph=True)
+    with pytest.raises(RuntimeError, match="fullgraph"):
+        fast(tl.ones(3))
+
+
+def test_random_numbers_and_closures_run_eagerly() -> None:
+    model = nn.Dropout(0.5)
+    fast = tl.compile(lambda x: model(x))
+    with pytest.warns(RuntimeWarning, match="random"):
+        fast(tl.ones(1000))
+    first, second = fast(tl.ones(1000)), fast(tl.ones(1000))
+    assert not np.array_equal(first.numpy(), second.numpy())  # fresh masks, as eager
+    w = tl.zeros(3, dtype=tl.float64, requires_grad=True)
+    lbfgs = optim.LBFGS([w], max_iter=3)
+    X, y = data()
+
+    def closure() -> tl.Tensor:
+        lbfgs.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(tl.from_numpy(X) @ w, tl.from_numpy(y))
+        loss.backward()
+        return loss
+    fast_lbfgs = tl.compile(lambda: lbfgs.step(closure))
+    with pytest.warns(RuntimeWarning, match="closure"):
+        fast_lbfgs()
+
+
+def test_indexing_with_a_tensor_argument_is_not_baked_in() -> None:
+    X = tl.arange(10.0)
+    fast = tl.compile(lambda idx: X[idx].sum())
+    with pytest.warns(RuntimeWarning, match="parameter"):
+        assert fast(tl.tensor([1, 2])).item() == 3.0
+    assert fast(tl.tensor([3, 4])).item() == 7.0
+
+
+def test_manual_sgd_with_in_place_updates_and_grad_zeroing() -> None:
+    results = []
+    for compiled in (False, True):
+        w = tl.tensor([0.5, -0.2, 0.1], dtype=tl.float64, requires_grad=True)
+
+        def step(X: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+            nonlocal w
+            loss = ((X @ w - y) ** 2).mean()
+            loss.backward()
+            with tl.no_grad():
+                w -= 0.1 * w.grad
+                w.grad.zero_()
+            return loss
+        run = tl.compile(step) if compiled else step
+        out = []
+        for seed in range(6):
+            X, y = data(seed=seed % 2)
+            out.append(run(tl.from_numpy(X), tl.from_numpy(y)).detach().numpy().copy())
+        results.append([out, w.detach().numpy().copy(), w.grad.numpy().copy(), w._version])
+    assert_same(results[0], results[1])
+
+
+def test_mutating_an_input_and_its_version_counter() -> None:
+    results = []
+    for compiled in (False, True):
+        def step(x: tl.Tensor) -> tl.Tensor:
+            x.add_(1.0)
+            x[0] = 0.0
+            return (x * x).sum()
+        run = tl.compile(step) if compiled else step
+        seen = []
+        for k in range(4):
+            x = tl.tensor([1.0, 2.0, 3.0]) * k
+            total = run(x)
+            seen.append((x.numpy().copy(), x._version, total.item()))
+        results.append(seen)
+    assert_same(results[0], results[1])
+
+
+def test_module_forward_compiles_for_inference() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    fast = tl.compile(model)
+    X, _ = data(dtype=np.float32)
+    with tl.no_grad():
+        expected = [model(tl.from_numpy(X * k)).numpy().copy() for k in range(3)]
+        got = [fast(tl.from_numpy(X * k)).numpy().copy() for k in range(3)]
+    assert_same(expected, got)
+    assert "Linear" in fast.plan() or "MatMul" in fast.plan()
+    assert fast.weight if hasattr(model, "weight") else fast.training  # attributes pass through
+
+
+def test_module_forward_with_a_live_graph_runs_eagerly() -> None:
+    model = nn.Linear(3, 1)
+    fast = tl.compile(model)
+    X, _ = data(dtype=np.float32)
+    with pytest.warns(RuntimeWarning, match="graph is still live"):
+        out = fast(tl.from_numpy(X))
+    out.sum().backward()
+    assert model.weight.grad is not None
+
+
+def test_pytorch_spellings() -> None:
+    @tl.compile(mode="reduce-overhead", fullgraph=False, dynamic=False)
+    def double(x: tl.Tensor) -> tl.Tensor:
+        return x * 2
+
+    @tl.compile
+    def triple(x: tl.Tensor) -> tl.Tensor:
+        return x * 3
+    assert double(tl.ones(2)).tolist() == [2.0, 2.0]
+    assert triple(tl.ones(2)).tolist() == [3.0, 3.0]
+    assert tl.compile(triple.fn, disable=True) is triple.fn
+    with pytest.raises(RuntimeError, match="mode"):
+        tl.compile(lambda x: x, mode="fastest")
+
+
+def test_the_plan_lists_the_kernels() -> None:
+    s = Setup(OPTIMIZERS["sgd-momentum"])
+    fast = tl.compile(s.step)
+    assert fast.plan().startswith("no capture")
+    X, y = data()
+    fast(tl.from_numpy(X), tl.from_numpy(y))
+    plan = fast.plan()
+    for word in ("zero_grad", "forward", "MatMul", "backward", "accumulate", "SGD.step"):
+        assert word in plan
+    assert plan.splitlines()[0].startswith("capture of step((40, 3) float64, (40,) float64)")
+
+
+def test_eager_code_is_untouched_after_a_capture() -> None:
+    before = (tl.Tensor.item, tl.autograd.function.Function.apply, optim.Optimizer.step)
+    fast = tl.compile(lambda x: (x * 2).sum())
+    fast(tl.ones(2))
+    assert (tl.Tensor.item, tl.autograd.function.Function.apply, optim.Optimizer.step) == before

@@ -1,0 +1,906 @@
+"""``tl.compile`` (this module is ``tinygrad_lr.compiler``, as PyTorch's ``torch.compiler``): run a function once eagerly while recording the kernels it runs, then replay them.
+
+A training step in an eager engine spends most of its time at small sizes on dispatch: building
+Tensors and graph nodes, walking the graph, looking up hyperparameters. Its kernels (each op's
+forward, each derivative rule, each sum of two gradients, each accumulation into ``.grad``, each
+optimizer update) are the same from one call to the next as long as the inputs have the same
+shapes, dtypes and ``requires_grad`` flags and the same parameters are trained. So, as tinygrad's
+``TinyJit`` and ``torch.compile`` do, the first call runs eagerly under a recorder; later calls with
+the same signature run only the recorded list of kernels on the new inputs' arrays (a static
+graph, where the eager engine rebuilds its dynamic graph every call).
+
+What stays live (read at replay time, never baked in): the inputs' arrays, the parameters' arrays,
+``.grad`` (accumulated or replaced as eager would), each optimizer's ``param_groups`` (so learning
+rates set by schedulers apply) and ``state`` (Adam's step count), and scheduler steps taken inside
+the function. What is part of the signature: tensor arguments' shapes, dtypes and
+``requires_grad``, the identity of arguments that are parameters (leaves that require grad), the
+values of Python numbers and strings passed in, grad mode and the default dtype. A new signature
+captures again (at most ``cache_size_limit`` captures per function, then eager, with a warning).
+
+What cannot be replayed runs eagerly, with one warning naming the reason (torch.compile's graph
+break): reading a tensor's value on the host (``.item()``, ``bool()``, ``float()``, ``.tolist()``,
+``.numpy()``, ``print``), random numbers, an optimizer driven by a closure (L-BFGS),
+``autograd.grad`` or ``backward(create_graph=True, inputs=...)``, ``retain_grad()``, an in-place op
+that autograd records, gradient clipping, indexing with a tensor computed or passed in, and a
+returned tensor whose graph is still to be used by a backward outside the function.
+
+Not seen by the recorder, so they stay as they were when the function was captured: Python values
+the function reads from elsewhere (globals, attributes) other than through the cases above, and
+NumPy's own random numbers. Pass changing values as arguments.
+
+The recorder hooks the engine only while it captures (it swaps a handful of methods and restores
+them; eager code pays nothing): ``Function.apply`` (each op's forward), the engine's
+``_execute`` (run here by a mirror of the engine that records each rule), the optimizers'
+``step`` and ``zero_grad``, the schedulers' ``step``, in-place writes and ``.grad`` access.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+import warnings
+from heapq import heapify, heappop, heappush
+from typing import Any, Callable
+
+import numpy as np
+
+from tinygrad_lr import factories
+from tinygrad_lr.autograd import engine
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.autograd.grad_mode import _state
+from tinygrad_lr.ops import inplace
+from tinygrad_lr.tensor import Tensor, get_default_dtype
+
+__all__ = ["compile", "CompiledFunction", "CompiledModule", "Capture", "cache_size_limit"]
+
+# Captures kept per compiled function before new signatures run eagerly (torch's default).
+cache_size_limit = 8
+_MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+_EAGER = object()  # cache entry: this signature runs eagerly
+_capture_lock = threading.Lock()
+_active: "_Recorder | None" = None  # the recorder of the capture in progress
+
+
+class _GraphBreak(RuntimeError):
+    """Raised at a graph break under ``fullgraph=True``."""
+
+
+# ---- values and steps ----------------------------------------------------------------------------
+class Capture:
+    """One recorded call: the kernels in order, and how to load its inputs and build its outputs.
+
+    ``str(capture)`` prints the kernels, one a line: the static graph of the step.
+    """
+
+    def __init__(self, signature: str) -> None:
+        self.signature = signature
+        self.steps: list[Callable[[list], None]] = []
+        self.lines: list[str] = []
+        self.loads: list[tuple[int, Tensor, tuple, np.dtype]] = []  # externals, read live
+        self.arg_loads: list[tuple[int, int]] = []  # (slot, flat argument index)
+        self.constants: list[tuple[int, Any]] = []
+        self.size = 0
+        self.output: Any = None
+
+    def __str__(self) -> str:
+        head = f"capture of {self.signature}: {len(self.steps)} kernels"
+        return "\n".join([head] + [f"  {i:3d}  {line}" for i, line in enumerate(self.lines)])
+
+    __repr__ = __str__
+
+    def matches(self) -> bool:
+        """True while every external tensor still holds an array of its captured shape and dtype."""
+        for _, t, shape, dtype in self.loads:
+            data = t._data
+            if data.shape != shape or data.dtype != dtype:
+                return False
+        return True
+
+    def replay(self, flat: list) -> Any:
+        """Run the kernels on the arguments ``flat`` (flattened as the signature was)."""
+        env: list[Any] = [None] * self.size
+        env[0] = flat
+        for slot, t, _, _ in self.loads:
+            env[slot] = t._data
+        for slot, i in self.arg_loads:
+            env[slot] = flat[i]._data
+        for slot, value in self.constants:
+            env[slot] = value
+        for step in self.steps:
+            step(env)
+        return _build(self.output, env, flat)
+
+
+def _build(spec: Any, env: list, flat: list) -> Any:
+    """The function's result from its recorded structure."""
+    kind = spec[0]
+    if kind == "slot":
+        return Tensor._make(env[spec[1]])
+    if kind == "arg":
+        return flat[spec[1]]
+    if kind == "same":
+        return spec[1]
+    if kind == "seq":
+        return spec[1](_build(s, env, flat) for s in spec[2])
+    if kind == "dict":
+        return {k: _build(s, env, flat) for k, s in spec[1].items()}
+    return spec[1]
+
+
+# ---- recording -----------------------------------------------------------------------------------
+class _Recorder:
+    """Collects the steps of one capture; its methods are called by the swapped-in hooks."""
+
+    def __init__(self, capture: Capture, fullgraph: bool) -> None:
+        self.capture = capture
+        self.fullgraph = fullgraph
+        self.thread = threading.get_ident()
+        self.values: list[Any] = []  # slot -> the array at capture (keeps ids unique)
+        self.names: list[str] = []
+        self.slots: dict[int, int] = {}  # id(array) -> slot
+        self.nodes: dict[int, tuple[int, ...]] = {}  # id(node) -> slots of its rule's inputs
+        self.keep: list[Any] = []
+        self.broken: str | None = None
+        self.quiet = 0  # > 0 inside a recorded call whose insides are not recorded
+        self.externals = 0
+        self.new_slot(None, "args")  # slot 0: the call's flattened arguments
+
+    def mine(self) -> bool:
+        """True when the caller is the capturing thread and recording is on."""
+        return self.broken is None and not self.quiet and threading.get_ident() == self.thread
+
+    def graph_break(self, reason: str) -> None:
+        """Give up replaying: the capture runs on eagerly and this signature stays eager."""
+        if threading.get_ident() != self.thread or self.broken is not None:
+            return
+        self.broken = reason
+        if self.fullgraph:
+            raise _GraphBreak(f"compile(fullgraph=True): graph break: {reason}")
+
+    # -- slots
+    def new_slot(self, value: Any, name: str | None = None) -> int:
+        slot = len(self.values)
+        self.values.append(value)
+        self.names.append(name or f"t{slot}")
+        if isinstance(value, np.ndarray):
+            self.slots[id(value)] = slot
+        return slot
+
+    def slot_of(self, t: Tensor) -> int:
+        """The slot of ``t``'s array: computed in this capture, an argument, or an external
+        tensor (a parameter or a constant) whose array is read live at each replay."""
+        slot = self.slots.get(id(t._data))
+        if slot is not None:
+            return slot
+        kind = "param" if (t.grad_fn is None and t._requires_grad) else "const"
+        slot = self.new_slot(t._data, f"{kind}{self.externals}")
+        self.externals += 1
+        self.capture.loads.append((slot, t, t._data.shape, t._data.dtype))
+        return slot
+
+    def constant(self, value: Any) -> int:
+        """A slot holding ``value`` for every replay (or the slot already holding that array)."""
+        if isinstance(value, np.ndarray) and id(value) in self.slots:
+            return self.slots[id(value)]
+        slot = self.new_slot(value, f"c{len(self.values)}")
+        self.capture.constants.append((slot, value))
+        return slot
+
+    def emit(self, step: Callable[[list], None], line: str) -> None:
+        self.capture.steps.append(step)
+        self.capture.lines.append(line)
+
+    def describe(self, slot: int) -> str:
+        value = self.values[slot]
+        return f"{self.names[slot]}{tuple(np.shape(value))}"
+
+    # -- forward
+    def forward(self, cls: type, params: dict, tensors: tuple, result: Tensor) -> None:
+        if _holds_traced_array(params, self.slots):
+            self.graph_break(f"{cls.__name__} takes a tensor's values as a parameter (indexing "
+                             "or a weight computed or passed in), which a replay would not update")
+            return
+        in_slots = tuple(self.slot_of(t) for t in tensors)
+        node = result.grad_fn
+        if node is None:
+            node = cls(**params) if params else cls()
+        arrays = [t._data for t in tensors]
+        convert = False
+        if node.on_scalars and len(arrays) in (1, 2) and arrays[0].dtype.kind == "f":
+            convert = not any(a.ndim for a in arrays)
+        out = self.new_slot(result._data)
+        node_in = in_slots
+        if convert and result.grad_fn is not None:
+            node_in = tuple(self.new_slot(a) for a in (node.a0, node.a1)[:len(arrays)])
+        if result.grad_fn is not None:
+            self.nodes[id(node)] = node_in
+            self.keep.append(node)
+        self.emit(_forward_step(node, in_slots, out, convert, node_in if convert else None),
+                  f"forward   {type(node).__name__:<22} {self.describe(out)} <- "
+                  + ", ".join(self.names[s] for s in in_slots))
+
+    # -- backward
+    def backward(self, roots: list, root_grads: list, retain_graph: bool) -> None:
+        """The engine's plain backward (no graph, every leaf), run and recorded rule by rule.
+
+        Mirrors ``engine._execute`` and ``engine._propagate``: nodes newest first, each rule's
+        input gradients cast to the input's dtype, summed into a pending node or a leaf in
+        arrival order, leaves accumulated into ``.grad`` at the end."""
+        xp = Function.array_ops
+        values = self.values
+        pending: dict[Function, int] = {}
+        leaves: dict[int, list] = {}
+        for t, g in zip(roots, root_grads):
+            slot = self.constant(g)
+            fn = t.grad_fn
+            if fn is None:
+                self._add_leaf(leaves, t, slot)
+            elif fn in pending:
+                pending[fn] = self._sum(pending[fn], slot)
+            else:
+                pending[fn] = slot
+        heap = [(-node.seq, node) for node in pending]
+        heapify(heap)
+        while heap:
+            node = heappop(heap)[1]
+            g_slot = pending.pop(node)
+            if node.saved is not None:
+                node.check_versions()
+            if node.arity == 0:
+                engine._raise_freed(node)
+            arrays, parents = node.edges()
+            in_slots = self.nodes[id(node)]
+            in_grads = node.backward(values[g_slot], xp, *arrays)
+            if node.arity == 1:
+                in_grads = (in_grads,)
+            outs = []
+            results = []
+            for i, (parent, a, gi) in enumerate(zip(parents, arrays, in_grads)):
+                if gi is None or parent is None:
+                    continue
+                cast = None
+                if gi.dtype != a.dtype:
+                    cast = a.dtype
+                    gi = xp.cast(gi, a.dtype)
+                slot = self.new_slot(gi)
+                outs.append((i, slot, cast))
+                results.append((parent, slot))
+            if not retain_graph:
+                node.release()
+            self.emit(_rule_step(node, g_slot, in_slots, tuple(outs)),
+                      f"backward  {node.name():<22} "
+                      + ", ".join(self.describe(s) for _, s, _ in outs)
+                      + f" <- {self.names[g_slot]}, " + ", ".join(self.names[s] for s in in_slots))
+            for parent, slot in results:
+                if isinstance(parent, Tensor):
+                    self._add_leaf(leaves, parent, slot)
+                elif parent in pending:
+                    pending[parent] = self._sum(pending[parent], slot)
+                else:
+                    pending[parent] = slot
+                    heappush(heap, (-parent.seq, parent))
+        for t, slot in leaves.values():
+            engine._accumulate(t, values[slot], False)
+            grad_slot = self.new_slot(t._grad._data, f"{self._name(t)}.grad")
+            self.emit(_accumulate_step(t, slot, grad_slot),
+                      f"grad      accumulate             {self._name(t)}.grad += {self.names[slot]}")
+
+    def _name(self, t: Tensor) -> str:
+        slot = self.slots.get(id(t._data))
+        return self.names[slot] if slot is not None else "tensor"
+
+    def _sum(self, a: int, b: int) -> int:
+        slot = self.new_slot(self.values[a] + self.values[b])
+        self.emit(_sum_step(a, b, slot),
+                  f"grad      sum                    {self.describe(slot)} <- "
+                  f"{self.names[a]} + {self.names[b]}")
+        return slot
+
+    def _add_leaf(self, leaves: dict, t: Tensor, slot: int) -> None:
+        entry = leaves.get(id(t))
+        if entry is None:
+            self.slot_of(t)
+            leaves[id(t)] = [t, slot]
+        else:
+            entry[1] = self._sum(entry[1], slot)
+
+    def check_backward(self, roots: list) -> str | None:
+        """Why the plain backward from ``roots`` cannot be recorded, or None."""
+        for node in engine._reachable([t.grad_fn for t in roots if t.grad_fn is not None]):
+            if id(node) not in self.nodes:
+                return (f"backward reaches {node.name()}, recorded before the compiled function "
+                        "was called")
+            if node.retained is not None:
+                return "retain_grad() on a tensor inside the compiled function"
+        return None
+
+    # -- optimizers, schedulers, gradients, writes
+    def optimizer_step(self, opt: Any, original: Callable) -> None:
+        params = [p for group in opt.param_groups for p in group["params"] if p._grad is not None]
+        names = ", ".join(self._name(p) for p in params)
+        self.emit(_call_step(original, opt),
+                  f"optimizer {type(opt).__name__ + '.step':<22} updates {names} in place "
+                  "(hyperparameters and state read live)")
+
+    def zero_grad(self, owner: Any, original: Callable, set_to_none: bool) -> None:
+        self.emit(_call_step(original, owner, set_to_none),
+                  f"grad      {type(owner).__name__ + '.zero_grad':<22} "
+                  f"set_to_none={set_to_none}")
+
+    def scheduler_step(self, scheduler: Any, original: Callable) -> None:
+        self.emit(_call_step(original, scheduler),
+                  f"schedule  {type(scheduler).__name__ + '.step':<22} (sets param_groups' lr)")
+
+    def load_grad(self, t: Tensor, grad: Tensor) -> None:
+        slot = self.new_slot(grad._data, f"{self._name(t)}.grad")
+        self.emit(_load_grad_step(t, slot), f"grad      read                   {self.names[slot]}")
+
+    def set_grad(self, t: Tensor, value: Tensor | None) -> None:
+        slot = None if value is None else self.slot_of(value)
+        # A tensor made outside the recorded kernels (zeros_like(w)) is fresh at every eager
+        # call: the replay assigns a copy, which accumulation may then change in place.
+        fresh = slot is not None and self.is_external(slot)
+        self.emit(_set_grad_step(t, slot, fresh), f"grad      assign                 "
+                  f"{self._name(t)}.grad = {'None' if slot is None else self.names[slot]}")
+
+    def is_external(self, slot: int) -> bool:
+        return any(s == slot for s, *_ in self.capture.loads)
+
+    def write(self, t: Tensor, value: Any, index: Any) -> None:
+        if not _plain_index(index):
+            self.graph_break("an in-place write at an index made of arrays")
+            return
+        if isinstance(value, np.ndarray):
+            slot = self.slots.get(id(value))
+            if slot is None:
+                self.graph_break("an in-place write of values the capture did not see computed")
+                return
+        else:
+            slot = self.constant(value)
+        target = self.slot_of(t)
+        if self.is_external(target) and self.names[target].startswith("const"):
+            self.graph_break("an in-place write into a tensor made outside the recorded kernels "
+                             "(a constant made inside the function, or a buffer kept outside it)")
+            return
+        counter: Any = None  # whose version the write bumps at replay: a parameter's, an argument's
+        for s, external, *_ in self.capture.loads:
+            if external._version_counter is t._version_counter:
+                counter = external._version_counter
+        flat = self.values[0]
+        for i, arg in enumerate(flat):
+            if arg._version_counter is t._version_counter:
+                counter = i
+        self.emit(_write_step(target, slot, index, counter),
+                  f"write     in place               {self.names[target]}[{_show_index(index)}] "
+                  f"= {self.names[slot]}")
+
+
+def _holds_traced_array(value: Any, slots: dict[int, int]) -> bool:
+    if isinstance(value, np.ndarray):
+        return id(value) in slots
+    if isinstance(value, (tuple, list)):
+        return any(_holds_traced_array(v, slots) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_traced_array(v, slots) for v in value.values())
+    return False
+
+
+def _plain_index(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is Ellipsis or i is None or isinstance(i, (int, slice, np.integer))
+               for i in items)
+
+
+def _show_index(index: Any) -> str:
+    return "..." if index is Ellipsis else str(index)
+
+
+# ---- the replay steps (closures over slot numbers) -----------------------------------------------
+def _forward_step(node: Function, ins: tuple[int, ...], out: int, convert: bool,
+                  node_in: tuple[int, ...] | None) -> Callable[[list], None]:
+    forward = node.forward
+    ndarray, asarray = np.ndarray, np.asarray
+    if convert:
+        def run(env: list) -> None:
+            arrays = [env[i][()] for i in ins]
+            result = forward(*arrays)
+            env[out] = result if type(result) is ndarray else asarray(result)
+            if node_in is not None:
+                for slot, a in zip(node_in, arrays):
+                    env[slot] = a
+        return run
+    if len(ins) == 1:
+        (i0,) = ins
+
+        def run1(env: list) -> None:
+            result = forward(env[i0])
+            env[out] = result if type(result) is ndarray else asarray(result)
+        return run1
+    if len(ins) == 2:
+        i0, i1 = ins
+
+        def run2(env: list) -> None:
+            result = forward(env[i0], env[i1])
+            env[out] = result if type(result) is ndarray else asarray(result)
+        return run2
+
+    def run_n(env: list) -> None:
+        result = forward(*[env[i] for i in ins])
+        env[out] = result if type(result) is ndarray else asarray(result)
+    return run_n
+
+
+def _rule_step(node: Function, g: int, ins: tuple[int, ...],
+               outs: tuple[tuple[int, int, Any], ...]) -> Callable[[list], None]:
+    backward, xp = node.backward, Function.array_ops
+    single = len(ins) == 1  # a rule of one input returns its gradient bare
+    if single and len(outs) == 1 and outs[0][2] is None:
+        slot = outs[0][1]
+        (i0,) = ins
+
+        def run1(env: list) -> None:
+            env[slot] = backward(env[g], xp, env[i0])
+        return run1
+
+    def run(env: list) -> None:
+        grads = backward(env[g], xp, *[env[i] for i in ins])
+        if single:
+            grads = (grads,)
+        for i, slot, cast in outs:
+            gi = grads[i]
+            env[slot] = gi if cast is None else xp.cast(gi, cast)
+    return run
+
+
+def _sum_step(a: int, b: int, out: int) -> Callable[[list], None]:
+    def run(env: list) -> None:
+        env[out] = env[a] + env[b]
+    return run
+
+
+def _accumulate_step(t: Tensor, slot: int, grad_slot: int) -> Callable[[list], None]:
+    accumulate = engine._accumulate
+
+    def run(env: list) -> None:
+        accumulate(t, env[slot], False)
+        env[grad_slot] = t._grad._data
+    return run
+
+
+def _call_step(method: Callable, owner: Any, *args: Any) -> Callable[[list], None]:
+    def run(env: list) -> None:
+        method(owner, *args)
+    return run
+
+
+def _load_grad_step(t: Tensor, slot: int) -> Callable[[list], None]:
+    def run(env: list) -> None:
+        grad = t._grad
+        if grad is None:
+            raise RuntimeError("compiled function: a tensor's .grad was read where the capture saw "
+                               "a gradient, but it is None now (was zero_grad() called outside "
+                               "the function since?); call the function with the same gradient "
+                               "state, or compile it with the zero_grad() inside")
+        env[slot] = grad._data
+    return run
+
+
+def _set_grad_step(t: Tensor, slot: int | None, fresh: bool) -> Callable[[list], None]:
+    def run(env: list) -> None:
+        if slot is None:
+            t._grad = None
+        else:
+            t._grad = Tensor._make(env[slot].copy() if fresh else env[slot])
+    return run
+
+
+def _write_step(target: int, value: int, index: Any, counter: list | int | None
+                ) -> Callable[[list], None]:
+    """``counter``: the version counter the write bumps, or the index of the argument whose
+    counter it bumps (a new tensor at every call)."""
+    def run(env: list) -> None:
+        env[target][index] = env[value]
+        if type(counter) is int:
+            env[0][counter]._version_counter[0] += 1
+        elif counter is not None:
+            counter[0] += 1
+    return run
+
+
+# ---- the hooks swapped in while capturing --------------------------------------------------------
+def _recording(rec: "_Recorder | None") -> bool:
+    return rec is not None and rec.mine()
+
+
+def _hooks() -> list[tuple[Any, str, Any]]:
+    """(owner, attribute, replacement) for every hook; owners from modules already loaded."""
+    original_apply = Function.__dict__["apply"].__func__
+    original_execute = engine._execute
+    original_write = inplace._write
+    original_check_not_leaf = inplace._check_not_leaf
+    grad_property = Tensor.__dict__["grad"]
+    data_property = Tensor.__dict__["data"]
+
+    def apply(cls: type, *tensors: Tensor, **params: Any) -> Tensor:
+        result = original_apply(cls, *tensors, **params)
+        rec = _active
+        if _recording(rec):
+            rec.forward(cls, params, tensors, result)
+        return result
+
+    def execute(roots: Any, root_grads: Any, retain_graph: bool, graph: bool, deliver: Any,
+                wanted: Any) -> None:
+        rec = _active
+        if not _recording(rec):
+            return original_execute(roots, root_grads, retain_graph, graph, deliver, wanted)
+        reason = None
+        if graph or wanted is not None:
+            reason = "autograd.grad, or backward with create_graph=True or inputs="
+        else:
+            reason = rec.check_backward(list(roots))
+        if reason is not None:
+            rec.graph_break(reason)
+            return original_execute(roots, root_grads, retain_graph, graph, deliver, wanted)
+        rec.backward(list(roots), list(root_grads), retain_graph)
+
+    def write(t: Tensor, name: str, value: Any, index: Any = Ellipsis) -> None:
+        original_write(t, name, value, index)
+        rec = _active
+        if _recording(rec):
+            rec.write(t, value, index)
+
+    def check_not_leaf(name: str, t: Tensor) -> None:
+        rec = _active
+        if _recording(rec):
+            rec.graph_break(f"{name} on a tensor in the graph (an in-place op autograd records)")
+        original_check_not_leaf(name, t)
+
+    def get_grad(self: Tensor) -> Tensor | None:
+        grad = self._grad
+        rec = _active
+        if grad is not None and _recording(rec):
+            rec.load_grad(self, grad)
+        return grad
+
+    def set_grad(self: Tensor, value: Tensor | None) -> None:
+        grad_property.fset(self, value)
+        rec = _active
+        if _recording(rec):
+            rec.set_grad(self, value)
+
+    def set_data(self: Tensor, value: Tensor) -> None:
+        _break_here("assigning a tensor's .data")
+        data_property.fset(self, value)
+
+    hooks: list[tuple[Any, str, Any]] = [
+        (Function, "apply", classmethod(apply)),
+        (engine, "_execute", execute),
+        (inplace, "_write", write),
+        (inplace, "_check_not_leaf", check_not_leaf),
+        (Tensor, "grad", property(get_grad, set_grad, doc=grad_property.__doc__)),
+        (Tensor, "data", property(data_property.fget, set_data, doc=data_property.__doc__)),
+        (factories, "_rng", _breaking(factories._rng, "random numbers drawn")),
+        (factories, "default_generator",
+         _breaking(factories.default_generator, "random numbers drawn")),
+    ]
+    for name in ("item", "tolist", "numpy", "__array__", "__bool__", "__float__", "__int__",
+                 "__index__", "__format__", "__repr__"):
+        hooks.append((Tensor, name, _breaking(getattr(Tensor, name),
+                                              f"Tensor.{name} reads a tensor's value on the host")))
+    hooks += _later_layer_hooks()
+    return hooks
+
+
+def _later_layer_hooks() -> list[tuple[Any, str, Any]]:
+    """Hooks into the optimizers, schedulers, modules and clipping, when those are loaded (this
+    module comes before them in the layering: it finds them rather than importing them)."""
+    hooks = []
+    optimizer_module = sys.modules.get("tinygrad_lr.optim.optimizer")
+    if optimizer_module is not None:
+        optimizer = optimizer_module.Optimizer
+        original_step, original_zero = optimizer.step, optimizer.zero_grad
+        original_evaluate = optimizer._evaluate
+
+        def step(self: Any, closure: Any = None) -> Any:
+            rec = _active
+            if not _recording(rec) or closure is not None:
+                return original_step(self, closure)
+            rec.optimizer_step(self, original_step)
+            return _quietly(rec, original_step, self)
+
+        def evaluate(self: Any, closure: Any) -> Any:
+            if closure is not None:
+                _break_here(f"{type(self).__name__}.step evaluates a closure (its iterations "
+                            "depend on the values it computes)")
+            return original_evaluate(self, closure)
+
+        def zero_grad(self: Any, set_to_none: bool = True) -> None:
+            rec = _active
+            if not _recording(rec):
+                return original_zero(self, set_to_none)
+            rec.zero_grad(self, original_zero, set_to_none)
+            return _quietly(rec, original_zero, self, set_to_none)
+        hooks += [(optimizer, "step", step), (optimizer, "_evaluate", evaluate),
+                  (optimizer, "zero_grad", zero_grad)]
+    module_module = sys.modules.get("tinygrad_lr.nn.module")
+    if module_module is not None:
+        module_class = module_module.Module
+        original_module_zero = module_class.zero_grad
+
+        def module_zero_grad(self: Any, set_to_none: bool = True) -> None:
+            rec = _active
+            if not _recording(rec):
+                return original_module_zero(self, set_to_none)
+            rec.zero_grad(self, original_module_zero, set_to_none)
+            return _quietly(rec, original_module_zero, self, set_to_none)
+        hooks.append((module_class, "zero_grad", module_zero_grad))
+    scheduler_module = sys.modules.get("tinygrad_lr.optim.lr_scheduler")
+    if scheduler_module is not None:
+        base = scheduler_module.LRScheduler
+        original_sched_step = base.step
+
+        def scheduler_step(self: Any) -> None:
+            rec = _active
+            if not _recording(rec):
+                return original_sched_step(self)
+            rec.scheduler_step(self, original_sched_step)
+            return _quietly(rec, original_sched_step, self)
+        hooks.append((base, "step", scheduler_step))
+    clip_module = sys.modules.get("tinygrad_lr.nn.utils")
+    if clip_module is not None and hasattr(clip_module, "_write_grad"):
+        hooks.append((clip_module, "_write_grad", _breaking(
+            clip_module._write_grad, "gradient clipping rewrites .grad outside the recorded "
+            "kernels")))
+    return hooks
+
+
+def _quietly(rec: _Recorder, method: Callable, *args: Any) -> Any:
+    """Run a call recorded as one step without recording what it does inside."""
+    rec.quiet += 1
+    try:
+        return method(*args)
+    finally:
+        rec.quiet -= 1
+
+
+def _break_here(reason: str) -> None:
+    rec = _active
+    if rec is not None and threading.get_ident() == rec.thread:
+        rec.graph_break(reason)
+
+
+def _breaking(function: Callable, reason: str) -> Callable:
+    """``function`` marking a graph break when called in the capturing thread."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        rec = _active
+        if rec is not None and not rec.quiet:
+            _break_here(reason)
+        return function(*args, **kwargs)
+    return wrapper
+
+
+def _swap(hooks: list[tuple[Any, str, Any]]) -> list[tuple[Any, str, Any]]:
+    """Install ``hooks``; returns what they replaced (from the owners' own dicts)."""
+    saved = []
+    for owner, name, replacement in hooks:
+        own = vars(owner)
+        saved.append((owner, name, own[name] if name in own else None))
+        setattr(owner, name, replacement)
+    return saved
+
+
+def _restore(saved: list[tuple[Any, str, Any]]) -> None:
+    for owner, name, value in reversed(saved):
+        if value is None:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, value)
+
+
+# ---- signatures ----------------------------------------------------------------------------------
+def _flatten(value: Any, flat: list, key: list) -> None:
+    """Append ``value``'s tensors and arrays to ``flat`` and its guard to ``key``."""
+    if isinstance(value, Tensor):
+        data = value._data
+        alias = next((i for i, t in enumerate(flat) if t._data is data), -1)
+        if value.grad_fn is None and value._requires_grad:
+            key.append(("param", id(value), data.shape, data.dtype, alias))
+        else:
+            key.append((data.shape, data.dtype, value._requires_grad, value.grad_fn is None,
+                        alias))
+        flat.append(value)
+    elif isinstance(value, (tuple, list)):
+        key.append((type(value), len(value)))
+        for item in value:
+            _flatten(item, flat, key)
+    elif isinstance(value, dict):
+        key.append((dict, tuple(value)))
+        for item in value.values():
+            _flatten(item, flat, key)
+    elif value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.generic)):
+        key.append((type(value), value))
+    elif isinstance(value, np.ndarray):
+        raise TypeError("compile: pass NumPy arrays as tensors (tinygrad_lr.from_numpy shares "
+                        "their memory); a replay would not see an array's new values")
+    else:
+        key.append(("object", id(value)))
+
+
+def _output_spec(value: Any, rec: _Recorder, flat: list) -> Any:
+    """How a replay rebuilds the function's result (tensors from slots or the same objects)."""
+    if isinstance(value, Tensor):
+        for i, t in enumerate(flat):
+            if t is value:
+                return ("arg", i)
+        if any(t is value for _, t, _, _ in rec.capture.loads):
+            return ("same", value)
+        slot = rec.slots.get(id(value._data))
+        if value.grad_fn is not None and value.grad_fn.arity != 0:
+            rec.graph_break("the function returns a tensor whose graph is still live (a backward "
+                            "outside the compiled function would need it); compile the whole "
+                            "training step, backward included")
+            return None
+        if slot is None:
+            rec.graph_break("the function returns a tensor the capture did not see computed")
+            return None
+        return ("slot", slot)
+    if isinstance(value, (tuple, list)):
+        return ("seq", type(value), [_output_spec(v, rec, flat) for v in value])
+    if isinstance(value, dict):
+        return ("dict", {k: _output_spec(v, rec, flat) for k, v in value.items()})
+    return ("value", value)
+
+
+def _describe_signature(name: str, flat: list) -> str:
+    shown = ", ".join(f"{tuple(t._data.shape)} {t._data.dtype}" for t in flat)
+    return f"{name}({shown})"
+
+
+# ---- the compiled function -----------------------------------------------------------------------
+class CompiledFunction:
+    """``fn`` with its kernels captured per signature and replayed (see the module docstring).
+
+    ``captures`` maps each signature seen to its :class:`Capture` (or ``"eager"`` and the
+    reason); :meth:`plan` prints the kernels of the latest capture.
+    """
+
+    def __init__(self, fn: Callable, fullgraph: bool = False, extra_key: Callable | None = None
+                 ) -> None:
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self.extra_key = extra_key
+        self.cache: dict[tuple, Any] = {}
+        self.reasons: dict[tuple, str] = {}
+        self.latest: Capture | None = None
+        self._warned_limit = False
+        functools.update_wrapper(self, fn)
+
+    @property
+    def captures(self) -> dict[tuple, Any]:
+        """Each signature's capture, or the reason it runs eagerly."""
+        return {k: (v if v is not _EAGER else f"eager: {self.reasons.get(k, '')}")
+                for k, v in self.cache.items()}
+
+    def plan(self) -> str:
+        """The kernels of the latest capture, one a line."""
+        if self.latest is None:
+            return "no capture yet: call the function first"
+        return str(self.latest)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _active is not None:  # inside another capture: run inline, recorded by that one
+            return self.fn(*args, **kwargs)
+        flat: list = []
+        key_parts: list = [_state.enabled, get_default_dtype()]
+        if self.extra_key is not None:
+            key_parts.append(self.extra_key())
+        _flatten(args, flat, key_parts)
+        if kwargs:
+            _flatten(kwargs, flat, key_parts)
+        key = tuple(key_parts)
+        entry = self.cache.get(key)
+        if entry is _EAGER:
+            return self.fn(*args, **kwargs)
+        if entry is not None:
+            if entry.matches():
+                return entry.replay(flat)
+            del self.cache[key]
+        if len(self.cache) >= cache_size_limit:
+            if not self._warned_limit:
+                self._warned_limit = True
+                warnings.warn(f"compile: {getattr(self.fn, '__name__', 'function')} was captured "
+                              f"{cache_size_limit} times (cache_size_limit); new signatures run "
+                              "eagerly", RuntimeWarning, stacklevel=2)
+            return self.fn(*args, **kwargs)
+        return self._capture(key, flat, args, kwargs)
+
+    def _capture(self, key: tuple, flat: list, args: tuple, kwargs: dict) -> Any:
+        global _active
+        if not _capture_lock.acquire(blocking=False):  # another thread is capturing
+            return self.fn(*args, **kwargs)
+        name = getattr(self.fn, "__name__", type(self.fn).__name__)
+        capture = Capture(_describe_signature(name, flat))
+        rec = _Recorder(capture, self.fullgraph)
+        rec.values[0] = flat
+        for i, t in enumerate(flat):
+            if id(t._data) not in rec.slots:
+                capture.arg_loads.append((rec.new_slot(t._data, f"arg{i}"), i))
+        try:
+            saved = _swap(_hooks())
+            _active = rec
+            try:
+                result = self.fn(*args, **kwargs)
+                output = _output_spec(result, rec, flat)
+            finally:
+                _active = None
+                _restore(saved)
+        finally:
+            _capture_lock.release()
+        if rec.broken is not None:
+            self.cache[key] = _EAGER
+            self.reasons[key] = rec.broken
+            warnings.warn(f"compile: {name} runs eagerly for this signature: {rec.broken}",
+                          RuntimeWarning, stacklevel=3)
+            return result
+        for node in rec.keep:
+            node.release()
+        capture.size = len(rec.values)
+        capture.output = output
+        self.cache[key] = capture
+        self.latest = capture
+        return result
+
+
+class CompiledModule:
+    """A module whose calls go through a compiled function (``torch.compile(model)``); every other
+    attribute is the module's own. ``_orig_mod`` is the module, as in PyTorch."""
+
+    def __init__(self, module: Any, **options: Any) -> None:
+        self.__dict__["_orig_mod"] = module
+        self.__dict__["_compiled"] = CompiledFunction(
+            module.__call__, extra_key=lambda: tuple(m.training for m in module.modules()),
+            **options)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled(*args, **kwargs)
+
+    def plan(self) -> str:
+        """The kernels of the latest capture of the module's forward."""
+        return self._compiled.plan()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_orig_mod"], name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._orig_mod, name, value)
+
+    def __repr__(self) -> str:
+        return f"CompiledModule({self._orig_mod!r})"
+
+
+def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
+            backend: Any = "inductor", mode: str | None = None, options: dict | None = None,
+            disable: bool = False) -> Any:
+    """Capture ``model`` (a function or a module) on its first call per signature and replay the
+    recorded kernels on later calls, as ``torch.compile`` (usable as ``@compile`` or
+    ``@compile(...)``). ``fullgraph=True`` raises at a graph break instead of running eagerly;
+    ``dynamic``, ``backend`` and ``options`` are accepted for PyTorch compatibility (shapes are
+    always part of the signature); ``disable=True`` returns ``model`` unchanged."""
+    if mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode!r}, should be one of: "
+                           + ", ".join(m for m in _MODES if m))
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified "
+                           "at the same time.")
+    if model is None:
+        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                                 mode=mode, options=options, disable=disable)
+    if disable:
+        return model
+    if not callable(model):
+        raise TypeError(f"compile: expected a function or a module, got {type(model).__name__}")
+    module_module = sys.modules.get("tinygrad_lr.nn.module")
+    if module_module is not None and isinstance(model, module_module.Module):
+        return CompiledModule(model, fullgraph=fullgraph)
+    return CompiledFunction(model, fullgraph=fullgraph)

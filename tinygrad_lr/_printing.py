@@ -26,15 +26,19 @@ class _Formatter:
         self.kind = values.dtype.kind
         self.int_mode = True
         self.sci_mode = False
+        measured = values.reshape(-1)
         if self.kind == "f":
-            finite = values[np.isfinite(values)].astype(np.float64)
-            nonzero = np.abs(finite[finite != 0])
-            self.int_mode = bool(np.all(finite == np.ceil(finite)))
-            if nonzero.size:
-                low, high = float(nonzero.min()), float(nonzero.max())
+            # As PyTorch: the mode and the width come from the finite non-zero values only
+            # (so zeros, -0., nan and inf are padded to them, or stick out).
+            flat = measured.astype(np.float64)
+            measured = flat[np.isfinite(flat) & (flat != 0)]
+            magnitudes = np.abs(measured)
+            self.int_mode = bool(np.all(measured == np.ceil(measured)))
+            if magnitudes.size:
+                low, high = float(magnitudes.min()), float(magnitudes.max())
                 self.sci_mode = high / low > 1000.0 or high > 1.0e8 or \
                     (not self.int_mode and low < 1.0e-4)
-        self.width = max((len(self._text(v)) for v in values.reshape(-1).tolist()), default=1)
+        self.width = max((len(self._text(v)) for v in measured.tolist()), default=1)
 
     def _text(self, value: Any) -> str:
         if self.kind == "b":

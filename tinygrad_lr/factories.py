@@ -309,27 +309,27 @@ def normal(mean: Any, std: Any = 1.0, size: Sequence[int] | None = None, *,
     return _finish(np.asarray(values).astype(_dtype(dtype)), requires_grad)
 
 
-def _fill_random(t: Tensor, name: str, values: np.ndarray) -> Tensor:
-    t._check_inplace(name)
-    t._data[...] = values
-    return t
+def _fill_random(t: Tensor, values: np.ndarray) -> Tensor:
+    """Write ``values`` into ``t`` through ``copy_``: PyTorch's in-place rules and version
+    counting apply (a leaf that requires grad must be filled under no_grad)."""
+    return t.copy_(Tensor._make(np.asarray(values).astype(t._data.dtype, copy=False)))
 
 
 def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *,
               generator: Generator | None = None) -> Tensor:
     """Fill with samples uniform in [a, b), in place."""
-    return _fill_random(self, "uniform_", _rng(generator).uniform(a, b, self._data.shape))
+    return _fill_random(self, _rng(generator).uniform(a, b, self._data.shape))
 
 
 def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *,
              generator: Generator | None = None) -> Tensor:
     """Fill with normal samples of ``mean`` and ``std``, in place."""
-    return _fill_random(self, "normal_", _rng(generator).normal(mean, std, self._data.shape))
+    return _fill_random(self, _rng(generator).normal(mean, std, self._data.shape))
 
 
 def _bernoulli_(self: Tensor, p: float = 0.5, *, generator: Generator | None = None) -> Tensor:
     """Fill with 1 (probability ``p``) or 0, in place."""
-    return _fill_random(self, "bernoulli_", _rng(generator).random(self._data.shape) < p)
+    return _fill_random(self, _rng(generator).random(self._data.shape) < p)
 
 
 def _install_random_methods() -> None:

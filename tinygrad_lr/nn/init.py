@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import factories
+from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
@@ -20,8 +21,8 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
-    tensor._data[...] = values
-    return tensor
+    with no_grad():
+        return tensor.copy_(Tensor._make(np.asarray(values).astype(tensor.dtype, copy=False)))
 
 
 def _rng(generator: Any) -> np.random.Generator:

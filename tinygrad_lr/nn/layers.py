@@ -11,6 +11,7 @@ from .. import factories
 from ..devices import check_device
 from ..tensor import DTypeLike, Tensor, get_default_dtype
 from . import functional as F
+from . import init
 from .module import Module
 from .parameter import Parameter
 
@@ -47,10 +48,9 @@ class Linear(Module):
     def reset_parameters(self) -> None:
         """Redraw weight and bias uniformly in +-1/sqrt(in_features) (0 when in_features is 0)."""
         bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        rng = factories.default_generator()
         for param in (self.weight, self.bias):
             if param is not None:
-                param._data[...] = rng.uniform(-bound, bound, param.shape)
+                init.uniform_(param, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)

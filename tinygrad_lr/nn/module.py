@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
 from ..devices import check_device, is_device_name
 from ..devices import device as _device
 from ..tensor import DTypeLike, Tensor, float32, float64, reset_grads
@@ -356,7 +357,8 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                target._data[...] = value._data if isinstance(value, Tensor) else np.asarray(value)
+                with no_grad():
+                    target.copy_(value if isinstance(value, Tensor) else np.asarray(value))
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------------

@@ -36,6 +36,8 @@ CASES = {
                                   "gradgradcheck(Softsign): True",
                                   "caught the wrong derivative",
                                   "Jacobian mismatch for output 0 with respect to input 0"]),
+    "09_compile.py": (["--steps", "10"], ["parameters bit-identical: True", "capture of step(",
+                                          "compiled / eager", "graph break: 1 warning"]),
 }
 
 

@@ -551,6 +551,8 @@ def test_output_paths_are_checked_before_any_work(flag: str, where, fragment: st
     here); /proc/self refuses new files even to root."""
     (tmp_path / "file.txt").write_text("x")
     target = where(tmp_path)
+    if str(target).startswith("/proc/") and not os.path.isdir("/proc/self"):
+        pytest.skip("no /proc file system here (it provides a folder no one may write to)")
     trap = pytest.fail  # reaching the data or the solver means the check came too late
     monkeypatch.setattr(cli, "read_csv", lambda *a, **k: trap("read_csv before the check"))
     monkeypatch.setattr(cli, "load_model", lambda *a, **k: trap("load_model before the check"))

@@ -19,6 +19,7 @@ if __package__ in (None, ""):  # run as a script: make the package importable fr
 
 from benchmarks.cases import (backward_chain_case, optimizer_case, optional, scalar_chain_case,
                               train_step_case)
+from benchmarks.compile_step import compile_step_case
 from benchmarks.csv_read import csv_read_case
 from benchmarks.fit import fit_case
 from benchmarks.harness import (FULL, QUICK, Check, OtherLoad, Settings, Table, environment,
@@ -31,6 +32,7 @@ SPEED_LOG = os.path.join(HERE, "SPEED_LOG.md")
 CaseFn = Callable[[Settings, Any], "tuple[Table, list[Check]]"]
 CASES: dict[str, CaseFn] = {
     "train-step": train_step_case,
+    "compile-step": compile_step_case,
     "scalar-chain": scalar_chain_case,
     "optimizer-step": optimizer_case,
     "fit-breast-cancer": fit_case,

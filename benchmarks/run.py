@@ -21,6 +21,7 @@ from benchmarks.cases import (backward_chain_case, optimizer_case, optional, sca
                               train_step_case)
 from benchmarks.compile_step import compile_step_case
 from benchmarks.csv_read import csv_read_case
+from benchmarks.dask_fit import dask_fit_case
 from benchmarks.fit import fit_case
 from benchmarks.harness import (FULL, QUICK, Check, OtherLoad, Settings, Table, environment,
                                 load_average)
@@ -39,6 +40,7 @@ CASES: dict[str, CaseFn] = {
     "peak-memory": memory_case,
     "backward-chain": backward_chain_case,
     "csv-read": csv_read_case,
+    "dask-fit": dask_fit_case,
 }
 
 

@@ -337,8 +337,8 @@ def test_engine_threads_follow_the_worker(processes):
     LogisticRegression().fit(*_dask_arrays(X, y))
 
     def threads():
-        from tinygrad_lr.ops._parallel import get_num_threads
-        return get_num_threads()
+        import tinygrad_lr
+        return tinygrad_lr.get_num_threads()
 
     # the nanny gives each single-threaded worker OMP_NUM_THREADS=1: the engine follows
     assert set(processes.run(threads).values()) == {1}

@@ -33,7 +33,6 @@ import tinygrad_lr.nn.functional as F
 from tinygrad_lr.autograd import enable_grad, grad, no_grad
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.ops._parallel import get_num_threads, set_num_threads
 from tinygrad_lr.optim import LBFGS
 
 _LOGISTIC_SOLVERS = ("lbfgs", "newton")
@@ -155,7 +154,8 @@ def _collect(X: Any, y: Any, sample_weight: Any, where: str) -> _Data:
     """Dask arrays of X, y and the sample weights (None when not given) with aligned rows."""
     if not is_dask_collection(X):
         if not is_dask_collection(y):
-            raise TypeError(f"{where}: expected Dask collections")
+            raise TypeError(f"{where}: sample_weight is a Dask collection but X and y are not; "
+                            "give X (or y) as a Dask collection too, chunked by rows")
         target = _as_dask_array(y, "y", where)
         if not _known(target.chunks[0]):
             target = target.compute_chunk_sizes()
@@ -268,8 +268,10 @@ def _follow_worker_threads(client_pid: int) -> None:
         except (ImportError, ValueError, AttributeError):
             per_worker = 1
         threads = max(1, (os.cpu_count() or 1) // max(1, per_worker))
-    if get_num_threads() != threads:
-        set_num_threads(threads)
+    import tinygrad_lr  # the public thread limit; the package is fully imported by now
+
+    if tinygrad_lr.get_num_threads() != threads:
+        tinygrad_lr.set_num_threads(threads)
 
 
 def _add(*parts: np.ndarray) -> np.ndarray:

@@ -121,10 +121,12 @@ def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     pieces = [text]
     last_line = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if last_line + len(suffix) + 2 > LINE_WIDTH:
+        # Lines break where PyTorch's do: its dtype names ("torch.float64") are measured.
+        width = len(suffix.replace("tinygrad_lr.", "torch."))
+        if last_line + width + 2 > LINE_WIDTH:
             pieces.append(",\n" + " " * indent + suffix)
-            last_line = indent + len(suffix)
+            last_line = indent + width
         else:
             pieces.append(", " + suffix)
-            last_line += len(suffix) + 2
+            last_line += width + 2
     return "".join(pieces) + ")"

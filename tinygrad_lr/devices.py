@@ -36,11 +36,7 @@ class device:
         raise AttributeError(f"device objects are immutable (cannot set {name!r})")
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, str):
-            try:
-                other = device(other)
-            except RuntimeError:
-                return False
+        # As PyTorch: a device equals devices only (device("cpu") == "cpu" is False).
         return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self) -> int:

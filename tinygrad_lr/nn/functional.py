@@ -157,7 +157,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, else alpha (e^x - 1)."""
     x = _float_tensor(input)
-    return fn.where(x > 0, x, (fn.exp(fn.minimum(x, 0.0)) - 1) * alpha)
+    return fn.where(x > 0, x, (fn.exp(fn.clamp(x, max=0.0)) - 1) * alpha)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -2,7 +2,7 @@
 ``isnan``/``isinf``/``isfinite``, ``nan_to_num``, ``isclose``/``allclose``/``equal``.
 
 Results that are bools or integers are constants (outside the graph). ``%`` is differentiable
-(d/dx = 1, d/dy = -floor(x/y), as PyTorch); ``//`` has derivative 0; ``nan_to_num`` passes the
+(d/dx = 1, d/dy = -floor(x/y), as PyTorch); ``//`` has none (backward raises, as PyTorch's); ``nan_to_num`` passes the
 gradient where the input is finite.
 """
 from __future__ import annotations
@@ -107,15 +107,16 @@ class Remainder(Function):
 
 
 class FloorDivide(Function):
-    """floor(x / y): piecewise constant, derivative 0 (PyTorch's)."""
+    """floor(x / y): recorded so that backward through it fails as in PyTorch, which defines no
+    derivative for ``//`` (use ``torch.div(x, y, rounding_mode="floor")`` semantics elsewhere)."""
     __slots__ = ()
 
     def forward(self, x, y):
         return np.floor_divide(x, y)
 
     def backward(self, g, xp, x, y):
-        return (sum_to(g * 0, x.shape) if self.needs[0] else None,
-                sum_to(g * 0, y.shape) if self.needs[1] else None)
+        raise RuntimeError("derivative for floor_divide is not implemented (as in PyTorch): "
+                           "compute x // y from detached tensors, or use torch.floor(x / y)")
 
 
 def _check_integer_division(x: Tensor, y: Tensor, op: str) -> None:

@@ -116,7 +116,7 @@ def _reverse_cumsum(xp: Any, g: Any, axis: int) -> Any:
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
 
 
-class CumSum(Function):
+class Cumsum(Function):
     __slots__ = ("axis",)
 
     def __init__(self, axis: int) -> None:
@@ -138,7 +138,7 @@ def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
         x = x.to(int64)
     if x._data.ndim == 0:
         return x.clone()
-    return CumSum.apply(x, axis=_axis("cumsum", x, dim))
+    return Cumsum.apply(x, axis=_axis("cumsum", x, dim))
 
 
 def _install() -> None:

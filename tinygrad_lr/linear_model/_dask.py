@@ -482,7 +482,8 @@ def _logistic_hvp(X: Any, y: Any, weight: Any, index: int, theta: np.ndarray, ve
         offset = 0
         for gradient in gradients:
             size = int(np.prod(gradient.shape))
-            term = (gradient * from_numpy(parts[offset:offset + size].reshape(gradient.shape))).sum()
+            along = from_numpy(parts[offset:offset + size].reshape(gradient.shape))
+            term = (gradient * along).sum()
             directional = term if directional is None else directional + term
             offset += size
         products = grad(directional, params)

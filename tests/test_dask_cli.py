@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-dask = pytest.importorskip("dask", reason="the Dask CLI needs dask (pip install 'tinygrad-lr[dask]')")
+dask = pytest.importorskip("dask",
+                           reason="the Dask CLI needs dask (pip install 'tinygrad-lr[dask]')")
 dd = pytest.importorskip("dask.dataframe", reason="the Dask CLI needs dask.dataframe")
 distributed = pytest.importorskip("distributed", reason="the Dask CLI needs dask.distributed")
 pd = pytest.importorskip("pandas", reason="Dask DataFrames need pandas")

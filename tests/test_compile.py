@@ -283,7 +283,7 @@ def test_indexing_with_a_tensor_argument_is_not_baked_in() -> None:
     X = tl.arange(10.0)
     fast = tl.compile(lambda idx: X[idx].sum())
     with pytest.warns(RuntimeWarning, match="parameter"):
-        assert fast(tl.tensor([1, 2])).item() == 3.0
+        assert fast(tl.tensor([1, 2])).item() == 3.0  # the index became an array parameter
     assert fast(tl.tensor([3, 4])).item() == 7.0
 
 
@@ -380,3 +380,51 @@ def test_eager_code_is_untouched_after_a_capture() -> None:
     fast = tl.compile(lambda x: (x * 2).sum())
     fast(tl.ones(2))
     assert (tl.Tensor.item, tl.autograd.function.Function.apply, optim.Optimizer.step) == before
+
+
+def test_comparisons_argmax_and_integer_casts_replay() -> None:
+    """Tensor methods without graph nodes are recorded as calls: an accuracy computed in the
+    step follows the data."""
+    results = []
+    for compiled in (False, True):
+        tl.manual_seed(0)
+        model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x: tl.Tensor, onehot: tl.Tensor, t: tl.Tensor) -> tuple:
+            opt.zero_grad()
+            out = model(x)
+            loss = ((out.softmax(1) - onehot) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss, (out.argmax(1) == t).float().mean(), (out > 0.1).long().sum()
+        run = tl.compile(step) if compiled else step
+        rng = np.random.default_rng(3)
+        seen = []
+        for _ in range(8):
+            labels = rng.integers(0, 3, 16)
+            x = tl.tensor(rng.standard_normal((16, 5)).astype(np.float32))
+            onehot = tl.tensor(np.eye(3, dtype=np.float32)[labels])
+            seen.append([r.detach().numpy().copy() for r in run(x, onehot, tl.tensor(labels))])
+        seen.append([p.detach().numpy().copy() for p in model.parameters()])
+        results.append(seen)
+    assert_same(results[0], results[1])
+    assert len({float(step[1]) for step in results[1][:-1]}) > 1  # the accuracy changes
+
+
+def test_class_targets_run_eagerly_rather_than_baked() -> None:
+    """cross_entropy turns the targets into an array parameter of its node: never baked."""
+    logits = tl.zeros(4, 3, requires_grad=True)
+    fast = tl.compile(lambda t: F.cross_entropy(logits * 1.0, t))
+    with pytest.warns(RuntimeWarning, match="array as a parameter"):
+        first = fast(tl.tensor([0, 1, 2, 0])).item()
+    logits.data = tl.tensor(np.arange(12.0, dtype=np.float32).reshape(4, 3))
+    expected = F.cross_entropy(logits, tl.tensor([2, 2, 2, 2])).item()
+    assert fast(tl.tensor([2, 2, 2, 2])).item() == expected != first
+
+
+def test_a_tensor_computed_outside_the_kernels_is_not_baked() -> None:
+    fast = tl.compile(lambda x: (x * tl.argmax(x)).sum())
+    with pytest.warns(RuntimeWarning, match="outside the recorded kernels"):
+        assert fast(tl.tensor([1.0, 3.0, 2.0])).item() == 6.0
+    assert fast(tl.tensor([5.0, 3.0, 2.0])).item() == 0.0

@@ -21,8 +21,13 @@ What cannot be replayed runs eagerly, with one warning naming the reason (torch.
 break): reading a tensor's value on the host (``.item()``, ``bool()``, ``float()``, ``.tolist()``,
 ``.numpy()``, ``print``), random numbers, an optimizer driven by a closure (L-BFGS),
 ``autograd.grad`` or ``backward(create_graph=True, inputs=...)``, ``retain_grad()``, an in-place op
-that autograd records, gradient clipping, indexing with a tensor computed or passed in, and a
-returned tensor whose graph is still to be used by a backward outside the function.
+that autograd records, gradient clipping, an op that takes an array as a parameter (class-index
+targets of cross-entropy and NLL, indexing with arrays or tensors, ``where`` on a tensor
+condition, loss weights), a tensor computed outside the recorded kernels (module-level
+``tl.argmax``/``tl.isnan``..., a tensor built inside the function and not from Python numbers),
+and a returned tensor whose graph is still to be used by a backward outside the function. The
+Tensor methods without graph nodes (comparisons, ``argmax``/``argmin``, integer and bool casts)
+are recorded as calls and replay.
 
 Not seen by the recorder, so they stay as they were when the function was captured: Python values
 the function reads from elsewhere (globals, attributes) other than through the cases above, and
@@ -49,6 +54,7 @@ from tinygrad_lr.autograd import engine
 from tinygrad_lr.autograd.function import Function
 from tinygrad_lr.autograd.grad_mode import _state
 from tinygrad_lr.ops import inplace
+from tinygrad_lr.ops.common import sum_to
 from tinygrad_lr.tensor import Tensor, get_default_dtype
 
 __all__ = ["compile", "CompiledFunction", "CompiledModule", "Capture", "cache_size_limit"]
@@ -115,7 +121,7 @@ def _build(spec: Any, env: list, flat: list) -> Any:
     """The function's result from its recorded structure."""
     kind = spec[0]
     if kind == "slot":
-        return Tensor._make(env[spec[1]])
+        return Tensor._make(env[spec[1]], spec[2])
     if kind == "arg":
         return flat[spec[1]]
     if kind == "same":
@@ -144,6 +150,9 @@ class _Recorder:
         self.quiet = 0  # > 0 inside a recorded call whose insides are not recorded
         self.externals = 0
         self.new_slot(None, "args")  # slot 0: the call's flattened arguments
+        # Arrays of tensors made during the capture outside the recorded kernels (an integer
+        # cast, a comparison, a tensor built inside the function): a replay could only bake them.
+        self.born: dict[int, np.ndarray] = {}
 
     def mine(self) -> bool:
         """True when the caller is the capturing thread and recording is on."""
@@ -172,6 +181,10 @@ class _Recorder:
         slot = self.slots.get(id(t._data))
         if slot is not None:
             return slot
+        if id(t._data) in self.born:
+            self.graph_break(f"a tensor of shape {tuple(t._data.shape)} was computed outside the "
+                             "recorded kernels (an op without a graph node, or a tensor made "
+                             "inside the function from values a replay would not update)")
         kind = "param" if (t.grad_fn is None and t._requires_grad) else "const"
         slot = self.new_slot(t._data, f"{kind}{self.externals}")
         self.externals += 1
@@ -194,11 +207,37 @@ class _Recorder:
         value = self.values[slot]
         return f"{self.names[slot]}{tuple(np.shape(value))}"
 
+    def made(self, data: np.ndarray, maker: str) -> None:
+        """A tensor was made around ``data`` outside the recorded kernels (by ``maker``)."""
+        if id(data) in self.slots or maker == "coerce":  # a known array, or a Python number
+            return
+        self.born[id(data)] = data
+
+    def pure_call(self, function: Callable, args: tuple, kwargs: dict, result: Tensor) -> None:
+        """Record a call without a graph node (a comparison, argmax, an integer cast) as one
+        step that calls ``function`` again on the replay's arrays."""
+        spec = []
+        for arg in args:
+            if isinstance(arg, Tensor):
+                spec.append((True, self.slot_of(arg)))
+            elif isinstance(arg, np.ndarray) and id(arg) in self.slots:
+                self.graph_break(f"{function.__name__} of a NumPy array computed in the function")
+                return
+            else:
+                spec.append((False, arg))
+        if any(isinstance(v, (Tensor, np.ndarray)) for v in kwargs.values()):
+            self.graph_break(f"{function.__name__} with a tensor keyword argument")
+            return
+        out = self.new_slot(result._data)
+        self.emit(_pure_step(function, tuple(spec), dict(kwargs), out),
+                  f"forward   {function.__name__:<22} {self.describe(out)} <- "
+                  + ", ".join(self.names[v] if is_tensor else repr(v) for is_tensor, v in spec))
+
     # -- forward
     def forward(self, cls: type, params: dict, tensors: tuple, result: Tensor) -> None:
-        if _holds_traced_array(params, self.slots):
-            self.graph_break(f"{cls.__name__} takes a tensor's values as a parameter (indexing "
-                             "or a weight computed or passed in), which a replay would not update")
+        if _holds_array(params):
+            self.graph_break(f"{cls.__name__} takes an array as a parameter (class targets, an "
+                             "index, a mask or weights), which a replay could only bake in")
             return
         in_slots = tuple(self.slot_of(t) for t in tensors)
         node = result.grad_fn
@@ -224,7 +263,7 @@ class _Recorder:
         """The engine's plain backward (no graph, every leaf), run and recorded rule by rule.
 
         Mirrors ``engine._execute`` and ``engine._propagate``: nodes newest first, each rule's
-        input gradients cast to the input's dtype, summed into a pending node or a leaf in
+        input gradients summed back to the input's shape and cast to its dtype, summed into a pending node or a leaf in
         arrival order, leaves accumulated into ``.grad`` at the end."""
         xp = Function.array_ops
         values = self.values
@@ -258,18 +297,21 @@ class _Recorder:
             for i, (parent, a, gi) in enumerate(zip(parents, arrays, in_grads)):
                 if gi is None or parent is None:
                     continue
-                cast = None
+                shape = cast = None
+                if gi.shape != a.shape:
+                    shape = a.shape
+                    gi = sum_to(gi, shape)
                 if gi.dtype != a.dtype:
                     cast = a.dtype
                     gi = xp.cast(gi, a.dtype)
                 slot = self.new_slot(gi)
-                outs.append((i, slot, cast))
+                outs.append((i, slot, shape, cast))
                 results.append((parent, slot))
             if not retain_graph:
                 node.release()
             self.emit(_rule_step(node, g_slot, in_slots, tuple(outs)),
                       f"backward  {node.name():<22} "
-                      + ", ".join(self.describe(s) for _, s, _ in outs)
+                      + ", ".join(self.describe(s) for _, s, _, _ in outs)
                       + f" <- {self.names[g_slot]}, " + ", ".join(self.names[s] for s in in_slots))
             for parent, slot in results:
                 if isinstance(parent, Tensor):
@@ -375,13 +417,15 @@ class _Recorder:
                   f"= {self.names[slot]}")
 
 
-def _holds_traced_array(value: Any, slots: dict[int, int]) -> bool:
+def _holds_array(value: Any) -> bool:
+    """True when ``value`` (an op's parameters) holds a NumPy array: it may have been computed
+    from the data (targets, indices, masks), and the node would keep the capture's values."""
     if isinstance(value, np.ndarray):
-        return id(value) in slots
+        return True
     if isinstance(value, (tuple, list)):
-        return any(_holds_traced_array(v, slots) for v in value)
+        return any(_holds_array(v) for v in value)
     if isinstance(value, dict):
-        return any(_holds_traced_array(v, slots) for v in value.values())
+        return any(_holds_array(v) for v in value.values())
     return False
 
 
@@ -431,10 +475,12 @@ def _forward_step(node: Function, ins: tuple[int, ...], out: int, convert: bool,
 
 
 def _rule_step(node: Function, g: int, ins: tuple[int, ...],
-               outs: tuple[tuple[int, int, Any], ...]) -> Callable[[list], None]:
+               outs: tuple[tuple[int, int, Any, Any], ...]) -> Callable[[list], None]:
+    """A derivative rule, then each input gradient summed back to its input's shape and cast to
+    its dtype where the capture saw that needed (as the engine does after every rule)."""
     backward, xp = node.backward, Function.array_ops
     single = len(ins) == 1  # a rule of one input returns its gradient bare
-    if single and len(outs) == 1 and outs[0][2] is None:
+    if single and len(outs) == 1 and outs[0][2] is None and outs[0][3] is None:
         slot = outs[0][1]
         (i0,) = ins
 
@@ -446,9 +492,21 @@ def _rule_step(node: Function, g: int, ins: tuple[int, ...],
         grads = backward(env[g], xp, *[env[i] for i in ins])
         if single:
             grads = (grads,)
-        for i, slot, cast in outs:
+        for i, slot, shape, cast in outs:
             gi = grads[i]
+            if shape is not None:
+                gi = sum_to(gi, shape)
             env[slot] = gi if cast is None else xp.cast(gi, cast)
+    return run
+
+
+def _pure_step(function: Callable, spec: tuple, kwargs: dict, out: int
+               ) -> Callable[[list], None]:
+    make = Tensor._make
+
+    def run(env: list) -> None:
+        args = [make(env[v]) if is_tensor else v for is_tensor, v in spec]
+        env[out] = function(*args, **kwargs)._data
     return run
 
 
@@ -572,8 +630,26 @@ def _hooks() -> list[tuple[Any, str, Any]]:
         _break_here("assigning a tensor's .data")
         data_property.fset(self, value)
 
+    original_make = Tensor.__dict__["_make"].__func__
+    original_init = Tensor.__init__
+
+    def make(cls: type, data: np.ndarray, grad_fn: Any = None) -> Tensor:
+        t = original_make(cls, data, grad_fn)
+        rec = _active
+        if _recording(rec):
+            rec.made(data, sys._getframe(1).f_code.co_name)
+        return t
+
+    def init(self: Tensor, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        rec = _active
+        if _recording(rec):
+            rec.made(self._data, "Tensor")
+
     hooks: list[tuple[Any, str, Any]] = [
         (Function, "apply", classmethod(apply)),
+        (Tensor, "_make", classmethod(make)),
+        (Tensor, "__init__", init),
         (engine, "_execute", execute),
         (inplace, "_write", write),
         (inplace, "_check_not_leaf", check_not_leaf),
@@ -587,8 +663,27 @@ def _hooks() -> list[tuple[Any, str, Any]]:
                  "__index__", "__format__", "__repr__"):
         hooks.append((Tensor, name, _breaking(getattr(Tensor, name),
                                               f"Tensor.{name} reads a tensor's value on the host")))
+    for name in _PURE_METHODS:
+        hooks.append((Tensor, name, _pure(getattr(Tensor, name))))
     hooks += _later_layer_hooks()
     return hooks
+
+
+# Tensor methods whose results have no graph node (bool, integer or index results): recorded as
+# calls of the method itself, so a step that computes an accuracy or casts labels still replays.
+_PURE_METHODS = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "eq", "ne", "lt",
+                 "le", "gt", "ge", "__invert__", "argmax", "argmin", "_cast")
+
+
+def _pure(function: Callable) -> Callable:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        rec = _active
+        if _recording(rec) and isinstance(result, Tensor) and id(result._data) not in rec.slots:
+            rec.pure_call(function, args, kwargs, result)
+        return result
+    return wrapper
 
 
 def _later_layer_hooks() -> list[tuple[Any, str, Any]]:
@@ -744,7 +839,9 @@ def _output_spec(value: Any, rec: _Recorder, flat: list) -> Any:
         if slot is None:
             rec.graph_break("the function returns a tensor the capture did not see computed")
             return None
-        return ("slot", slot)
+        # As eager, a result made by a recorded op requires grad, and its grad_fn is that op's
+        # node, already freed by the backward: a second backward raises as eager's does.
+        return ("slot", slot, value.grad_fn)
     if isinstance(value, (tuple, list)):
         return ("seq", type(value), [_output_spec(v, rec, flat) for v in value])
     if isinstance(value, dict):

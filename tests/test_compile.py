@@ -428,3 +428,20 @@ def test_a_tensor_computed_outside_the_kernels_is_not_baked() -> None:
     with pytest.warns(RuntimeWarning, match="outside the recorded kernels"):
         assert fast(tl.tensor([1.0, 3.0, 2.0])).item() == 6.0
     assert fast(tl.tensor([5.0, 3.0, 2.0])).item() == 0.0
+
+
+def test_freezing_a_parameter_captures_again() -> None:
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    b = tl.tensor([0.5], requires_grad=True)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        loss = (x @ w + b).sum()
+        loss.backward()
+        return loss
+    fast = tl.compile(step)
+    fast(tl.ones(3, 2))
+    fast(tl.ones(3, 2))
+    w.requires_grad_(False)
+    w.grad = None
+    fast(tl.ones(3, 2))
+    assert w.grad is None and b.grad.tolist() == [9.0]

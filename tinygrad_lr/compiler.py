@@ -82,7 +82,7 @@ class Capture:
         self.signature = signature
         self.steps: list[Callable[[list], None]] = []
         self.lines: list[str] = []
-        self.loads: list[tuple[int, Tensor, tuple, np.dtype]] = []  # externals, read live
+        self.loads: list[tuple[int, Tensor, tuple, np.dtype, bool]] = []  # externals, read live
         self.arg_loads: list[tuple[int, int]] = []  # (slot, flat argument index)
         self.constants: list[tuple[int, Any]] = []
         self.size = 0
@@ -95,10 +95,11 @@ class Capture:
     __repr__ = __str__
 
     def matches(self) -> bool:
-        """True while every external tensor still holds an array of its captured shape and dtype."""
-        for _, t, shape, dtype in self.loads:
+        """True while every external tensor still holds an array of its captured shape and dtype
+        and has its captured ``requires_grad`` (a frozen parameter changes the graph)."""
+        for _, t, shape, dtype, requires_grad in self.loads:
             data = t._data
-            if data.shape != shape or data.dtype != dtype:
+            if data.shape != shape or data.dtype != dtype or t._requires_grad is not requires_grad:
                 return False
         return True
 
@@ -106,7 +107,7 @@ class Capture:
         """Run the kernels on the arguments ``flat`` (flattened as the signature was)."""
         env: list[Any] = [None] * self.size
         env[0] = flat
-        for slot, t, _, _ in self.loads:
+        for slot, t, _, _, _ in self.loads:
             env[slot] = t._data
         for slot, i in self.arg_loads:
             env[slot] = flat[i]._data
@@ -188,7 +189,7 @@ class _Recorder:
         kind = "param" if (t.grad_fn is None and t._requires_grad) else "const"
         slot = self.new_slot(t._data, f"{kind}{self.externals}")
         self.externals += 1
-        self.capture.loads.append((slot, t, t._data.shape, t._data.dtype))
+        self.capture.loads.append((slot, t, t._data.shape, t._data.dtype, t._requires_grad))
         return slot
 
     def constant(self, value: Any) -> int:
@@ -828,7 +829,7 @@ def _output_spec(value: Any, rec: _Recorder, flat: list) -> Any:
         for i, t in enumerate(flat):
             if t is value:
                 return ("arg", i)
-        if any(t is value for _, t, _, _ in rec.capture.loads):
+        if any(t is value for _, t, *_ in rec.capture.loads):
             return ("same", value)
         slot = rec.slots.get(id(value._data))
         if value.grad_fn is not None and value.grad_fn.arity != 0:

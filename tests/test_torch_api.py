@@ -816,3 +816,116 @@ def test_like_factories_and_helpers_match_torch_shapes_and_dtypes():
     from tinygrad_lr.autograd import Variable
     v = Variable(tl.ones(2), requires_grad=True)
     assert v.requires_grad and isinstance(v, Variable) and Variable(base) is base
+
+
+# ---- helpers beyond the list, common in tutorial code --------------------------------
+EXTRAS = [
+    ("view_as", lambda lib, x: x.view(12).view_as(x) * x),
+    ("expand_as", lambda lib, x: x[:1].expand_as(x) * x),
+    ("type_as", lambda lib, x: x.type_as(x) + 1),
+    ("masked_fill", lambda lib, x: x.masked_fill(x > 0.5, 2.0) * x),
+    ("repeat", lambda lib, x: x.repeat(2, 3) ** 2),
+    ("repeat lead", lambda lib, x: x[0].repeat(2, 2) ** 2),
+    ("flip", lambda lib, x: lib.flip(x, [0, 1]) * x),
+    ("roll", lambda lib, x: lib.roll(x, 1, 1) * x),
+    ("roll flat", lambda lib, x: lib.roll(x, -2) * x),
+    ("chunk", lambda lib, x: x.chunk(2, dim=1)[1] ** 2),
+    ("split", lambda lib, x: lib.split(x, [1, 2], dim=0)[1] ** 2),
+    ("split size", lambda lib, x: x.split(3, dim=1)[-1] ** 2),
+    ("diag", lambda lib, x: lib.diag(x) ** 2),
+    ("diag vector", lambda lib, x: lib.diag(x[0], 1) ** 2),
+    ("trace", lambda lib, x: lib.trace(x * x)),
+    ("diff", lambda lib, x: lib.diff(x, dim=1) ** 2),
+    ("lerp", lambda lib, x: lib.lerp(x, x * x, 0.3)),
+    ("median", lambda lib, x: x.median() * x),
+    ("median dim", lambda lib, x: x.median(dim=1).values ** 2),
+    ("std_mean", lambda lib, x: lib.std_mean(x, 0)[0] * lib.std_mean(x, 0)[1]),
+    ("var_mean", lambda lib, x: lib.var_mean(x, 1)[0] + lib.var_mean(x, 1)[1]),
+    ("tan", lambda lib, x: lib.tan(x * 0.5)),
+    ("atan", lambda lib, x: lib.atan(x)),
+    ("expm1", lambda lib, x: lib.expm1(x)),
+    ("erf", lambda lib, x: lib.erf(x)),
+    ("clamp_min", lambda lib, x: x.clamp_min(0.1) * x),
+    ("gelu", lambda lib, x: lib.nn.functional.gelu(x)),
+    ("gelu tanh", lambda lib, x: lib.nn.functional.gelu(x, approximate="tanh")),
+    ("bmm", lambda lib, x: lib.bmm(x.view(1, 3, 4), x.view(1, 4, 3))),
+    ("mv", lambda lib, x: lib.mv(x, x[0])),
+    ("addmm", lambda lib, x: lib.addmm(x[:, :3], x, x.t(), beta=0.5, alpha=2.0)),
+    ("meshgrid", lambda lib, x: lib.meshgrid(x[0], x[1], indexing="xy")[0] * 2),
+    ("normalize", lambda lib, x: lib.nn.functional.normalize(x, dim=1)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,f", EXTRAS, ids=[name for name, _ in EXTRAS])
+def test_tutorial_helpers_match_torch_to_second_order(name, f):
+    array = _arr(3, 4)
+    compare_with_torch(lambda x: f(tl, x), lambda x: f(torch, x), [array], TORCH64_TOL,
+                       TORCH64_TOL, second_order=name not in ("masked_fill", "clamp_min"))
+
+
+@needs_torch
+def test_non_differentiable_helpers_match_torch():
+    data = [3, 1, 3, 0, 2, 0]
+    ours, theirs = tl.unique(tl.tensor(data), return_inverse=True, return_counts=True), \
+        torch.unique(torch.tensor(data), return_inverse=True, return_counts=True)
+    assert [t.tolist() for t in ours] == [t.tolist() for t in theirs]
+    assert tl.nonzero(tl.tensor(data)).tolist() == torch.nonzero(torch.tensor(data)).tolist()
+    assert [t.tolist() for t in tl.nonzero(tl.tensor([[1, 0], [0, 2]]), as_tuple=True)] == \
+        [t.tolist() for t in torch.nonzero(torch.tensor([[1, 0], [0, 2]]), as_tuple=True)]
+    assert tl.count_nonzero(tl.tensor(data)).item() == torch.count_nonzero(torch.tensor(data)).item()
+    assert tl.ones(2, dtype=tl.float64).new_zeros(3).dtype == tl.float64
+    assert tl.ones(2).new_full((2,), 3.0).tolist() == [3.0, 3.0]
+    assert tl.ones(2, dtype=tl.int64).new_tensor([1.5]).dtype == tl.int64
+    assert tl.ones(2, 3).t().contiguous().is_contiguous()
+    x = tl.tensor([1.0, 2.0, 3.0])
+    x.masked_fill_(x > 1.5, 0.0)
+    assert x.tolist() == [1.0, 0.0, 0.0]
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(6, 3), (5, 3, 4)])
+def test_batchnorm1d_trains_and_evaluates_like_torch(shape):
+    x = _arr(*shape) * 3 + 1
+    ours, theirs = nn.BatchNorm1d(3, momentum=0.2).double(), torch.nn.BatchNorm1d(3, momentum=0.2).double()
+    assert repr(ours) == repr(theirs)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor([0.5, 1.0, 2.0]))
+        theirs.bias.copy_(torch.tensor([0.1, -0.2, 0.3]))
+    with tl.no_grad():
+        ours.weight.copy_(tl.tensor([0.5, 1.0, 2.0]))
+        ours.bias.copy_(tl.tensor([0.1, -0.2, 0.3]))
+    for _ in range(2):
+        compare_with_torch(ours, theirs, [x], TORCH64_TOL, TORCH64_TOL)
+    for key, value in theirs.state_dict().items():
+        assert_close(ours.state_dict()[key], value, **TORCH64_TOL, what=key)
+    ours.eval()
+    theirs.eval()
+    compare_with_torch(ours, theirs, [x], TORCH64_TOL, TORCH64_TOL)
+
+
+@needs_torch
+def test_set_printoptions_changes_printing_like_torch():
+    array = np.array([1.23456789, 1e-3, 250.0])
+    try:
+        for options in ({"precision": 2}, {"sci_mode": False}, {"precision": 6, "sci_mode": True},
+                        {"threshold": 5, "edgeitems": 1}, {"profile": "short"},
+                        {"linewidth": 40}):
+            tl.set_printoptions(**options)
+            torch.set_printoptions(**options)
+            for values in (array, np.arange(12.0) / 7):
+                assert repr(tl.tensor(values, dtype=tl.float32)) == repr(torch.tensor(values, dtype=torch.float32))
+    finally:
+        tl.set_printoptions(profile="default", sci_mode=None)
+        torch.set_printoptions(profile="default", sci_mode=None)
+
+
+def test_module_conveniences():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.Linear(3, 1)))
+    assert model.get_submodule("1.0") is model[1][0]
+    assert model.get_parameter("1.0.bias") is model[1][0].bias
+    vector = nn.utils.parameters_to_vector(model.parameters())
+    assert vector.shape == (13,)
+    nn.utils.vector_to_parameters(tl.arange(13.0), model.parameters())
+    assert model[0].weight.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    assert model.half()[0].weight.dtype == tl.float16 and model.type(tl.float64)[0].bias.dtype == tl.float64

@@ -4,6 +4,7 @@ from builtins import int as builtins_int
 
 import numpy as _np
 
+from ._printing import set_printoptions
 from . import autograd, backends, cuda, data, linalg, linear_model, metrics, nn, ops, optim, utils
 from .compiler import compile
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -15,21 +16,25 @@ from .factories import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, Gener
                         randint_like, randn, randn_like, randperm, seed, zeros, zeros_like)
 from .linear_model import LinearRegression, LogisticRegression
 from .nn.functional import log_softmax, softmax
-from .ops._parallel import get_num_threads, set_num_threads
+from .kernels.threads import get_num_threads, set_num_threads
 from .ops.functional import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, clamp, clip,
                              clone, div, eq, exp, flatten, ge, gt, le, log, log1p, logsigmoid,
                              logsumexp, lt, matmul, max, maximum, mean, min, minimum, mm, mul, ne,
                              neg, permute, pow, prod, relu, reshape, sigmoid, softplus, sqrt,
                              squeeze, stack, std, sub, sum, t, tanh, transpose, unsqueeze, var,
                              where)
+from .ops.functional import logical_not
 from .ops.linalg import dot, norm, outer
 from .ops.linalg import inv as inverse
 from .ops.logical import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
                           equal, floor_divide, isclose, isfinite, isinf, isnan, logical_and,
                           logical_or, logical_xor, nan_to_num, remainder)
+from .ops.reshaping import (addmm, bmm, chunk, count_nonzero, diag, diff, flip, lerp, masked_fill,
+                            median, meshgrid, mv, nonzero, roll, split, std_mean, trace, unique,
+                            var_mean)
 from .ops.sorting import argsort, cumsum, gather, sort, topk
-from .ops.trig_round import (ceil, cos, floor, log2, log10, reciprocal, round, rsqrt, sign, sin,
-                             square)
+from .ops.trig_round import (atan, ceil, clamp_max, clamp_min, cos, erf, expm1, floor, log2, log10,
+                             reciprocal, round, rsqrt, sign, sin, square, tan)
 from .serialization import load, save
 from .size import Size
 from .tensor import (Tensor, bool_, float16, float32, float64, get_default_dtype, int32, int64,
@@ -44,6 +49,11 @@ __version__ = "0.1.0"
 def is_tensor(obj: object) -> builtins_bool:
     """True for tensors (and Parameters), as ``torch.is_tensor``."""
     return isinstance(obj, Tensor)
+
+
+def use_deterministic_algorithms(mode: builtins_bool, *, warn_only: builtins_bool = False
+                                 ) -> None:
+    """Accepted for PyTorch scripts: every operation here is already deterministic."""
 
 
 def numel(input: Tensor) -> builtins_int:

@@ -13,10 +13,31 @@ from typing import Any
 
 import numpy as np
 
-LINE_WIDTH = 80
-PRECISION = 4
-THRESHOLD = 1000
-EDGE_ITEMS = 3
+_DEFAULTS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
+             "sci_mode": None}
+_options = dict(_DEFAULTS)
+
+
+def set_printoptions(precision: int | None = None, threshold: int | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """PyTorch's print options: digits after the point, the element count above which tensors
+    are summarized, the entries shown at each edge when summarized, the line width, and
+    ``sci_mode`` (True/False forces scientific notation on or off, None chooses). ``profile``
+    'default', 'short' or 'full' sets the first four at once."""
+    if profile is not None:
+        presets = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
+                   "full": (4, math.inf, 3, 80)}
+        if profile not in presets:
+            raise ValueError(f"set_printoptions: unknown profile {profile!r}")
+        for key, value in zip(("precision", "threshold", "edgeitems", "linewidth"),
+                              presets[profile]):
+            _options[key] = value
+    for key, value in (("precision", precision), ("threshold", threshold),
+                       ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            _options[key] = value
+    _options["sci_mode"] = sci_mode
 
 
 class _Formatter:
@@ -38,6 +59,8 @@ class _Formatter:
                 low, high = float(magnitudes.min()), float(magnitudes.max())
                 self.sci_mode = high / low > 1000.0 or high > 1.0e8 or \
                     (not self.int_mode and low < 1.0e-4)
+            if _options["sci_mode"] is not None:
+                self.sci_mode = bool(_options["sci_mode"])
         self.width = max((len(self._text(v)) for v in measured.tolist()), default=1)
 
     def _text(self, value: Any) -> str:
@@ -48,10 +71,10 @@ class _Formatter:
         if not math.isfinite(value):
             return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
         if self.sci_mode:
-            return f"{value:.{PRECISION}e}"
+            return f"{value:.{_options['precision']}e}"
         if self.int_mode:
             return f"{value:.0f}."
-        return f"{value:.{PRECISION}f}"
+        return f"{value:.{_options['precision']}f}"
 
     def format(self, value: Any) -> str:
         text = self._text(value)
@@ -59,20 +82,22 @@ class _Formatter:
 
 
 def _summary(data: np.ndarray) -> np.ndarray:
-    """The entries a summarized print shows: the first and last EDGE_ITEMS of each dimension."""
+    """The entries a summarized print shows: the first and last ``edgeitems`` of each dimension."""
     if data.ndim == 0:
         return data
-    if data.shape[0] > 2 * EDGE_ITEMS:
-        data = np.concatenate([data[:EDGE_ITEMS], data[-EDGE_ITEMS:]])
+    edge = _options["edgeitems"]
+    if data.shape[0] > 2 * edge:
+        data = np.concatenate([data[:edge], data[-edge:]])
     return np.stack([_summary(row) for row in data]) if data.ndim > 1 else data
 
 
 def _vector(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
-    per_line = max(1, int(math.floor((LINE_WIDTH - indent) / (fmt.width + 2))))
+    per_line = max(1, int(math.floor((_options["linewidth"] - indent) / (fmt.width + 2))))
     values = data.tolist()
-    if summarize and len(values) > 2 * EDGE_ITEMS:
-        items = ([fmt.format(v) for v in values[:EDGE_ITEMS]] + [" ..."]
-                 + [fmt.format(v) for v in values[-EDGE_ITEMS:]])
+    edge = _options["edgeitems"]
+    if summarize and len(values) > 2 * edge:
+        items = ([fmt.format(v) for v in values[:edge]] + [" ..."]
+                 + [fmt.format(v) for v in values[-edge:]])
     else:
         items = [fmt.format(v) for v in values]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
@@ -85,10 +110,11 @@ def _nested(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> 
     if data.ndim == 1:
         return _vector(data, indent, summarize, fmt)
     rows = range(data.shape[0])
-    if summarize and data.shape[0] > 2 * EDGE_ITEMS:
-        parts = ([_nested(data[i], indent + 1, summarize, fmt) for i in rows[:EDGE_ITEMS]]
+    edge = _options["edgeitems"]
+    if summarize and data.shape[0] > 2 * edge:
+        parts = ([_nested(data[i], indent + 1, summarize, fmt) for i in rows[:edge]]
                  + ["..."]
-                 + [_nested(data[i], indent + 1, summarize, fmt) for i in rows[-EDGE_ITEMS:]])
+                 + [_nested(data[i], indent + 1, summarize, fmt) for i in rows[-edge:]])
     else:
         parts = [_nested(data[i], indent + 1, summarize, fmt) for i in rows]
     return "[" + ("," + "\n" * (data.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
@@ -98,7 +124,7 @@ def format_values(data: np.ndarray, indent: int) -> str:
     """The bracketed values of ``data`` as PyTorch prints them, ``indent`` columns in."""
     if data.size == 0:
         return "[]"
-    summarize = data.size > THRESHOLD
+    summarize = data.size > _options["threshold"]
     fmt = _Formatter(_summary(data) if summarize else data)
     return _nested(data, indent, summarize, fmt)
 
@@ -123,7 +149,7 @@ def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     for suffix in suffixes:
         # Lines break where PyTorch's do: its dtype names ("torch.float64") are measured.
         width = len(suffix.replace("tinygrad_lr.", "torch."))
-        if last_line + width + 2 > LINE_WIDTH:
+        if last_line + width + 2 > _options["linewidth"]:
             pieces.append(",\n" + " " * indent + suffix)
             last_line = indent + width
         else:

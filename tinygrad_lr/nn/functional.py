@@ -6,20 +6,22 @@ PyTorch is (BCE with logits, cross-entropy, MSE), so Hessians through them are e
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 import numpy as np
 
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ops import losses, movement
 from .. import factories
 from ..ops import functional as fn
 from ..ops.functional import coerce, logsigmoid, sigmoid, tanh
+from ..ops.trig_round import erf
 from ..tensor import Tensor, get_default_dtype, int64
 
 __all__ = ["sigmoid", "relu", "tanh", "softplus", "logsigmoid", "softmax", "log_softmax",
-           "leaky_relu", "elu", "silu", "dropout", "one_hot", "normalize", "linear",
+           "leaky_relu", "elu", "gelu", "silu", "batch_norm", "dropout", "one_hot", "normalize", "linear",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",
            "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss"]
 
@@ -160,10 +162,57 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return fn.where(x > 0, x, (fn.exp(fn.clamp(x, max=0.0)) - 1) * alpha)
 
 
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x) with Phi the standard normal CDF (``approximate='tanh'``: PyTorch's tanh
+    formula)."""
+    x = _float_tensor(input)
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
+        return x * 0.5 * (tanh(inner) + 1)
+    if approximate != "none":
+        raise RuntimeError(f"approximate argument must be either none or tanh, got "
+                           f"{approximate!r}")
+    return x * 0.5 * (erf(x * (1 / math.sqrt(2))) + 1)
+
+
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
     x = _float_tensor(input)
     return x * sigmoid(x)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each feature (dimension 1) over the batch (and any trailing dimensions): with
+    the batch's statistics when ``training`` (updating the running ones in place by
+    ``momentum``, the variance unbiased, as PyTorch), else with the running statistics."""
+    x = _float_tensor(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected 2D or 3D input (got {x.ndim}D input)")
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training or running_mean is None:
+        count = x.numel() // x.shape[1]
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {x.shape}")
+        mean = fn.mean(x, axes, keepdim=True)
+        var = fn.mean((x - mean) ** 2, axes, keepdim=True)
+        if training and running_mean is not None:
+            with no_grad():
+                batch_mean = fn.reshape(mean.detach(), -1)
+                unbiased = fn.reshape(var.detach(), -1) * (count / (count - 1))
+                running_mean.mul_(1 - momentum).add_(batch_mean * momentum)
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    else:
+        mean, var = fn.reshape(running_mean, shape), fn.reshape(running_var, shape)
+    out = (x - mean) / fn.sqrt(var + eps)
+    if weight is not None:
+        out = out * fn.reshape(weight, shape)
+    if bias is not None:
+        out = out + fn.reshape(bias, shape)
+    return out
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False

@@ -292,6 +292,31 @@ class Module:
                     module._buffers[name] = buf.detach().to(dtype)
         return self
 
+    def half(self) -> "Module":
+        """Convert floating parameters and buffers to float16."""
+        return self.to(np.dtype(np.float16))
+
+    def type(self, dst_type: DTypeLike) -> "Module":
+        """Convert floating parameters and buffers to ``dst_type``."""
+        return self.to(dst_type)
+
+    def get_submodule(self, target: str) -> "Module":
+        """The module at the dotted path ``target`` ("" is this module)."""
+        module = self
+        for name in target.split(".") if target else []:
+            if name not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+            module = module._modules[name]
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target``."""
+        owner, _, name = target.rpartition(".")
+        module = self.get_submodule(owner)
+        if module._parameters.get(name) is None:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return module._parameters[name]
+
     def cpu(self) -> "Module":
         """This module (it is already on the CPU)."""
         return self

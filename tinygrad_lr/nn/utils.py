@@ -9,7 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor, get_default_dtype
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
 # Added to the total norm before dividing, as PyTorch documents, so a zero norm is harmless.
 _NORM_EPS = 1e-6
@@ -81,3 +81,22 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
         raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value!r}")
     for param in _with_grad(parameters):
         _write_grad(param, np.clip(param.grad._data, -clip_value, clip_value))
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened into one vector (differentiable, as PyTorch's)."""
+    from ..ops.functional import cat
+    return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of ``vec`` into the parameters, in place."""
+    from ..autograd.grad_mode import no_grad
+    if not isinstance(vec, Tensor) or vec.ndim != 1:
+        raise TypeError(f"expected a 1-D Tensor, but got {type(vec).__name__}")
+    start = 0
+    with no_grad():
+        for p in parameters:
+            n = p.numel()
+            p.copy_(vec[start:start + n].reshape(p.shape))
+            start += n

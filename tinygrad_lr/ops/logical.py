@@ -15,6 +15,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import functional as fn
 from .common import sum_to
+from .inplace import inplace_variant
 
 
 def _arrays(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -215,6 +216,13 @@ def _install() -> None:
         "floor_divide": floor_divide, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
         "nan_to_num": nan_to_num, "isclose": isclose, "allclose": allclose, "equal": equal,
     }
+    methods.update({
+        "remainder_": inplace_variant("remainder_", remainder),
+        "__imod__": inplace_variant("remainder_", remainder),
+        "floor_divide_": inplace_variant("floor_divide_", floor_divide),
+        "__ifloordiv__": inplace_variant("floor_divide_", floor_divide),
+        "nan_to_num_": inplace_variant("nan_to_num_", nan_to_num),
+    })
     for name, method in methods.items():
         setattr(Tensor, name, method)
     Tensor.logical_not = lambda self: fn.logical_not(self)

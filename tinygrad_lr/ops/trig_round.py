@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import functional as fn
+from .inplace import inplace_variant
 
 
 def _float(x: Any) -> Tensor:
@@ -48,6 +49,53 @@ class Cos(Function):
 
     def backward(self, g, xp, x):
         return -g * _sin(xp, x)
+
+
+class Tan(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        self.out = np.tan(x)
+        return self.out
+
+    def backward(self, g, xp, x):
+        t = self.result(xp)
+        return g * (t * t + 1)
+
+
+class Atan(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.arctan(x)
+
+    def backward(self, g, xp, x):
+        return g / (x * x + 1)
+
+
+class Expm1(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        self.out = np.expm1(x)
+        return self.out
+
+    def backward(self, g, xp, x):
+        return g * (self.result(xp) + 1)
+
+
+_erf_array = np.frompyfunc(math.erf, 1, 1)
+
+
+class Erf(Function):
+    """The error function (math.erf elementwise); derivative 2/sqrt(pi) e^(-x^2)."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.asarray(_erf_array(x), dtype=x.dtype)
+
+    def backward(self, g, xp, x):
+        return g * xp.exp(-(x * x)) * (2 / math.sqrt(math.pi))
 
 
 class Reciprocal(Function):
@@ -119,6 +167,36 @@ def square(input: Any) -> Tensor:
     return fn.pow(fn.as_tensor(input), 2)
 
 
+def tan(input: Any) -> Tensor:
+    """Tangent."""
+    return Tan.apply(_float(input))
+
+
+def atan(input: Any) -> Tensor:
+    """Arctangent."""
+    return Atan.apply(_float(input))
+
+
+def expm1(input: Any) -> Tensor:
+    """e^x - 1, accurate near 0."""
+    return Expm1.apply(_float(input))
+
+
+def erf(input: Any) -> Tensor:
+    """The error function."""
+    return Erf.apply(_float(input))
+
+
+def clamp_min(input: Any, min: Any) -> Tensor:
+    """max(input, min)."""
+    return fn.clamp(input, min=min)
+
+
+def clamp_max(input: Any, max: Any) -> Tensor:
+    """min(input, max)."""
+    return fn.clamp(input, max=max)
+
+
 def reciprocal(input: Any) -> Tensor:
     """1 / input (integers give floats)."""
     return Reciprocal.apply(_float(input))
@@ -170,10 +248,15 @@ def sign(input: Any) -> Tensor:
 
 
 def _install() -> None:
-    for f in (sin, cos, square, reciprocal, rsqrt, log2, log10, floor, ceil, sign):
+    functions = (sin, cos, tan, atan, expm1, erf, square, reciprocal, rsqrt, log2, log10, floor,
+                 ceil, sign, clamp_min, clamp_max)
+    for f in functions:
         setattr(Tensor, f.__name__, f)
+        setattr(Tensor, f.__name__ + "_", inplace_variant(f.__name__ + "_", f))
+    Tensor.arctan = atan
     Tensor.round = lambda self, decimals=0: round(self, decimals=decimals)
     Tensor.round.__doc__ = round.__doc__
+    Tensor.round_ = inplace_variant("round_", lambda x, decimals=0: round(x, decimals=decimals))
 
 
 _install()

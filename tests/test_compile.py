@@ -338,14 +338,44 @@ def test_module_forward_compiles_for_inference() -> None:
     assert fast.weight if hasattr(model, "weight") else fast.training  # attributes pass through
 
 
-def test_module_forward_with_a_live_graph_runs_eagerly() -> None:
+def module_training(compiled: bool, twice: bool = False) -> list:
+    """``model = tl.compile(model)`` in an ordinary training loop (the backward outside)."""
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1))
+    run = tl.compile(model) if compiled else model
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(2)
+    seen = []
+    for _ in range(6):
+        x = tl.tensor(rng.standard_normal((12, 5)).astype(np.float32))
+        y = tl.tensor(rng.standard_normal((12, 1)).astype(np.float32))
+        opt.zero_grad()
+        loss = F.mse_loss(run(x), y)
+        if twice:  # a second forward before the first one's backward
+            loss = loss + F.mse_loss(run(x * 2.0), y)
+        loss.backward()
+        opt.step()
+        seen.append(loss.detach().numpy().copy())
+    return seen + [p.detach().numpy().copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("twice", [False, True])
+def test_a_compiled_module_trains_as_eager(twice: bool) -> None:
+    assert_same(module_training(False, twice), module_training(True, twice))
+
+
+def test_a_compiled_forward_is_one_node_whose_backward_replays_the_rules() -> None:
     model = nn.Linear(3, 1)
     fast = tl.compile(model)
     X, _ = data(dtype=np.float32)
-    with pytest.warns(RuntimeWarning, match="graph is still live"):
-        out = fast(tl.from_numpy(X))
+    fast(tl.from_numpy(X)).sum().backward()
+    out = fast(tl.from_numpy(X))
+    assert out.grad_fn.name() == "CompiledRegionBackward0" and "region" in fast.plan()
+    model.weight.grad = None
     out.sum().backward()
-    assert model.weight.grad is not None
+    assert np.allclose(model.weight.grad.numpy(), X.sum(axis=0, keepdims=True))
+    with pytest.raises(RuntimeError, match="second time"):
+        out.sum().backward()
 
 
 def test_pytorch_spellings() -> None:

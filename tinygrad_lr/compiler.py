@@ -23,11 +23,17 @@ break): reading a tensor's value on the host (``.item()``, ``bool()``, ``float()
 ``autograd.grad`` or ``backward(create_graph=True, inputs=...)``, ``retain_grad()``, an in-place op
 that autograd records, gradient clipping, an op that takes an array as a parameter (class-index
 targets of cross-entropy and NLL, indexing with arrays or tensors, ``where`` on a tensor
-condition, loss weights), a tensor computed outside the recorded kernels (module-level
-``tl.argmax``/``tl.isnan``..., a tensor built inside the function and not from Python numbers),
-and a returned tensor whose graph is still to be used by a backward outside the function. The
-Tensor methods without graph nodes (comparisons, ``argmax``/``argmin``, integer and bool casts)
-are recorded as calls and replay.
+condition, loss weights), and a tensor computed outside the recorded kernels (module-level
+``tl.argmax``/``tl.isnan``..., a tensor built inside the function and not from Python numbers).
+The Tensor methods without graph nodes (comparisons, ``argmax``/``argmin``, integer and bool
+casts) are recorded as calls and replay.
+
+A function that returns a tensor whose graph is still live (``tl.compile(model)``: the loss and
+its backward come after the call) replays its forward and returns the result as the output of
+one node, :class:`CompiledRegion`, whose derivative rule runs the recorded nodes' rules in the
+engine's order, so ``loss.backward()`` reaches the parameters with eager's values. While that
+graph awaits its backward, another call runs eagerly (the recorded nodes keep state between a
+forward and its backward). Double backward through it is refused with an error.
 
 Not seen by the recorder, so they stay as they were when the function was captured: Python values
 the function reads from elsewhere (globals, attributes) other than through the cases above, and
@@ -44,6 +50,7 @@ import functools
 import sys
 import threading
 import warnings
+import weakref
 from heapq import heapify, heappop, heappush
 from typing import Any, Callable
 
@@ -87,12 +94,19 @@ class Capture:
         self.constants: list[tuple[int, Any]] = []
         self.size = 0
         self.output: Any = None
+        self.pending: Callable[[], Any] | None = None  # weakref to the last live graph's root
 
     def __str__(self) -> str:
         head = f"capture of {self.signature}: {len(self.steps)} kernels"
         return "\n".join([head] + [f"  {i:3d}  {line}" for i, line in enumerate(self.lines)])
 
     __repr__ = __str__
+
+    def busy(self) -> bool:
+        """True while the graph returned by the last call (a compiled forward) awaits its
+        backward: its nodes' state (saved by their forwards) must not be overwritten."""
+        node = self.pending() if self.pending is not None else None
+        return node is not None and node.arity != 0
 
     def matches(self) -> bool:
         """True while every external tensor still holds an array of its captured shape and dtype
@@ -115,7 +129,10 @@ class Capture:
             env[slot] = value
         for step in self.steps:
             step(env)
-        return _build(self.output, env, flat)
+        result = _build(self.output, env, flat)
+        if self.output[0] == "region":
+            self.pending = weakref.ref(result.grad_fn) if result.grad_fn is not None else None
+        return result
 
 
 def _build(spec: Any, env: list, flat: list) -> Any:
@@ -123,6 +140,10 @@ def _build(spec: Any, env: list, flat: list) -> Any:
     kind = spec[0]
     if kind == "slot":
         return Tensor._make(env[spec[1]], spec[2])
+    if kind == "region":
+        _, slot, plan, inputs = spec
+        tensors = [flat[key] if where == "arg" else key for where, key in inputs]
+        return CompiledRegion.apply(*tensors, env=env, plan=plan, slot=slot)
     if kind == "arg":
         return flat[spec[1]]
     if kind == "same":
@@ -154,6 +175,7 @@ class _Recorder:
         # Arrays of tensors made during the capture outside the recorded kernels (an integer
         # cast, a comparison, a tensor built inside the function): a replay could only bake them.
         self.born: dict[int, np.ndarray] = {}
+        self.region: Function | None = None  # the root node of a returned live graph
 
     def mine(self) -> bool:
         """True when the caller is the capturing thread and recording is on."""
@@ -833,10 +855,7 @@ def _output_spec(value: Any, rec: _Recorder, flat: list) -> Any:
             return ("same", value)
         slot = rec.slots.get(id(value._data))
         if value.grad_fn is not None and value.grad_fn.arity != 0:
-            rec.graph_break("the function returns a tensor whose graph is still live (a backward "
-                            "outside the compiled function would need it); compile the whole "
-                            "training step, backward included")
-            return None
+            return _region_spec(value, slot, rec, flat)
         if slot is None:
             rec.graph_break("the function returns a tensor the capture did not see computed")
             return None
@@ -848,6 +867,125 @@ def _output_spec(value: Any, rec: _Recorder, flat: list) -> Any:
     if isinstance(value, dict):
         return ("dict", {k: _output_spec(v, rec, flat) for k, v in value.items()})
     return ("value", value)
+
+
+def _region_spec(value: Tensor, slot: int | None, rec: _Recorder, flat: list) -> Any:
+    """A returned tensor whose graph is still live (a module's forward, its backward to come):
+    replayed as one node whose derivative rule runs the recorded nodes' rules (the engine's
+    order), so ``loss.backward()`` outside the function reaches the parameters."""
+    if rec.region is not None:
+        rec.graph_break("the function returns more than one tensor with a live graph")
+        return None
+    reached = engine._reachable([value.grad_fn])
+    outside = {id(t.grad_fn): i for i, t in enumerate(flat) if t.grad_fn is not None}
+    inputs: list[Any] = []  # ("arg", index) or ("same", tensor): the region node's inputs
+    where: dict[int, int] = {}
+
+    def input_of(kind: str, key: Any, ident: int) -> int:
+        if ident not in where:
+            where[ident] = len(inputs)
+            inputs.append((kind, key))
+        return where[ident]
+    steps = []
+    for node in reversed(reached):
+        if id(node) in outside:
+            continue
+        if id(node) not in rec.nodes or node.retained is not None:
+            rec.graph_break("the returned tensor's graph reaches nodes recorded before the call "
+                            "or retain_grad()")
+            return None
+        arrays, parents = node.edges()
+        targets = []
+        for a, parent in zip(arrays, parents):
+            if parent is None:
+                targets.append(None)
+                continue
+            shape, dtype = np.shape(a), np.asarray(a).dtype
+            if isinstance(parent, Tensor):
+                arg = next((i for i, t in enumerate(flat) if t is parent), None)
+                if arg is not None:
+                    targets.append((True, input_of("arg", arg, id(parent)), shape, dtype))
+                elif any(t is parent for _, t, *_ in rec.capture.loads):
+                    targets.append((True, input_of("same", parent, id(parent)), shape, dtype))
+                else:
+                    rec.graph_break("the returned tensor's graph reaches a tensor made inside "
+                                    "the function that requires grad")
+                    return None
+            elif id(parent) in outside:
+                targets.append((True, input_of("arg", outside[id(parent)], id(parent)), shape,
+                                dtype))
+            else:
+                targets.append((False, id(parent), shape, dtype))
+        steps.append((node, rec.nodes[id(node)], tuple(targets)))
+    if slot is None:
+        rec.graph_break("the function returns a tensor the capture did not see computed")
+        return None
+    rec.region = value.grad_fn
+    plan = _RegionPlan(id(value.grad_fn), tuple(steps))
+    rec.emit(lambda env: None, f"region    {'CompiledRegion':<22} backward of {len(steps)} "
+             f"recorded nodes to {len(inputs)} inputs, run by loss.backward() after the call")
+    return ("region", slot, plan, tuple(inputs))
+
+
+class _RegionPlan:
+    """The recorded nodes of a region, newest first, each with its rule's input slots and where
+    each input gradient goes: (to a region input?, its index or the node's id, shape, dtype)."""
+
+    def __init__(self, root: int, steps: tuple) -> None:
+        self.root = root
+        self.steps = steps
+
+    def backward(self, g: Any, env: list, count: int) -> tuple:
+        """The engine's plain backward over the region (nodes newest first, each gradient summed
+        back to its input's shape, cast to its dtype, summed in arrival order)."""
+        xp = Function.array_ops
+        pending: dict[int, Any] = {self.root: g}
+        grads: list[Any] = [None] * count
+        for node, ins, targets in self.steps:
+            gn = pending.pop(id(node), None)
+            if gn is None:
+                continue
+            in_grads = node.backward(gn, xp, *[env[i] for i in ins])
+            if len(ins) == 1:
+                in_grads = (in_grads,)
+            for target, gi in zip(targets, in_grads):
+                if gi is None or target is None:
+                    continue
+                to_input, key, shape, dtype = target
+                if gi.shape != shape:
+                    gi = sum_to(gi, shape)
+                if gi.dtype != dtype:
+                    gi = xp.cast(gi, dtype)
+                if to_input:
+                    grads[key] = gi if grads[key] is None else grads[key] + gi
+                else:
+                    pending[key] = pending[key] + gi if key in pending else gi
+        return tuple(grads)
+
+
+class CompiledRegion(Function):
+    """The node of a replayed forward whose backward comes later: its rule replays the recorded
+    nodes' rules on the arrays of its own replay (kept until its backward frees them)."""
+
+    __slots__ = ("env", "plan", "slot")
+    reads = None  # every input: an in-place change before backward raises, as in eager
+
+    def __init__(self, env: list, plan: _RegionPlan, slot: int) -> None:
+        self.env, self.plan, self.slot = env, plan, slot
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        return self.env[self.slot]
+
+    def backward(self, g: Any, xp: Any, *inputs: Any) -> Any:
+        if xp.graph:
+            raise RuntimeError("compile: double backward (create_graph=True) through a compiled "
+                               "forward is not supported; call the module uncompiled for it")
+        grads = self.plan.backward(g, self.env, len(inputs))
+        return grads if len(grads) != 1 else grads[0]
+
+    def release(self) -> None:
+        super().release()
+        self.env = None
 
 
 def _describe_signature(name: str, flat: list) -> str:
@@ -901,6 +1039,8 @@ class CompiledFunction:
         if entry is _EAGER:
             return self.fn(*args, **kwargs)
         if entry is not None:
+            if entry.busy():  # the last call's graph still needs the recorded nodes' state
+                return self.fn(*args, **kwargs)
             if entry.matches():
                 return entry.replay(flat)
             del self.cache[key]
@@ -941,8 +1081,11 @@ class CompiledFunction:
             warnings.warn(f"compile: {name} runs eagerly for this signature: {rec.broken}",
                           RuntimeWarning, stacklevel=3)
             return result
-        for node in rec.keep:
-            node.release()
+        if rec.region is None:
+            for node in rec.keep:
+                node.release()
+        else:  # the recorded nodes serve the caller's graph until its backward frees them
+            capture.pending = weakref.ref(rec.region)
         capture.size = len(rec.values)
         capture.output = output
         self.cache[key] = capture
@@ -956,9 +1099,9 @@ class CompiledModule:
 
     def __init__(self, module: Any, **options: Any) -> None:
         self.__dict__["_orig_mod"] = module
+        modules = list(module.modules())  # train()/eval() state is part of the signature
         self.__dict__["_compiled"] = CompiledFunction(
-            module.__call__, extra_key=lambda: tuple(m.training for m in module.modules()),
-            **options)
+            module.__call__, extra_key=lambda: tuple(m.training for m in modules), **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._compiled(*args, **kwargs)

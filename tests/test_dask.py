@@ -129,6 +129,31 @@ def test_sample_and_class_weights_carry_over(client, class_weight):
     _close(model.intercept_, expected.intercept_, 1e-5)
 
 
+def test_the_data_is_never_gathered_into_this_process(client, monkeypatch):
+    X, y = _problem(classes=3)
+    X_dask, y_dask = _dask_arrays(X, y)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Dask collection was converted to a NumPy array in the client")
+
+    monkeypatch.setattr(da.Array, "__array__", refuse)  # np.asarray(dask array) now fails
+    model = LogisticRegression(**TIGHT).fit(X_dask, y_dask)
+    model.predict_proba(X_dask)
+    model.score(X_dask, y_dask)
+    LinearRegression().fit(X_dask, y_dask.astype(float)).predict(X_dask)
+    monkeypatch.undo()
+    _close(model.coef_, LogisticRegression(**TIGHT).fit(X, y).coef_, 1e-5)
+
+
+def test_numpy_y_and_weights_beside_a_dask_X(client):
+    X, y = _problem()
+    weight = np.random.default_rng(5).uniform(0.5, 1.5, size=y.size)
+    expected = LogisticRegression(**TIGHT).fit(X, y, sample_weight=weight)
+    model = LogisticRegression(**TIGHT).fit(da.from_array(X, chunks=(800, 6)), y,
+                                            sample_weight=weight)
+    _close(model.coef_, expected.coef_, 1e-5)
+
+
 def test_no_penalty_and_no_intercept(client):
     X, y = _problem()
     params = dict(penalty=None, fit_intercept=False, **TIGHT)

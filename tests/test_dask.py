@@ -190,6 +190,22 @@ def test_chunking_does_not_change_the_optimum(client):
         _close(coef, fits[0], 1e-7)
 
 
+def test_empty_chunks(client):
+    X, y = _problem(classes=3)
+    chunks = (1000, 0, 2000)
+    X_dask, y_dask = da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,))
+    expected = LogisticRegression(**TIGHT).fit(X, y)
+    model = LogisticRegression(**TIGHT).fit(X_dask, y_dask)
+    _close(model.coef_, expected.coef_, 1e-5)
+    for method in ("predict", "predict_proba", "decision_function"):
+        np.testing.assert_allclose(getattr(model, method)(X_dask).compute(),
+                                   getattr(model, method)(X), rtol=1e-12)
+    assert model.score(X_dask, y_dask) == pytest.approx(model.score(X, y), rel=1e-12)
+    linear = LinearRegression().fit(X_dask, y_dask.astype(float))
+    np.testing.assert_allclose(linear.coef_, LinearRegression().fit(X, y.astype(float)).coef_,
+                               rtol=1e-9)
+
+
 def test_column_chunks_and_y_chunked_differently(client):
     X, y = _problem()
     expected = LogisticRegression(**TIGHT).fit(X, y)

@@ -523,8 +523,12 @@ def _merge_moments(*parts: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.
 
 
 def _predict_chunk(X: Any, model: Any, method: str) -> np.ndarray:
-    """The in-memory estimator's `method` on one chunk (realigned first)."""
-    return getattr(model, method)(np.require(np.asarray(X), requirements="A"))
+    """The in-memory estimator's `method` on one chunk (realigned first); an empty chunk (a
+    filtered partition) gives an empty result of the right shape and dtype."""
+    X = np.require(np.asarray(X), requirements="A")
+    if X.shape[0] == 0:
+        return getattr(model, method)(np.zeros((1, X.shape[1]), X.dtype))[:0]
+    return getattr(model, method)(X)
 
 
 def _accuracy_chunk(X: Any, y: Any, weight: Any, index: int, model: Any) -> np.ndarray:

@@ -8,6 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_lr as tl
 import tinygrad_lr.compiler as compile_module
@@ -475,3 +477,72 @@ def test_freezing_a_parameter_captures_again() -> None:
     w.grad = None
     fast(tl.ones(3, 2))
     assert w.grad is None and b.grad.tolist() == [9.0]
+
+
+# ---- random programs: whatever the step computes, the replay computes the same bits --------------
+UNARY = {
+    "exp": lambda t: (t * 0.1).exp(), "tanh": lambda t: t.tanh(), "sigmoid": lambda t: t.sigmoid(),
+    "relu": lambda t: t.relu(), "abs": lambda t: t.abs(), "log1p": lambda t: t.abs().log1p(),
+    "sqrt": lambda t: (t * t + 1.0).sqrt(), "square": lambda t: t ** 2, "neg": lambda t: -t,
+    "softmax": lambda t: t.softmax(-1), "clamp": lambda t: t.clamp(-0.5, 0.5),
+}
+BINARY = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / (b.abs() + 1.0), "max": lambda a, b: tl.maximum(a, b),
+}
+REDUCE = {
+    "sum": lambda t: t.sum(), "mean": lambda t: t.mean(), "rows": lambda t: t.sum(0).mean(),
+    "logsumexp": lambda t: t.logsumexp(-1).mean(),
+}
+
+
+def random_step(program: list, opt_name: str, dtype: Any) -> tuple[Callable, list, Any]:
+    """A step whose forward is ``program`` over an input and two parameters (a (4,) weight and a
+    (1,) bias, broadcast over the rows), then backward and an optimizer step."""
+    w = tl.tensor(np.linspace(-0.5, 0.5, 4).astype(dtype), requires_grad=True)
+    b = tl.tensor(np.array([0.1], dtype), requires_grad=True)
+    opt = OPTIMIZERS[opt_name]([w, b])
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        opt.zero_grad()
+        values = [x * w + b, x]
+        for kind, name, i, j in program[:-1]:
+            a, c = values[i % len(values)], values[j % len(values)]
+            values.append(UNARY[name](a) if kind == "u" else BINARY[name](a, c))
+        loss = REDUCE[program[-1][1] if program[-1][0] == "r" else "mean"](values[-1])
+        loss = loss + (w * w).sum() * 0.01
+        loss.backward()
+        opt.step()
+        return loss
+    return step, [w, b], opt
+
+
+@st.composite
+def programs(draw: Any) -> list:
+    ops = []
+    for _ in range(draw(st.integers(1, 6))):
+        if draw(st.booleans()):
+            ops.append(("u", draw(st.sampled_from(sorted(UNARY))), draw(st.integers(0, 9)), 0))
+        else:
+            ops.append(("b", draw(st.sampled_from(sorted(BINARY))), draw(st.integers(0, 9)),
+                        draw(st.integers(0, 9))))
+    ops.append(("r", draw(st.sampled_from(sorted(REDUCE))), 0, 0))
+    return ops
+
+
+@given(program=programs(), opt_name=st.sampled_from(["sgd-momentum", "adam", "rmsprop"]),
+       dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2 ** 16))
+def test_random_programs_replay_bit_for_bit(program: list, opt_name: str, dtype: Any,
+                                           seed: int) -> None:
+    eager, eager_params, _ = random_step(program, opt_name, dtype)
+    step, params, _ = random_step(program, opt_name, dtype)
+    fast = tl.compile(step)
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        x = rng.standard_normal((3, 4)).astype(dtype)
+        assert_same(eager(tl.tensor(x)).detach().numpy(), fast(tl.tensor(x)).detach().numpy())
+        assert_same([(p.detach().numpy(), None if p.grad is None else p.grad.numpy())
+                     for p in eager_params],
+                    [(p.detach().numpy(), None if p.grad is None else p.grad.numpy())
+                     for p in params])
+    assert fast.latest is not None  # it was replayed, not run eagerly

@@ -240,3 +240,52 @@ def test_resuming_with_last_epoch_continues_the_schedule() -> None:
     resumed = lr_scheduler.StepLR(opt, step_size=3, gamma=0.5, last_epoch=sched.last_epoch)
     assert resumed.last_epoch == 5
     assert resumed.base_lrs == list(LRS)
+
+
+WARMUP_AND_CYCLE = {
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda epoch: 0.95),
+    "LinearLR": lambda m, o: m.LinearLR(o, start_factor=0.25, total_iters=8),
+    "ConstantLR": lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=4),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o, total_iters=10, power=2.0),
+    "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2,
+                                                                              eta_min=0.01),
+    "OneCycleLR": lambda m, o: m.OneCycleLR(o, max_lr=1.0, total_steps=30),
+    "OneCycleLR three phases": lambda m, o: m.OneCycleLR(
+        o, max_lr=[1.0, 0.5], epochs=3, steps_per_epoch=10, three_phase=True,
+        anneal_strategy="linear"),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(WARMUP_AND_CYCLE))
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_warmup_and_cyclic_schedules_match_torch_with_momentum(name, optimizer):
+    def run(lib):
+        module = optim if lib is tl else torch.optim
+        kwargs = {"momentum": 0.9} if optimizer == "SGD" else {}
+        opt = getattr(module, optimizer)(
+            [{"params": [lib.zeros(2, requires_grad=True)], "lr": lr} for lr in LRS], **kwargs)
+        scheduler = WARMUP_AND_CYCLE[name](module.lr_scheduler, opt)
+        seen = []
+        for _ in range(30):
+            opt.step()
+            scheduler.step()
+            for group in opt.param_groups:
+                seen.append((group["lr"], group.get("momentum", group.get("betas", (0,))[0])))
+        return np.array(seen), scheduler.get_last_lr()
+
+    ours, theirs = run(tl), run(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12, atol=1e-15)
+
+
+def test_one_cycle_refuses_steps_beyond_its_total():
+    opt = optim.SGD([tl.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    scheduler = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=3)
+    for _ in range(3):
+        scheduler.step()
+    with pytest.raises(ValueError, match="total steps is 3"):
+        scheduler.step()
+    with pytest.raises(ValueError, match="momentum"):
+        lr_scheduler.OneCycleLR(optim.Adagrad([tl.zeros(1, requires_grad=True)]), max_lr=1.0,
+                                total_steps=3)

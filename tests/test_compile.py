@@ -546,3 +546,23 @@ def test_random_programs_replay_bit_for_bit(program: list, opt_name: str, dtype:
                     [(p.detach().numpy(), None if p.grad is None else p.grad.numpy())
                      for p in params])
     assert fast.latest is not None  # it was replayed, not run eagerly
+
+
+def test_a_grad_read_at_capture_guards_the_replay() -> None:
+    """A step that branches on whether .grad exists saw one branch: a replay in the other state
+    raises rather than take the wrong one."""
+    w = tl.ones(2, requires_grad=True)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        if w.grad is not None:
+            w.grad.zero_()
+        loss = (x * w).sum()
+        loss.backward()
+        return loss
+    fast = tl.compile(step)
+    fast(tl.ones(2))
+    with pytest.raises(RuntimeError, match="was None when the function was captured"):
+        fast(tl.ones(2))
+    w.grad = None
+    fast(tl.ones(2))
+    assert w.grad.tolist() == [1.0, 1.0]

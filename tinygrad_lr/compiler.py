@@ -566,6 +566,16 @@ def _load_grad_step(t: Tensor, slot: int) -> Callable[[list], None]:
     return run
 
 
+def _no_grad_guard(t: Tensor) -> Callable[[list], None]:
+    def run(env: list) -> None:
+        if t._grad is not None:
+            raise RuntimeError("compiled function: a tensor's .grad was None when the function "
+                               "was captured (it read it), but it holds a gradient now; the "
+                               "function may decide differently on it: call it with the same "
+                               "gradient state (zero_grad() inside the function does that)")
+    return run
+
+
 def _set_grad_step(t: Tensor, slot: int | None, fresh: bool) -> Callable[[list], None]:
     def run(env: list) -> None:
         if slot is None:
@@ -639,8 +649,11 @@ def _hooks() -> list[tuple[Any, str, Any]]:
     def get_grad(self: Tensor) -> Tensor | None:
         grad = self._grad
         rec = _active
-        if grad is not None and _recording(rec):
-            rec.load_grad(self, grad)
+        if _recording(rec):
+            if grad is None:
+                rec.emit(_no_grad_guard(self), "guard     .grad is None            (as at capture)")
+            else:
+                rec.load_grad(self, grad)
         return grad
 
     def set_grad(self: Tensor, value: Tensor | None) -> None:

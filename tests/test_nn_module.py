@@ -429,3 +429,26 @@ def test_loss_modules_validate_options_at_construction():
         nn.MSELoss(reduction="avg")
     with pytest.raises(ValueError, match="label_smoothing"):
         nn.CrossEntropyLoss(label_smoothing=2.0)
+
+
+@needs_torch
+def test_forward_hooks_run_change_values_and_remove_like_torch():
+    def run(lib):
+        model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU(), lib.nn.Linear(3, 1))
+        for p in model.parameters():
+            lib.nn.init.constant_(p, 0.5)
+        seen = []
+        handle = model[1].register_forward_hook(lambda m, args, out: seen.append(out.sum().item()))
+        pre = model[2].register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+        scale = model.register_forward_hook(lambda m, args, out: out * 10)
+        x = lib.tensor([[1.0, -2.0], [0.5, 0.5]])
+        first = model(x).detach().numpy().copy()
+        handle.remove()
+        pre.remove()
+        scale.remove()
+        second = model(x).detach().numpy().copy()
+        return first, second, seen
+
+    ours, theirs = run(tl), run(torch)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

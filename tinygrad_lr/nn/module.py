@@ -37,6 +37,28 @@ def _shape_of(value: Any) -> tuple[int, ...]:
     return value.shape if isinstance(value, Tensor) else np.shape(value)
 
 
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods: ``remove()`` unregisters the hook (also on
+    leaving a ``with`` block)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: OrderedDict) -> None:
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
 class Module:
     """Base class for layers and models: assigning a Parameter, Module or registered buffer as an
     attribute records it, so ``parameters()``, ``state_dict()``, ``train()`` and the dtype
@@ -57,7 +79,37 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        for kind, hook in list(hooks.values()):
+            if kind == "pre":
+                changed = hook(self, args)
+                if changed is not None:
+                    args = changed if isinstance(changed, tuple) else (changed,)
+        output = self.forward(*args, **kwargs)
+        for kind, hook in list(hooks.values()):
+            if kind == "post":
+                changed = hook(self, args, output)
+                if changed is not None:
+                    output = changed
+        return output
+
+    def _add_hook(self, kind: str, hook: Callable[..., Any]) -> "RemovableHandle":
+        hooks = self.__dict__.setdefault("_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = (kind, hook)
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> "RemovableHandle":
+        """Call ``hook(module, args)`` before every forward; a non-None result replaces the
+        positional arguments. Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("pre", hook)
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> "RemovableHandle":
+        """Call ``hook(module, args, output)`` after every forward; a non-None result replaces
+        the output. Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("post", hook)
 
     # ---- registration -------------------------------------------------------------------------
     def _registry(self, name: str, what: str) -> OrderedDict:

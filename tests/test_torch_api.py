@@ -929,3 +929,20 @@ def test_module_conveniences():
     nn.utils.vector_to_parameters(tl.arange(13.0), model.parameters())
     assert model[0].weight.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
     assert model.half()[0].weight.dtype == tl.float16 and model.type(tl.float64)[0].bias.dtype == tl.float64
+
+
+@needs_torch
+def test_det_pinv_and_lstsq_match_torch_to_second_order():
+    compare_with_torch(tl.linalg.det, torch.linalg.det, [_well_conditioned(3)], TORCH64_TOL,
+                       TORCH64_TOL, second_order=True)
+    compare_with_torch(tl.det, torch.det, [np.stack([_well_conditioned(2)] * 3)], TORCH64_TOL,
+                       TORCH64_TOL, second_order=True)
+    for shape in ((5, 3), (2, 4)):
+        compare_with_torch(tl.linalg.pinv, torch.linalg.pinv, [_arr(*shape)], TORCH64_TOL,
+                           TORCH64_TOL, second_order=True)
+    compare_with_torch(lambda a, b: tl.linalg.lstsq(a, b).solution,
+                       lambda a, b: torch.linalg.lstsq(a, b).solution, [_arr(6, 3), _arr(6, 2)],
+                       TORCH64_TOL, TORCH64_TOL, second_order=True)
+    square = _well_conditioned(2)
+    assert_close(tl.pinverse(tl.tensor(square)), torch.pinverse(torch.tensor(square)),
+                 **TORCH64_TOL)

@@ -24,8 +24,9 @@ from .ops.functional import (abs, add, amax, amin, argmax, argmin, broadcast_to,
                              squeeze, stack, std, sub, sum, t, tanh, transpose, unsqueeze, var,
                              where)
 from .ops.functional import logical_not
-from .ops.linalg import dot, norm, outer
+from .ops.linalg import det, dot, norm, outer
 from .ops.linalg import inv as inverse
+from .ops.linalg import pinv as pinverse
 from .ops.logical import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
                           equal, floor_divide, isclose, isfinite, isinf, isnan, logical_and,
                           logical_or, logical_xor, nan_to_num, remainder)

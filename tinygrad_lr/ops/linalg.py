@@ -8,6 +8,7 @@ X = A^-1 B, dB = A^-T G and dA = -dB X^T. Their rules call this module's Tensor 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,23 @@ class Inverse(Function):
     def backward(self, g, xp, a):
         inv_t = _swap_last(xp, self.result(xp))
         return -(inv_t @ g @ inv_t)
+
+
+def _inverse(xp: Any, a: Any) -> Any:
+    return inv(a) if xp.graph else np.linalg.inv(a)
+
+
+class Determinant(Function):
+    """det(A); gradient det(A) A^-T (A invertible)."""
+    __slots__ = ()
+
+    def forward(self, a):
+        self.out = np.asarray(np.linalg.det(a))
+        return self.out
+
+    def backward(self, g, xp, a):
+        scale = (g * self.result(xp)).reshape(tuple(g.shape) + (1, 1))
+        return scale * _swap_last(xp, _inverse(xp, a))
 
 
 def _solve(xp: Any, a: Any, b: Any) -> Any:
@@ -159,11 +177,53 @@ def solve(A: Any, B: Any) -> Tensor:
     return Solve.apply(a, b)
 
 
+def det(A: Any) -> Tensor:
+    """The determinant of a square matrix (or of each in a batch)."""
+    a = _float(A)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.det: A must be batches of square matrices, but they are "
+                           f"{' by '.join(map(str, a.shape[-2:]))} matrices")
+    return Determinant.apply(a)
+
+
+LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
+
+
+def _transpose(a: Tensor) -> Tensor:
+    return fn.transpose(a, -2, -1)
+
+
+def pinv(A: Any) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of a matrix of full rank: (A^T A)^-1 A^T when tall,
+    A^T (A A^T)^-1 when wide, differentiable through those formulas."""
+    a = _float(A)
+    if a.ndim < 2:
+        raise RuntimeError(f"linalg.pinv: expected a matrix, got shape {a.shape}")
+    at = _transpose(a)
+    if a.shape[-2] >= a.shape[-1]:
+        return fn.matmul(inv(fn.matmul(at, a)), at)
+    return fn.matmul(at, inv(fn.matmul(a, at)))
+
+
+def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = None
+          ) -> LstsqResult:
+    """The least-squares solution X of A X = B for A of full column rank, from the normal
+    equations (A^T A) X = A^T B; ``solution`` is differentiable, the other fields are empty as
+    with PyTorch's default CPU driver."""
+    a, b = fn.coerce(_float(A), _float(B))
+    at = _transpose(a)
+    solution = solve(fn.matmul(at, a), fn.matmul(at, b))
+    empty = Tensor._make(np.zeros(0, a.dtype))
+    return LstsqResult(solution, empty, Tensor._make(np.zeros(0, np.int64)), empty)
+
+
 def _install() -> None:
     Tensor.dot = dot
     Tensor.outer = outer
     Tensor.norm = norm
     Tensor.inverse = inv
+    Tensor.det = det
+    Tensor.pinverse = pinv
 
 
 _install()

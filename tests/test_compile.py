@@ -566,3 +566,19 @@ def test_a_grad_read_at_capture_guards_the_replay() -> None:
     w.grad = None
     fast(tl.ones(2))
     assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_reduce_lr_on_plateau_inside_the_function_runs_eagerly() -> None:
+    s = Setup(OPTIMIZERS["sgd"])
+    sched = lr_scheduler.ReduceLROnPlateau(s.opt, patience=0)
+
+    def step(X: tl.Tensor, y: tl.Tensor, metric: float) -> tl.Tensor:
+        loss = s.step(X, y)
+        sched.step(metric)
+        return loss
+    fast = tl.compile(step)
+    X, y = data()
+    with pytest.warns(RuntimeWarning, match="ReduceLROnPlateau"):
+        fast(tl.from_numpy(X), tl.from_numpy(y), 1.0)
+    fast(tl.from_numpy(X), tl.from_numpy(y), 1.0)
+    assert s.opt.param_groups[0]["lr"] < 0.1  # reduced, as eager

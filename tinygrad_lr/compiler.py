@@ -777,6 +777,12 @@ def _later_layer_hooks() -> list[tuple[Any, str, Any]]:
             rec.scheduler_step(self, original_sched_step)
             return _quietly(rec, original_sched_step, self)
         hooks.append((base, "step", scheduler_step))
+        for name in dir(scheduler_module):  # a step of its own (ReduceLROnPlateau's): eager
+            cls = getattr(scheduler_module, name)
+            if isinstance(cls, type) and issubclass(cls, base) and cls is not base \
+                    and "step" in vars(cls):
+                hooks.append((cls, "step", _breaking(
+                    vars(cls)["step"], f"{name}.step decides from the values it is given")))
     clip_module = sys.modules.get("tinygrad_lr.nn.utils")
     if clip_module is not None and hasattr(clip_module, "_write_grad"):
         hooks.append((clip_module, "_write_grad", _breaking(

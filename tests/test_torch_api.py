@@ -946,3 +946,20 @@ def test_det_pinv_and_lstsq_match_torch_to_second_order():
     square = _well_conditioned(2)
     assert_close(tl.pinverse(tl.tensor(square)), torch.pinverse(torch.tensor(square)),
                  **TORCH64_TOL)
+
+
+def test_samplers_and_the_torch_submodule_paths():
+    from tinygrad_lr.utils.data.dataloader import DataLoader as SubmoduleLoader
+    from tinygrad_lr.utils.data.dataset import Dataset as SubmoduleDataset
+    from tinygrad_lr.utils.data.sampler import SubsetRandomSampler, WeightedRandomSampler
+    assert SubmoduleLoader is DataLoader and SubmoduleDataset is Dataset
+    data = TensorDataset(tl.arange(10))
+    tl.manual_seed(0)
+    loader = DataLoader(data, batch_size=4, sampler=SubsetRandomSampler([1, 3, 5, 7, 9]))
+    batches = [b.tolist() for (b,) in loader]
+    assert len(loader) == 2 and sorted(sum(batches, [])) == [1, 3, 5, 7, 9]
+    draws = list(WeightedRandomSampler([0.0, 1.0, 3.0], 4000))
+    assert set(draws) == {1, 2} and abs(draws.count(2) / 4000 - 0.75) < 0.03
+    assert len(list(WeightedRandomSampler(tl.ones(5), 5, replacement=False))) == 5
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(data, shuffle=True, sampler=SubsetRandomSampler([0]))

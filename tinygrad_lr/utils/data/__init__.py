@@ -23,7 +23,7 @@ from tinygrad_lr.tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
            "random_split", "DataLoader", "default_collate", "Sampler", "SequentialSampler",
-           "RandomSampler", "BatchSampler"]
+           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]
 
 
 class Dataset:
@@ -191,6 +191,42 @@ class RandomSampler(Sampler):
         if self.replacement:
             return iter(rng.integers(0, n, self.num_samples).tolist())
         return iter(rng.permutation(n).tolist()[:self.num_samples])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a fresh random order on every pass."""
+
+    def __init__(self, indices: Sequence[int], generator: Generator | None = None) -> None:
+        self.indices, self.generator = indices, generator
+
+    def __iter__(self) -> Iterator[int]:
+        order = _rng(self.generator).permutation(len(self.indices))
+        return iter([self.indices[i] for i in order.tolist()])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights``."""
+
+    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
+                 generator: Generator | None = None) -> None:
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples!r}")
+        data = weights._data if isinstance(weights, Tensor) else weights
+        self.weights = np.asarray(data, dtype=np.float64)
+        self.num_samples, self.replacement, self.generator = num_samples, replacement, generator
+
+    def __iter__(self) -> Iterator[int]:
+        draws = _rng(self.generator).choice(self.weights.size, size=self.num_samples,
+                                            replace=self.replacement,
+                                            p=self.weights / self.weights.sum())
+        return iter(draws.tolist())
 
     def __len__(self) -> int:
         return self.num_samples

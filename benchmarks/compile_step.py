@@ -109,9 +109,9 @@ def compile_step_case(settings: Settings, torch: Any) -> tuple[Table, list[Check
                        f"betas={ADAM_BETAS}, eps={ADAM_EPS}. Each side runs zero_grad, forward, "
                        "BCE-with-logits loss, backward and the optimizer step, and returns the "
                        "loss tensor; compiled = tinygrad_lr.compile of that function (captured "
-                       "on its first call, replayed after). torch is eager PyTorch. One thread each (at "
-                       "these sizes ours runs on one anyway; PyTorch's spinning OpenMP threads "
-                       "lose milliseconds on a busy machine).")
+                       "on its first call, replayed after). torch is eager PyTorch. One thread "
+                       "each (at these sizes ours runs on one anyway; PyTorch's spinning OpenMP "
+                       "threads lose milliseconds on a busy machine).")
     table.notes.append("numpy floor: the hand-written step without a loss value (SGD with "
                        "momentum, or Adam), into the parameters in place.")
     table.notes.append("compiled/eager and compiled/floor compare NumPy code with NumPy code and "

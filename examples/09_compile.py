@@ -66,8 +66,9 @@ def timed(label: str, call: Callable[[], object]) -> float:
         calls *= 2
     per_call = [total / calls for total in timer.repeat(repeat=REPEATS, number=calls)]
     median = statistics.median(per_call)
-    print(f"  {label:<9} median {median * 1e6:7.1f} µs per step (fastest {min(per_call) * 1e6:.1f}, "
-          f"slowest {max(per_call) * 1e6:.1f}; {REPEATS} runs of {calls} steps)")
+    print(f"  {label:<9} median {median * 1e6:7.1f} µs per step "
+          f"(fastest {min(per_call) * 1e6:.1f}, slowest {max(per_call) * 1e6:.1f}; "
+          f"{REPEATS} runs of {calls} steps)")
     return median
 
 

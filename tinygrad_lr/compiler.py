@@ -1,4 +1,7 @@
-"""``tl.compile`` (this module is ``tinygrad_lr.compiler``, as PyTorch's ``torch.compiler``): run a function once eagerly while recording the kernels it runs, then replay them.
+"""``tl.compile``: run a function once eagerly, recording the kernels it runs; then replay them.
+
+(This module is ``tinygrad_lr.compiler``, as PyTorch's ``torch.compiler``: the package attribute
+``tinygrad_lr.compile`` is the function.)
 
 A training step in an eager engine spends most of its time at small sizes on dispatch: building
 Tensors and graph nodes, walking the graph, looking up hyperparameters. Its kernels (each op's
@@ -286,8 +289,8 @@ class _Recorder:
         """The engine's plain backward (no graph, every leaf), run and recorded rule by rule.
 
         Mirrors ``engine._execute`` and ``engine._propagate``: nodes newest first, each rule's
-        input gradients summed back to the input's shape and cast to its dtype, summed into a pending node or a leaf in
-        arrival order, leaves accumulated into ``.grad`` at the end."""
+        input gradients summed back to the input's shape and cast to its dtype, summed into a
+        pending node or a leaf in arrival order, leaves accumulated into ``.grad`` at the end."""
         xp = Function.array_ops
         values = self.values
         pending: dict[Function, int] = {}
@@ -348,7 +351,8 @@ class _Recorder:
             engine._accumulate(t, values[slot], False)
             grad_slot = self.new_slot(t._grad._data, f"{self._name(t)}.grad")
             self.emit(_accumulate_step(t, slot, grad_slot),
-                      f"grad      accumulate             {self._name(t)}.grad += {self.names[slot]}")
+                      f"grad      accumulate             {self._name(t)}.grad += "
+                      f"{self.names[slot]}")
 
     def _name(self, t: Tensor) -> str:
         slot = self.slots.get(id(t._data))

@@ -18,13 +18,12 @@ import numpy as np
 
 import tinygrad_lr.nn.functional as F
 from tinygrad_lr import serialization
-from tinygrad_lr.autograd import enable_grad, grad, no_grad
-from tinygrad_lr.autograd.functional import hessian
+from tinygrad_lr.autograd import enable_grad, no_grad
 from tinygrad_lr.data._validation import (check_float, check_int, check_random_state,
                                           validate_random_state)
 from tinygrad_lr.data.loader import iterate_minibatches
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
-from tinygrad_lr.linear_model import _dask
+from tinygrad_lr.linear_model import _dask, _solvers
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -38,9 +37,9 @@ from tinygrad_lr.linear_model.base import (
     weighted_squared_norms,
 )
 from tinygrad_lr.ops.common import sigmoid_array
-from tinygrad_lr.ops.losses import BinaryCrossEntropyWithLogits
+from tinygrad_lr.ops.losses import BinaryCrossEntropyWithLogits, LogSoftmax
 from tinygrad_lr.ops.sparse import is_sparse, sparse_matmul
-from tinygrad_lr.optim import LBFGS, SGD, Adam, RMSprop
+from tinygrad_lr.optim import SGD, Adam, RMSprop
 from tinygrad_lr.tensor import Tensor
 
 _FIRST_ORDER = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
@@ -49,14 +48,8 @@ _SOLVERS = ("lbfgs", "newton", *_FIRST_ORDER)
 # objective's curvature), see `_default_sgd_lr`.
 _DEFAULT_LR = {"adam": 0.01, "rmsprop": 0.01}
 _N_ITER_NO_CHANGE = 5  # minibatch epochs without relative improvement > tol before stopping
-_MAX_LINE_SEARCH = 50  # objective evaluations per line search (scikit-learn gives L-BFGS 50)
-_LBFGS_HISTORY = 10  # curvature pairs kept by L-BFGS (SciPy's default, as scikit-learn uses)
-_ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
 _SAVE_FORMAT = "tinygrad_lr.LogisticRegression"
 _SAVE_VERSION = 1
-# Largest dense array the Newton solver may build for a sparse X: its Hessian (P x P, P the number
-# of coefficients) and, with two classes, the logits of P stacked copies (n_samples x P).
-_MAX_NEWTON_BYTES = 2**30
 
 Params = tuple[Tensor, Tensor | None]
 
@@ -77,14 +70,20 @@ class _Objective:
         self.alpha, self.n_classes = alpha, n_classes
         self.half_alpha = Tensor._make(np.array(alpha / 2, dtype=X.dtype))
         self.binary = n_classes == 2
+        # Every constant enters the graph as a tensor, never as an array parameter of an op, so
+        # that tl.compile can capture the objective (it replays tensors, not baked-in arrays).
+        self.weights = weights.astype(X.dtype, copy=False)
+        self.uniform = bool((self.weights == self.weights[0]).all())
+        self.weight_vector = Tensor._make(self.weights)
         if self.binary:
             # Labels already checked by fit: the loss op is called directly, without F's checks.
             self.target = Tensor._make((encoded == 1).astype(X.dtype))
             self.target_column = Tensor._make(self.target._data[:, None])
-            self.weights = weights.astype(X.dtype, copy=False)
         else:
-            self.target = encoded.astype(np.int64, copy=False)
-            self.weights = Tensor._make(weights.astype(X.dtype, copy=False))
+            # Minus the weighted one-hot targets: the loss is sum(log_softmax(logits) * these).
+            one_hot = np.zeros((encoded.size, n_classes), X.dtype)
+            one_hot[np.arange(encoded.size), encoded] = -self.weights
+            self.weighted_targets = Tensor._make(one_hot)
 
     def __call__(self, W: Tensor, b: Tensor | None) -> Tensor:
         """The objective at (W, b). With two classes, W may also be its one row as a vector; a W
@@ -97,8 +96,11 @@ class _Objective:
             rows = W if W.ndim == 1 else W.reshape(-1)
             product = sparse_matmul(self.X, rows) if self.sparse else self.X @ rows
             logits = product if b is None else product + b
-            loss = BinaryCrossEntropyWithLogits.apply(logits, self.target, reduction="sum",
-                                                      weight=self.weights)
+            if self.uniform:  # equal weights summing to 1: the mean, by the fused kernels
+                loss = BinaryCrossEntropyWithLogits.apply(logits, self.target, reduction="mean")
+            else:
+                loss = BinaryCrossEntropyWithLogits.apply(logits, self.target,
+                                                          reduction="none") @ self.weight_vector
         else:
             rows = W
             if self.sparse:
@@ -110,8 +112,7 @@ class _Objective:
                 loss = BinaryCrossEntropyWithLogits.apply(
                     logits, self.target_column, reduction="sum", weight=self.weights[:, None])
             else:
-                loss = (F.cross_entropy(logits, self.target, reduction="none")
-                        * self.weights).sum()
+                loss = (LogSoftmax.apply(logits, axis=1) * self.weighted_targets).sum()
         if self.alpha:
             squares = rows @ rows if vector else (rows * rows).sum()
             loss = loss + squares * self.half_alpha
@@ -121,12 +122,6 @@ class _Objective:
         """The objective's value, without recording a graph."""
         with no_grad():
             return self(W, b).item()
-
-
-def _stalled(previous: float, current: float) -> bool:
-    """True when an iteration did not lower the objective at all: its line search found no lower
-    point, i.e. the minimum is reached to working precision (the objective's rounding)."""
-    return current >= previous
 
 
 def _check_class_weight(class_weight: Any) -> None:
@@ -333,12 +328,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         objective = _Objective(X, encoded, shares, self._alpha(total), classes.size)
         params = self._new_params(X, classes.size)
         self._optimizer = None  # partial_fit continues a fit only with a first-order solver
-        if self.solver == "lbfgs":
-            curve, converged = self._run_lbfgs(objective, params)
-        elif self.solver == "newton":
-            if objective.sparse:
-                _check_newton_memory(X, sum(p.numel() for p in params), objective.binary, where)
-            curve, converged = self._run_newton(objective, params)
+        if self.solver in ("lbfgs", "newton"):
+            curve, converged = self._run_second_order(objective, params)
         else:
             self._optimizer = self._first_order_optimizer(params, X, shares, classes.size,
                                                           objective.alpha)
@@ -379,108 +370,41 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             tail = "" if gradient is None else f", max |gradient| {gradient:.3e}"
             print(f"[{self.solver}] iteration {iteration}: objective {value:.10g}{tail}")
 
-    def _run_lbfgs(self, objective: _Objective, params: list[Tensor]) -> tuple[list[float], bool]:
-        """L-BFGS in one optimizer step of up to max_iter iterations, reading every iterate it
-        accepts, so that the stopping rule and the curve see each one without re-evaluating it."""
+    def _flat_problem(self, objective: _Objective, params: list[Tensor]) -> _solvers.FlatProblem:
+        """The objective over one flat vector; two classes move W's one row as a vector (the
+        objective then needs no reshape node)."""
+        shapes = [tuple(p.shape) for p in params]
         if objective.binary:
-            # L-BFGS moves W's one row as a vector, a view of W: the objective then needs no
-            # reshape node (39.5 against 44.8 µs per evaluation on the breast-cancer data).
-            params = [Tensor._make(params[0]._data.reshape(-1)).requires_grad_(), *params[1:]]
-        optimizer = LBFGS(params, lr=1, max_iter=self.max_iter,
-                          max_eval=self.max_iter * (1 + _MAX_LINE_SEARCH), tolerance_grad=self.tol,
-                          tolerance_change=0.0, history_size=_LBFGS_HISTORY,
-                          line_search_fn="strong_wolfe")
+            shapes[0] = (shapes[0][1],)
+        return _solvers.FlatProblem(objective, shapes, params[0].dtype,
+                                    compiled=not objective.sparse)
 
-        def closure() -> Tensor:
-            for p in params:
-                p.grad = None
-            loss = objective(*self._split(params))
-            loss.backward()
-            return loss
-
-        curve: list[float] = []
-        iterates = optimizer._iterates(closure, line_search_evals=_MAX_LINE_SEARCH)
-        for loss, flat_grad in iterates:
-            value, gradient = float(loss), float(np.abs(flat_grad).max())
-            self._report(len(curve), value, gradient)
-            curve.append(value)
-            if gradient <= self.tol or (len(curve) > 1 and _stalled(curve[-2], value)):
-                iterates.close()
-                return curve, True
-        # The run ended without meeting the rule: after max_iter iterations (not converged), or
-        # earlier because no descent direction or step was left (the minimum, to precision).
-        return curve, len(curve) <= self.max_iter
-
-    def _run_newton(self, objective: _Objective, params: list[Tensor]) -> tuple[list[float], bool]:
-        """Newton's method on the flat parameter vector: Hessian from the engine's second
-        derivatives, direction from a linear solve, backtracking (Armijo) line search."""
-        shapes = [p.shape for p in params]
-        sizes = [int(np.prod(shape)) for shape in shapes]
-
-        def flat_objective(theta: Tensor) -> Tensor:
-            W = theta[:sizes[0]].reshape(shapes[0])
-            b = theta[sizes[0]:].reshape(shapes[1]) if len(shapes) > 1 else None
-            return objective(W, b)
-
-        def value_at(theta: np.ndarray) -> float:
-            with no_grad():
-                return flat_objective(Tensor._make(theta)).item()
-
-        # Strictly convex (a unique Newton step) unless there is no penalty or the softmax's
-        # intercepts can all shift together; then use the least-squares (pseudo-inverse) step.
-        definite = objective.alpha > 0 and (shapes[0][0] == 1 or len(shapes) == 1)
-        theta = np.concatenate([p._data.reshape(-1) for p in params])
-        curve: list[float] = []
-        converged = False
-        for iteration in range(self.max_iter + 1):
-            x = Tensor._make(theta).requires_grad_()
-            with enable_grad():
-                loss = flat_objective(x)
-                (gradient,) = grad(loss, [x])
-            value, g = loss.item(), gradient._data
-            largest = float(np.abs(g).max())
-            self._report(iteration, value, largest)
-            curve.append(value)
-            if largest <= self.tol or (iteration and _stalled(curve[-2], value)):
-                converged = True
-                break
-            if iteration == self.max_iter:
-                break
-            H = self._binary_hessian(objective, theta, sizes[0]) if objective.binary \
-                else self._hessian(flat_objective, x)
-            direction = _newton_direction(H, g, definite)
-            slope = float(g @ direction)
-            step = 1.0
-            for _ in range(_MAX_LINE_SEARCH):
-                if value_at(theta + step * direction) <= value + _ARMIJO * step * slope:
-                    theta = theta + step * direction
-                    break
-                step /= 2
+    def _run_second_order(self, objective: _Objective, params: list[Tensor]
+                          ) -> tuple[list[float], bool]:
+        """L-BFGS or Newton on the flat parameter vector (see `_solvers`), the result written
+        back into `params`."""
+        problem = self._flat_problem(objective, params)
+        start = np.concatenate([p._data.reshape(-1) for p in params])
+        if self.solver == "lbfgs":
+            theta, curve, converged = _solvers.lbfgs(problem, start, self.max_iter, self.tol,
+                                                     self._report)
+        else:
+            full = (objective.binary and problem.size <= _solvers.FULL_HESSIAN_MAX_COEFFICIENTS
+                    and problem.size * objective.X.shape[0]
+                    <= _solvers.FULL_HESSIAN_MAX_ELEMENTS)
+            # Strictly convex (a unique Newton step) unless there is no penalty or the softmax's
+            # intercepts can all shift together.
+            definite = objective.alpha > 0 and (objective.binary or not self.fit_intercept)
+            theta, curve, converged = _solvers.newton(
+                problem, start, self.max_iter, self.tol, self._report, full_hessian=full,
+                definite=definite,
+                project=None if objective.binary else _class_mean_free(problem.sizes[0],
+                                                                        objective.n_classes))
         offset = 0
-        for p, size, shape in zip(params, sizes, shapes):
-            p._data[...] = theta[offset:offset + size].reshape(shape)
-            offset += size
+        for p in params:
+            p._data[...] = theta[offset:offset + p.numel()].reshape(p.shape)
+            offset += p.numel()
         return curve, converged
-
-    @staticmethod
-    def _hessian(flat_objective: Callable[[Tensor], Tensor], x: Tensor) -> np.ndarray:
-        """The Hessian by the engine's second derivatives, one reverse pass per parameter."""
-        with enable_grad():
-            return hessian(flat_objective, x)._data
-
-    @staticmethod
-    def _binary_hessian(objective: _Objective, theta: np.ndarray, n_weights: int) -> np.ndarray:
-        """The Hessian of the two-class objective in one double backward: the objective summed
-        over P stacked copies of theta (the rows of Theta) has the gradient of copy i in row i,
-        and the derivative of that gradient's diagonal with respect to Theta is the Hessian."""
-        size = theta.size
-        stacked = Tensor._make(np.tile(theta, (size, 1))).requires_grad_()
-        with enable_grad():
-            total = objective(stacked[:, :n_weights],
-                              stacked[:, n_weights] if size > n_weights else None)
-            (per_copy,) = grad(total, [stacked], create_graph=True)
-            (H,) = grad((per_copy * np.eye(size, dtype=theta.dtype)).sum(), [stacked])
-        return H._data
 
     def _first_order_optimizer(self, params: list[Tensor], X: np.ndarray, weights: np.ndarray,
                                n_classes: int, alpha: float) -> Any:
@@ -707,28 +631,15 @@ def _python_strings(value: Any) -> Any:
     return value
 
 
-def _check_newton_memory(X: Any, n_coefficients: int, binary: bool, where: str) -> None:
-    """Refuse, naming the solvers that can, a sparse X too wide for Newton's dense arrays."""
-    rows = max(n_coefficients, X.shape[0]) if binary else n_coefficients
-    needed = rows * n_coefficients * X.dtype.itemsize
-    if needed > _MAX_NEWTON_BYTES:
-        raise ValueError(f"{where}: solver='newton' on sparse X of shape {X.shape} needs dense "
-                         f"arrays of {rows} x {n_coefficients} values for its Hessian "
-                         f"({needed / 2**30:.1f} GiB); solver='lbfgs' (or 'sgd', 'adam', "
-                         "'rmsprop') fits sparse data of any width without them")
-
-
-def _newton_direction(H: np.ndarray, g: np.ndarray, definite: bool) -> np.ndarray:
-    """Solve H d = -g: LU solve when H is positive definite, else (or if the solve fails) the
-    minimum-norm least-squares solution, which ignores directions the objective is flat along."""
-    if definite:
-        try:
-            direction = np.linalg.solve(H, -g)
-            if np.isfinite(direction).all() and g @ direction < 0:
-                return direction
-        except np.linalg.LinAlgError:
-            pass
-    return np.linalg.lstsq(H, -g, rcond=None)[0]
+def _class_mean_free(n_weights: int, n_classes: int) -> Callable[[np.ndarray], np.ndarray]:
+    """For the softmax's flat parameters [W.ravel(), b]: a step minus its mean over the classes.
+    The objective does not change when every class's logits shift alike, so that mean moves
+    nothing but the coefficients (and the optimum has it at zero, by the penalty's symmetry)."""
+    def project(step: np.ndarray) -> np.ndarray:
+        W = step[:n_weights].reshape(n_classes, -1)
+        b = step[n_weights:]
+        return np.concatenate([(W - W.mean(axis=0)).ravel(), b - b.mean() if b.size else b])
+    return project
 
 
 def _default_sgd_lr(X: Any, weights: np.ndarray, n_classes: int, alpha: float,

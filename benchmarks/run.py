@@ -22,7 +22,7 @@ from benchmarks.cases import (backward_chain_case, optimizer_case, optional, sca
 from benchmarks.compile_step import compile_step_case
 from benchmarks.csv_read import csv_read_case
 from benchmarks.dask_fit import dask_fit_case
-from benchmarks.fit import fit_case
+from benchmarks.fit import fit_case, optimum_case
 from benchmarks.harness import (FULL, QUICK, Check, OtherLoad, Settings, Table, environment,
                                 load_average)
 from benchmarks.memory import memory_case
@@ -37,6 +37,7 @@ CASES: dict[str, CaseFn] = {
     "scalar-chain": scalar_chain_case,
     "optimizer-step": optimizer_case,
     "fit-breast-cancer": fit_case,
+    "fit-optimum": optimum_case,
     "peak-memory": memory_case,
     "backward-chain": backward_chain_case,
     "csv-read": csv_read_case,

@@ -582,3 +582,14 @@ def test_reduce_lr_on_plateau_inside_the_function_runs_eagerly() -> None:
         fast(tl.from_numpy(X), tl.from_numpy(y), 1.0)
     fast(tl.from_numpy(X), tl.from_numpy(y), 1.0)
     assert s.opt.param_groups[0]["lr"] < 0.1  # reduced, as eager
+
+
+def test_forward_hooks_run_eagerly() -> None:
+    model = nn.Linear(2, 1)
+    seen = []
+    model.register_forward_hook(lambda module, args, output: seen.append(output.shape))
+    fast = tl.compile(lambda x: model(x).sum())
+    with pytest.warns(RuntimeWarning, match="forward hooks"):
+        fast(tl.ones(3, 2))
+    fast(tl.ones(3, 2))
+    assert len(seen) == 2

@@ -769,6 +769,13 @@ def _later_layer_hooks() -> list[tuple[Any, str, Any]]:
             rec.zero_grad(self, original_module_zero, set_to_none)
             return _quietly(rec, original_module_zero, self, set_to_none)
         hooks.append((module_class, "zero_grad", module_zero_grad))
+        original_call = module_class.__call__
+
+        def module_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.__dict__.get("_hooks"):
+                _break_here(f"{type(self).__name__} has forward hooks, Python a replay would skip")
+            return original_call(self, *args, **kwargs)
+        hooks.append((module_class, "__call__", module_call))
     scheduler_module = sys.modules.get("tinygrad_lr.optim.lr_scheduler")
     if scheduler_module is not None:
         base = scheduler_module.LRScheduler

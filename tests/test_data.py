@@ -869,12 +869,14 @@ def test_standard_scaler_does_not_modify_input():
 
 def test_standard_scaler_errors():
     with pytest.raises(
-        NotFittedError, match="not fitted yet; call 'fit' before 'transform'"
+        NotFittedError, match="not fitted yet. Call 'fit' with appropriate arguments before "
+                              "using 'transform'"
     ) as info:
         StandardScaler().transform(np.ones((2, 2)))
     assert isinstance(info.value, ValueError) and isinstance(info.value, AttributeError)
     scaler = StandardScaler().fit(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="X has 2 features, but StandardScaler was fitted with 3"):
+    with pytest.raises(ValueError, match="X has 2 features, but StandardScaler is expecting 3 "
+                                         "features as input"):
         scaler.transform(np.ones((2, 2)))
     with pytest.raises(ValueError, match=r"NaN or infinity \(nan at row 1, column 0\)"):
         StandardScaler().fit([[1.0], [np.nan]])
@@ -886,6 +888,15 @@ def test_standard_scaler_errors():
         ValueError, match=r"at least one sample and one feature, got shape \(0, 2\)"
     ):
         StandardScaler().fit(np.zeros((0, 2)))
+
+
+def test_standard_scaler_errors_are_sklearns_when_it_is_loaded():
+    """With scikit-learn imported, the unfitted scaler raises a subclass of its NotFittedError
+    (what sklearn.utils.validation.check_is_fitted users and its estimator checks catch)."""
+    exceptions = pytest.importorskip("sklearn.exceptions", reason="scikit-learn's class is the "
+                                     "one to be compatible with")
+    with pytest.raises(exceptions.NotFittedError):
+        StandardScaler().inverse_transform(np.ones((2, 2)))
 
 
 _COLUMN = st.one_of(

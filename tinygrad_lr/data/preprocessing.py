@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.exceptions import NotFittedError
+from tinygrad_lr.exceptions import NotFittedError, sklearn_compatible
 
 
 def _check_features(X: Any, where: str) -> np.ndarray:
@@ -95,17 +95,19 @@ class StandardScaler:
         return self
 
     def _check_fitted_input(self, X: Any, where: str) -> np.ndarray:
-        """Check the scaler is fitted and X has the number of features it was fitted on."""
+        """Check the scaler is fitted and X has the number of features it was fitted on, with
+        scikit-learn's error class and words (as the linear models' check_is_fitted and
+        check_fitted_features), so code that catches its NotFittedError catches ours."""
         if not hasattr(self, "n_features_in_"):
-            raise NotFittedError(
-                "This StandardScaler instance is not fitted yet; call 'fit' before "
-                f"'{where.rsplit('.', 1)[-1]}'"
+            raise sklearn_compatible(NotFittedError)(
+                "This StandardScaler instance is not fitted yet. Call 'fit' with appropriate "
+                f"arguments before using '{where.rsplit('.', 1)[-1]}'."
             )
         array = _check_features(X, where)
         if array.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"{where}: X has {array.shape[1]} features, but StandardScaler was fitted with "
-                f"{self.n_features_in_} features"
+                f"{where}: X has {array.shape[1]} features, but StandardScaler is expecting "
+                f"{self.n_features_in_} features as input"
             )
         return array
 

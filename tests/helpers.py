@@ -34,7 +34,7 @@ def to_numpy(value: Any) -> np.ndarray:
     if isinstance(value, tl.Tensor):
         return value.detach().numpy()
     if torch is not None and isinstance(value, torch.Tensor):
-        return value.detach().numpy()
+        return value.detach().numpy(force=True)  # force: PyTorch's ZeroTensor (abs's 2nd der.)
     return np.asarray(value)
 
 
@@ -92,9 +92,13 @@ def compare_with_torch(ours: Callable[..., Any], theirs: Callable[..., Any],
             continue
         assert_close(g, tg, **grad_tol, what=f"gradient of input {i}")
     if second_order:
+        for i, g, tg in zip(diff, grads, tgrads):
+            if tg is not None and tg.requires_grad:  # a rule that lost its graph fails here
+                assert g is not None and g.requires_grad, \
+                    f"input {i}: PyTorch's gradient has a graph, ours {g!r} has none"
         vs = [rng.standard_normal(arrays[i].shape) for i in diff]
         pairs = [(g, tg, v) for g, tg, v in zip(grads, tgrads, vs)
-                 if g is not None and tg is not None and g.requires_grad and tg.requires_grad]
+                 if g is not None and tg is not None and tg.requires_grad]
         if not pairs:
             return
         s = sum(((g * tl.tensor(v.astype(g.dtype))).sum() for g, _, v in pairs), tl.tensor(0.0, dtype=out.dtype))
@@ -102,6 +106,9 @@ def compare_with_torch(ours: Callable[..., Any], theirs: Callable[..., Any],
         second = tl.autograd.grad(s, [xs[i] for i in diff], allow_unused=True)
         tsecond = torch.autograd.grad(ts_, [ts[i] for i in diff], allow_unused=True)
         for i, g2, tg2 in zip(diff, second, tsecond):
-            if tg2 is None or g2 is None:
+            if tg2 is None:
+                assert g2 is None or not np.any(g2.detach().numpy()), \
+                    f"input {i}: PyTorch has no second derivative, ours is {g2!r}"
                 continue
+            assert g2 is not None, f"input {i}: PyTorch has a second derivative, ours none"
             assert_close(g2, tg2, **grad_tol, what=f"second derivative of input {i}")

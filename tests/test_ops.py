@@ -949,3 +949,124 @@ def test_zero_dimensional_integers_wrap_silently_like_arrays() -> None:
         big = tl.tensor(2**62)
         assert (big * 4).item() == 0
         assert abs(tl.tensor(-2**63)).item() == -2**63
+
+
+# ---- one math for both paths --------------------------------------------------------------------
+@spec_params(SPECS)
+@given(data=st.data())
+def test_first_order_gradients_equal_the_create_graph_ones(spec: OpSpec,
+                                                           data: st.DataObject) -> None:
+    """The rule that runs on arrays and the same rule run on Tensors (create_graph=True) give
+    the same float64 gradients, bit for bit: one formula, no floor or shortcut on either path."""
+    case = data.draw(spec.cases, label="case")
+    upstream = upstream_for(case.ours(*[tl.tensor(a) for a in case.arrays]),
+                            data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    results = []
+    for create_graph in (False, True):
+        inputs = [tl.tensor(a, requires_grad=True) for a in case.arrays]
+        out = case.ours(*inputs)
+        grads = tl.autograd.grad(out, inputs, upstream, create_graph=create_graph,
+                                 allow_unused=True)
+        results.append([None if g is None else g.detach().numpy() for g in grads])
+    for k, (plain, graphed) in enumerate(zip(*results)):
+        assert (plain is None) == (graphed is None), f"input {k}: one path has no gradient"
+        if plain is None:
+            continue
+        if spec.name in REASSOCIATED:
+            np.testing.assert_allclose(plain, graphed, rtol=1e-14, atol=1e-300,
+                                       err_msg=f"{spec.name}: input {k}")
+        else:
+            np.testing.assert_array_equal(plain, graphed, err_msg=f"{spec.name}: input {k}")
+
+
+# The same formula, its products taken in another order on the graph path (so equal to the last
+# bits, not bit for bit): the product of the other elements, by prefix and suffix products on
+# arrays, by an n x n grid on Tensors.
+REASSOCIATED = {"prod"}
+
+
+@pytest.mark.parametrize("name, ours, theirs", [
+    ("sigmoid", lambda x: x.sigmoid(), lambda x: x.sigmoid()),
+    ("logsumexp", lambda x: x.logsumexp(0), lambda x: x.logsumexp(0)),
+    ("softmax", lambda x: tl.softmax(x, 0), lambda x: x.softmax(0)),
+    ("log_softmax", lambda x: tl.log_softmax(x, 0), lambda x: x.log_softmax(0)),
+])
+@needs_torch
+def test_float32_tails_are_pytorchs_on_both_paths(name: str, ours: Callable,
+                                                  theirs: Callable) -> None:
+    """No exp(-80) floor: sigmoid(-100) is 0 in float32 as in PyTorch, and the gradient of
+    logsumexp([0, -100]) is exp(-100) = 3.78e-44 (subnormal) on both paths."""
+    values = np.array([0.0, -100.0, -88.0, 30.0], dtype=np.float32)
+    t = torch_tensor(values, requires_grad=True)
+    (expected,) = torch.autograd.grad(theirs(t).sum(), t)
+    for create_graph in (False, True):
+        x = tl.tensor(values, requires_grad=True)
+        out = ours(x)
+        np.testing.assert_array_equal(out.detach().numpy(), theirs(t).detach().numpy())
+        (g,) = tl.autograd.grad(out.sum(), x, create_graph=create_graph)
+        np.testing.assert_allclose(g.detach().numpy(), expected.numpy(), rtol=1.3e-6, atol=0,
+                                   err_msg=f"{name}, create_graph={create_graph}")
+
+
+# ---- the checker itself, and domains out to PyTorch's edges --------------------------------------
+class _LosesItsGraph(tl.autograd.Function):
+    """c ** x with a planted bug: under create_graph its gradient is a constant."""
+    saves_output = True
+
+    def forward(self, x):
+        self.out = 2.0 ** x
+        return self.out
+
+    def backward(self, g, xp, x):
+        grad = g * self.result(xp) * float(np.log(2.0))
+        return tl.Tensor._make(np.asarray(grad.detach().numpy())) if xp.graph else grad
+
+
+@needs_torch
+def test_compare_with_torch_fails_when_a_rule_loses_its_graph() -> None:
+    arrays = [np.array([0.3, -1.2])]
+    compare_with_torch(lambda x: 2.0 ** x, lambda x: 2.0 ** x, arrays, TORCH64_TOL, TORCH64_TOL,
+                       second_order=True)
+    with pytest.raises(AssertionError, match="has a graph"):
+        compare_with_torch(lambda x: _LosesItsGraph.apply(x), lambda x: 2.0 ** x, arrays,
+                           TORCH64_TOL, TORCH64_TOL, second_order=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("ours, theirs", [
+    (lambda x, y: x ** y, lambda x, y: x ** y),
+    (lambda x, y: (x * y) ** y, lambda x, y: (x * y) ** y),
+])
+def test_pow_at_zero_zero_follows_pytorch(ours: Callable, theirs: Callable) -> None:
+    """d/dx x^y at x = 0, y = 0 is 0 (PyTorch's convention), not 0 * 0^-1 = nan. (PyTorch's
+    second derivatives at x = 0 are nan; ours are not compared there.)"""
+    arrays = [np.array([0.0, 0.0, 1.5]), np.array([0.0, 2.0, 0.0])]
+    compare_with_torch(ours, theirs, arrays, TORCH64_TOL, TORCH64_TOL)
+
+
+EMPTY_DIM_OPS = [
+    ("prod", lambda x: x.prod(1), lambda x: x.prod(1)),
+    ("logsumexp", lambda x: x.logsumexp(1), lambda x: x.logsumexp(1)),
+    ("logsumexp_other_dim", lambda x: x.logsumexp(0), lambda x: x.logsumexp(0)),
+    ("softmax", lambda x: tl.softmax(x, 1), lambda x: x.softmax(1)),
+    ("log_softmax", lambda x: tl.log_softmax(x, 1), lambda x: x.log_softmax(1)),
+    ("amax_other_dim", lambda x: x.amax(0), lambda x: x.amax(0)),
+    ("sum", lambda x: x.sum(1), lambda x: x.sum(1)),
+    ("mean_other_dim", lambda x: x.mean(0), lambda x: x.mean(0)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name, ours, theirs", EMPTY_DIM_OPS, ids=[c[0] for c in EMPTY_DIM_OPS])
+def test_reductions_over_an_empty_dimension_match_pytorch(name: str, ours: Callable,
+                                                          theirs: Callable) -> None:
+    compare_with_torch(ours, theirs, [np.ones((2, 0))], TORCH64_TOL, TORCH64_TOL,
+                       second_order=True)
+
+
+@needs_torch
+def test_amax_over_an_empty_dimension_raises_as_pytorch() -> None:
+    with pytest.raises(IndexError):
+        torch.ones(2, 0).amax(1)
+    with pytest.raises(IndexError, match="dim 1 to have non-zero size"):
+        tl.ones(2, 0).amax(1)

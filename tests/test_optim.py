@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import tinygrad_lr as tl
 from tinygrad_lr import optim
-from tinygrad_lr.ops import _parallel
+from tinygrad_lr.kernels import threads as _parallel
 from tinygrad_lr.serialization import load, save
 
 STEPS = 100

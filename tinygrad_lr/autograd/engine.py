@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from ..tensor import Tensor, as_array
-from .function import Function
+from .function import Function, sum_to
 from .grad_mode import _GradMode
 
 
@@ -95,8 +95,10 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
                 deliver(node, g)
             if id(node) not in useful:
                 continue
-        if node.saved is not None:
-            node.check_versions()
+        if node.saved is not None:  # a value the rule reads changed in place: raise, naming it
+            for _, counter, version in node.saved:
+                if counter[0] != version:
+                    node.check_versions()
         # The rule, and the inputs' arrays and parents (unary and binary nodes spelled out: they
         # are nearly all of them).
         arity = node.arity
@@ -123,6 +125,8 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
         for parent, a, gi in zip(parents, arrays, in_grads):
             if gi is None or parent is None:
                 continue
+            if gi.shape != a.shape:  # broadcasting is undone here, and only here
+                gi = sum_to(gi, a.shape)
             if gi.dtype != a.dtype:
                 gi = xp.cast(gi, a.dtype)
             if isinstance(parent, Tensor):

@@ -18,10 +18,36 @@ _NEEDS_TWO = {(True, True): (True, True), (True, False): (True, False),
               (False, True): (False, True)}
 
 
-def crossed(needs: tuple[bool, ...]) -> tuple[int, ...]:
-    """The inputs a product's rule reads: the first when the second needs its gradient, the
-    second when the first does (d(xy)/dx = y)."""
-    return tuple(i for i, other in ((0, 1), (1, 0)) if needs[other])
+def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a broadcast gradient back to ``shape``: the engine calls it on every gradient a rule
+    returns, the single place broadcasting is undone (rules return gradients of the broadcast
+    shape)."""
+    grad_shape = grad.shape
+    if grad_shape == shape:
+        return grad
+    is_array = type(grad) is np.ndarray
+    if not shape:
+        return np.add.reduce(grad, axis=None) if is_array else grad.sum()
+    lead = len(grad_shape) - len(shape)
+    axes = tuple(range(lead))
+    for i, n in enumerate(shape):
+        if n == 1 and grad_shape[lead + i] != 1:
+            axes += (lead + i,)
+    if axes:
+        grad = (np.add.reduce(grad, axis=axes, keepdims=True) if is_array
+                else grad.sum(axis=axes, keepdims=True))
+    return grad.reshape(shape) if lead else grad
+
+
+def crossed() -> dict[tuple[bool, ...], tuple[int, ...]]:
+    """``reads`` of a product (x * y, x @ y, and x @ w.T + b, whose b is never read): its rule
+    reads the first input when the second needs its gradient and the second when the first
+    does (d(xy)/dx = y)."""
+    table = {}
+    for arity in (2, 3):
+        for needs in itertools.product((False, True), repeat=arity):
+            table[needs] = tuple(i for i, other in ((0, 1), (1, 0)) if needs[other])
+    return table
 
 
 def _shape_error(cls: type, tensors: tuple[Tensor, ...], error: ValueError) -> RuntimeError:
@@ -68,18 +94,23 @@ class Function:
     # 250-400 ns for 0-d arrays (scalar graphs are all such ops). Unary and binary ops only;
     # integers stay arrays, whose overflow wraps silently where a scalar's warns.
     on_scalars = False
-    # The inputs the rule reads (indices), None for all of them; rules that read an input only
-    # for another input's gradient override inputs_read(). The node records the version of each,
-    # and of its output when saves_output, so that backward refuses values changed in place.
-    reads: tuple[int, ...] | None = None
+    # The inputs the rule reads (indices), None for all of them, or a dict from ``needs`` to
+    # indices for rules that read an input only for another input's gradient. The node records
+    # the version of each, and of its output when saves_output, so that backward refuses values
+    # changed in place after they were saved (PyTorch's version counters).
+    reads: tuple[int, ...] | dict | None = None
     saves_output = False
     # View ops set this: a result that shares its input's memory shares its version counter,
     # and remembers how it was made (in-place writes into it are written through to the base).
     is_view = False
 
-    def inputs_read(self) -> Any:
-        """Indices of the inputs whose values the derivative rule reads (given ``needs``)."""
-        return range(self.arity) if self.reads is None else self.reads
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # PyTorch-style user functions (staticmethod forward(ctx, ...)) get their own apply.
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            from .custom import install_ctx_style
+            install_ctx_style(cls)
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         """Compute the output array from the input arrays."""
@@ -144,8 +175,15 @@ class Function:
             node.a0 = tuple(t._data for t in tensors)
             node.p0 = tuple((t.grad_fn or t) if t._requires_grad else None for t in tensors)
             node.needs = tuple(t._requires_grad for t in tensors)
-        saved = [(i, tensors[i]._version_counter, tensors[i]._version_counter[0])
-                 for i in node.inputs_read()]
+        reads = node.reads
+        if reads is None:
+            reads = range(node.arity)
+        elif type(reads) is dict:
+            reads = reads[node.needs]
+        saved = []
+        for i in reads:
+            counter = tensors[i]._version_counter
+            saved.append((i, counter, counter[0]))
         if node.saves_output:
             saved.append((-1, result._version_counter, result._version_counter[0]))
         node.saved = saved or None

@@ -14,11 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-# Below this many elements per slice, handing work to another thread costs more than it saves.
-MIN_SLICE = 1 << 17
-# The caller's slice, relative to each worker's: the best of 1.0 to 2.0 on 2 cores (SGD with
-# momentum on 1M float32 elements: 1.7x PyTorch's time with equal slices, 1.5x with these).
-MAIN_SHARE = 1.2
+from tinygrad_lr.kernels.tuning import DEFAULT_MAX_THREADS, MAIN_SHARE, MIN_SLICE
 
 
 class _Worker:
@@ -64,8 +60,6 @@ _workers_pid = -1
 _busy = threading.Lock()  # one parallel update at a time; others run in their own thread
 
 
-# The most threads an update may use, unless set_num_threads says otherwise.
-DEFAULT_MAX_THREADS = 4
 _requested: int | None = None
 
 

@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from . import functional as fn
 from .common import ArrayOps
 from .inplace import install_inplace
+from .elementwise import Sign
 from .movement import IndexGrad, IndexPut
 
 
@@ -39,10 +40,7 @@ class TensorOps:
     prod_of_others = staticmethod(_prod_of_others)
     vector_matrix = staticmethod(fn.matmul)
 
-    @staticmethod
-    def sign(x: Tensor) -> Tensor:
-        """sign(x) as a constant (its derivative is zero almost everywhere)."""
-        return Tensor._make(np.sign(x._data))
+    sign = staticmethod(Sign.apply)
 
     @staticmethod
     def index_grad(g: Tensor, index: Any, shape: tuple[int, ...]) -> Tensor:

@@ -10,15 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function, crossed
-from .common import POOL_MIN_BYTES, new_array, sigmoid_array, softplus_array, sum_to
-
-
-def _into_pool(ufunc: np.ufunc, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """ufunc(x, y) for a large x, written into pooled memory when the result has x's shape and
-    dtype (a large array and a broadcast smaller one, the common case)."""
-    if x.dtype == y.dtype and np.broadcast_shapes(x.shape, y.shape) == x.shape:
-        return ufunc(x, y, out=new_array(x.shape, x.dtype))
-    return ufunc(x, y)
+from ..kernels import elementwise as kernels
 
 
 class _Arithmetic(Function):
@@ -33,11 +25,11 @@ class Add(_Arithmetic):
     reads = ()
 
     def forward(self, x, y):
-        return x + y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.add, x, y)
+        return kernels.add(x, y)
 
     def backward(self, g, xp, x, y):
-        return (sum_to(g, x.shape) if self.needs[0] else None,
-                sum_to(g, y.shape) if self.needs[1] else None)
+        return (g if self.needs[0] else None,
+                g if self.needs[1] else None)
 
 
 class Sub(_Arithmetic):
@@ -45,40 +37,37 @@ class Sub(_Arithmetic):
     reads = ()
 
     def forward(self, x, y):
-        return x - y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.subtract, x, y)
+        return kernels.subtract(x, y)
 
     def backward(self, g, xp, x, y):
-        return (sum_to(g, x.shape) if self.needs[0] else None,
-                sum_to(-g, y.shape) if self.needs[1] else None)
+        return (g if self.needs[0] else None,
+                -g if self.needs[1] else None)
 
 
 class Mul(_Arithmetic):
     __slots__ = ()
-
-    def inputs_read(self):
-        return crossed(self.needs)
+    reads = crossed()
 
     def forward(self, x, y):
-        return x * y if x.nbytes < POOL_MIN_BYTES else _into_pool(np.multiply, x, y)
+        return kernels.multiply(x, y)
 
     def backward(self, g, xp, x, y):
-        return (sum_to(g * y, x.shape) if self.needs[0] else None,
-                sum_to(g * x, y.shape) if self.needs[1] else None)
+        return (g * y if self.needs[0] else None,
+                g * x if self.needs[1] else None)
 
 
 class Div(_Arithmetic):
     __slots__ = ()
-
-    def inputs_read(self):
-        return (0, 1) if self.needs[1] else (1,)
+    # x / y: the divisor always, the dividend for the divisor's gradient.
+    reads = {(True, True): (0, 1), (True, False): (1,), (False, True): (0, 1)}
 
     def forward(self, x, y):
         return x / y
 
     def backward(self, g, xp, x, y):
         gx = g / y
-        return (sum_to(gx, x.shape) if self.needs[0] else None,
-                sum_to(-gx * x / y, y.shape) if self.needs[1] else None)
+        return (gx if self.needs[0] else None,
+                -gx * x / y if self.needs[1] else None)
 
 
 class Pow(_Arithmetic):
@@ -91,12 +80,13 @@ class Pow(_Arithmetic):
         return self.out
 
     def backward(self, g, xp, x, y):
-        gx = sum_to(g * y * x ** (y - 1), x.shape) if self.needs[0] else None
+        # d/dx x^y = y x^(y-1), taken as 0 where y == 0 (as PyTorch: 0 * 0^-1 would be nan).
+        gx = g * y * x ** (y - 1 + (y == 0)) if self.needs[0] else None
         gy = None
         if self.needs[1]:
             # d/dy x^y = x^y log x; at x == 0 PyTorch takes it as 0 (the limit for y > 0).
             zero = x == 0
-            gy = sum_to(g * self.result(xp) * xp.log(x + zero) * (x != 0), y.shape)
+            gy = g * self.result(xp) * xp.log(x + zero) * (x != 0)
         return gx, gy
 
 
@@ -212,6 +202,19 @@ class Abs(_Arithmetic):
         return g * xp.sign(x)
 
 
+class Sign(_Arithmetic):
+    """sign(x): derivative zero (almost everywhere). Recorded under create_graph, so that a
+    gradient built on it (abs, relu) keeps its graph, as PyTorch's does."""
+    __slots__ = ()
+    reads = ()
+
+    def forward(self, x):
+        return np.sign(x)
+
+    def backward(self, g, xp, x):
+        return g * 0
+
+
 class Sigmoid(_Arithmetic):
     """Its own op, not composed from exp: the composed form overflows for large |x|."""
     __slots__ = ()
@@ -219,7 +222,7 @@ class Sigmoid(_Arithmetic):
     saves_output = True
 
     def forward(self, x):
-        self.out = sigmoid_array(x)
+        self.out = kernels.sigmoid(x)
         return self.out
 
     def backward(self, g, xp, x):
@@ -247,7 +250,7 @@ class Softplus(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
-        return softplus_array(x)
+        return kernels.softplus(x)
 
     def backward(self, g, xp, x):
         return g * xp.sigmoid(x)
@@ -258,7 +261,7 @@ class LogSigmoid(_Arithmetic):
     __slots__ = ()
 
     def forward(self, x):
-        return -softplus_array(-x)
+        return -kernels.softplus(-x)
 
     def backward(self, g, xp, x):
         return g * xp.sigmoid(-x)
@@ -276,7 +279,7 @@ class Relu(_Arithmetic):
         return self.out
 
     def backward(self, g, xp, x):
-        return g * (self.result(xp) > 0)
+        return g * xp.sign(self.result(xp))  # 1 where the output is positive, else 0
 
 
 class Clamp(_Arithmetic):
@@ -306,8 +309,8 @@ class Maximum(_Arithmetic):
 
     def backward(self, g, xp, x, y):
         tie = g * (x == y) * 0.5
-        return (sum_to(g * (x > y) + tie, x.shape) if self.needs[0] else None,
-                sum_to(g * (x < y) + tie, y.shape) if self.needs[1] else None)
+        return (g * (x > y) + tie if self.needs[0] else None,
+                g * (x < y) + tie if self.needs[1] else None)
 
 
 class Minimum(_Arithmetic):
@@ -319,8 +322,8 @@ class Minimum(_Arithmetic):
 
     def backward(self, g, xp, x, y):
         tie = g * (x == y) * 0.5
-        return (sum_to(g * (x < y) + tie, x.shape) if self.needs[0] else None,
-                sum_to(g * (x > y) + tie, y.shape) if self.needs[1] else None)
+        return (g * (x < y) + tie if self.needs[0] else None,
+                g * (x > y) + tie if self.needs[1] else None)
 
 
 class Where(Function):
@@ -336,8 +339,8 @@ class Where(Function):
 
     def backward(self, g, xp, x, y):
         c = self.condition
-        return (sum_to(g * c, x.shape) if self.needs[0] else None,
-                sum_to(g * ~c, y.shape) if self.needs[1] else None)
+        return (g * c if self.needs[0] else None,
+                g * ~c if self.needs[1] else None)
 
 
 class Cast(Function):

@@ -12,9 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from . import _parallel
-from .common import (POOL_MIN_BYTES, exp_floored, exp_neg_abs, new_array, owned, sigmoid_from,
-                     softplus_array)
+from ..kernels import elementwise as kernels
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -40,7 +38,7 @@ class ScaledSoftplus(Function):
 
     def forward(self, x):
         scaled = x * self.beta
-        return np.where(scaled > self.threshold, x, softplus_array(scaled) / self.beta)
+        return np.where(scaled > self.threshold, x, kernels.softplus(scaled) / self.beta)
 
     def backward(self, g, xp, x):
         scaled = x * self.beta
@@ -57,7 +55,7 @@ class _AlongAxis(Function):
 
     def shifted(self, x: np.ndarray) -> np.ndarray:
         """x minus its maximum along the axis (infinite maxima left unshifted)."""
-        m = np.max(x, axis=self.axis, keepdims=True)
+        m = np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)  # -inf when empty
         return x - np.where(np.isfinite(m), m, 0)
 
 
@@ -68,7 +66,7 @@ class Softmax(_AlongAxis):
     saves_output = True
 
     def forward(self, x):
-        e = exp_floored(self.shifted(x))
+        e = np.exp(self.shifted(x))
         self.out = e / e.sum(axis=self.axis, keepdims=True)
         return self.out
 
@@ -85,7 +83,8 @@ class LogSoftmax(_AlongAxis):
 
     def forward(self, x):
         z = self.shifted(x)
-        self.out = z - np.log(exp_floored(z).sum(axis=self.axis, keepdims=True))
+        with np.errstate(divide="ignore"):  # log(0) over an empty axis: an empty result anyway
+            self.out = z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
         return self.out
 
     def backward(self, g, xp, x):
@@ -148,98 +147,44 @@ class BinaryCrossEntropy(_ReducedLoss):
         return gx, gy
 
 
-def _bce_terms(x: np.ndarray, e: np.ndarray | None = None,
-               nonnegative: np.ndarray | None = None, log_term: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """BCE-with-logits' elementwise parts of loss = log1p(e) + x (mask - y): e = exp(-|x|), the
-    mask x >= 0 and log1p(e), into the given buffers or fresh ones. A kernel for
-    ``_parallel.run``, which may call it on slices."""
-    e = exp_neg_abs(x, out=e)
-    nonnegative = owned(np.greater_equal(x, 0, out=nonnegative))
-    log_term = owned(np.log1p(e, out=log_term))
-    return e, nonnegative, log_term
-
-
-def _bce_gradient(e: np.ndarray, nonnegative: np.ndarray, y: np.ndarray, out: np.ndarray | None,
-                  scratch: np.ndarray | None, g: Any) -> np.ndarray:
-    """(sigmoid(x) - y) g into ``out`` (or a fresh array): BCE-with-logits' derivative."""
-    out = sigmoid_from(e, nonnegative, out, scratch)
-    np.subtract(out, y, out=out)
-    return np.multiply(out, g, out=out)
-
-
 class BinaryCrossEntropyWithLogits(_ReducedLoss):
     """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] on logits x (p = pos_weight), as
     (1 - y) x + (1 + (p - 1) y) softplus(-x): finite for any x; derivative w (sigmoid(x) - y).
 
-    Without pos_weight the loss is summed from log1p(e) + x (1[x >= 0] - y) with e = exp(-|x|) and
-    the mask x >= 0 kept for the derivative: three buffers the size of x instead of a dozen, which
-    matters when x has a million rows.
-    """
-    __slots__ = ("pos_weight", "e", "nonnegative")
+    The common case (no weights, x and y of one shape, a summed or averaged loss) runs the fused
+    kernels: the loss in three passes over x, the derivative in one (see kernels.elementwise)."""
+    __slots__ = ("pos_weight", "fused")
 
     def __init__(self, reduction: str, weight: np.ndarray | None = None,
                  pos_weight: np.ndarray | None = None) -> None:
         super().__init__(reduction, weight)
         self.pos_weight = pos_weight
-        self.e = self.nonnegative = None
 
     def forward(self, x, y):
-        if self.pos_weight is not None or self.reduction == "none":
-            softplus_neg = softplus_array(-x)
-            if self.pos_weight is not None:
-                softplus_neg = (1 + (self.pos_weight - 1) * y) * softplus_neg
-            return self.reduce((1 - y) * x + softplus_neg)
-        if x.nbytes < POOL_MIN_BYTES:
-            self.e, self.nonnegative, log_term = _bce_terms(x)
-        else:  # large: into pooled memory, on several threads when very large
-            buffers = [new_array(x.shape, dtype) for dtype in (x.dtype, bool, x.dtype)]
-            _parallel.run(_bce_terms, [x, *buffers])
-            self.e, self.nonnegative, log_term = buffers
-        if self.weight is not None or x.shape != y.shape:
-            return self.reduce(log_term + (self.nonnegative - y) * x)
-        self.count = x.size
-        total = np.add.reduce(log_term, axis=None)
-        # mask - y into the summed log1p(e)'s buffer (one x-sized buffer fewer), and its product
-        # with x as one dot product: two passes fewer than summing the elementwise loss.
-        _parallel.run(np.subtract, [self.nonnegative, y, log_term])
-        total = total + np.vdot(x, log_term)
-        return total / x.size if self.reduction == "mean" else total
+        self.fused = (self.pos_weight is None and self.weight is None
+                      and self.reduction != "none" and x.shape == y.shape)
+        if self.fused:
+            self.count = x.size
+            total = kernels.bce_with_logits_sum(x, y)
+            return total / x.size if self.reduction == "mean" else total
+        softplus_neg = kernels.softplus(-x)
+        if self.pos_weight is not None:
+            softplus_neg = (1 + (self.pos_weight - 1) * y) * softplus_neg
+        return self.reduce((1 - y) * x + softplus_neg)
 
     def backward(self, g, xp, x, y):
         g = self.upstream(g)
         p = self.pos_weight
         gx = gy = None
         if self.needs[0]:
-            if self.e is not None and not xp.graph:
-                gx = self._array_gradient(g, y)
+            if self.fused and not xp.graph:
+                gx = kernels.bce_with_logits_grad(x, y, g)  # the same arithmetic, fused
             else:
                 s = xp.sigmoid(x)
-                gx = g * (s - y) if p is None else g * ((1 + (p - 1) * y) * s - p * y)
+                gx = (s - y) * g if p is None else g * ((1 + (p - 1) * y) * s - p * y)
         if self.needs[1]:
             gy = -g * x if p is None else g * ((p - 1) * _softplus_rule(xp, -x) - x)
         return gx, gy
-
-    def _array_gradient(self, g: Any, y: np.ndarray) -> np.ndarray:
-        """(sigmoid(x) - y) g from the saved exp(-|x|) and mask; large ones into pooled memory,
-        on several threads when very large (g, a scalar or an array like x, is sliced along)."""
-        e = self.e
-        if e.nbytes < POOL_MIN_BYTES or y.shape != e.shape:
-            return _bce_gradient(e, self.nonnegative, y, None, None, g)
-        out, scratch = new_array(e.shape, e.dtype), new_array(e.shape, e.dtype)
-        arrays = [e, self.nonnegative, y, out, scratch]
-        if np.ndim(g) == 0:
-            _parallel.run(_bce_gradient, arrays, g)
-        elif np.shape(g) == e.shape:
-            _parallel.run(_bce_gradient, arrays + [g])
-        else:
-            _bce_gradient(*arrays, g)
-        return out
-
-    def release(self) -> None:
-        """Also drop the saved exp(-|x|) and sign mask."""
-        super().release()
-        self.e = self.nonnegative = None
 
 
 class MSELoss(_ReducedLoss):

@@ -6,7 +6,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function, crossed
-from .common import POOL_MIN_BYTES, index_grad_array, new_array, sum_to
+from ..kernels import products
+from .common import index_grad_array
 
 
 class Reshape(Function):
@@ -59,7 +60,7 @@ class Expand(Function):
                                f"shape {self.shape}") from None
 
     def backward(self, g, xp, x):
-        return sum_to(g, x.shape)
+        return g  # summed back to x's shape by the engine
 
 
 class Index(Function):
@@ -144,22 +145,11 @@ class Stack(Function):
 class MatMul(Function):
     """Matrix product with NumPy's rules (1-D operands promoted, batch dimensions broadcast)."""
     __slots__ = ()
-
-    def inputs_read(self):
-        return crossed(self.needs)
+    reads = crossed()
 
     def forward(self, x, y):
-        out = None
         try:
-            # A long X @ w goes into pooled memory (x.nbytes first: one cheap test for small ops).
-            if x.nbytes >= POOL_MIN_BYTES and x.ndim == 2 and y.ndim == 1 and x.dtype == y.dtype \
-                    and x.shape[0] * x.itemsize >= POOL_MIN_BYTES:
-                out = new_array((x.shape[0],), x.dtype)
-            elif 0 < x.ndim <= 2 and 0 < y.ndim <= 2:
-                # ndarray.dot is matmul for operands of one or two dimensions, with less
-                # overhead: 0.3 against 0.8 µs for a 100 x 3 matrix and a vector.
-                return x.dot(y)
-            return np.matmul(x, y, out=out)
+            return products.matmul(x, y)
         except ValueError:
             inner_x = x.shape[-1] if x.ndim else None
             inner_y = y.shape[-2] if y.ndim > 1 else y.shape[0] if y.ndim else None
@@ -175,18 +165,20 @@ class MatMul(Function):
                     xp.vector_matrix(g, x) if self.needs[1] else None)
         if x.ndim == 1 and y.ndim == 1:  # dot product (a squared norm, say): g is a scalar
             return (g * y if self.needs[0] else None), (g * x if self.needs[1] else None)
-        # Promote 1-D operands to matrices, as the forward did, so one rule covers every case.
+        # Promote 1-D operands to matrices, as the forward did, so one rule covers every case;
+        # the engine sums the broadcast batch dimensions (and the promoted 1) back.
         x2 = x.reshape((1,) + x.shape) if x.ndim == 1 else x
         y2 = y.reshape(y.shape + (1,)) if y.ndim == 1 else y
         if x.ndim == 1:
             g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if y.ndim > 1 else g.reshape((1,))
         if y.ndim == 1:
             g = g.reshape(g.shape + (1,))
-        gx = gy = None
-        if self.needs[0]:
-            gx = sum_to(g @ y2.swapaxes(-1, -2), x2.shape).reshape(x.shape)
+        gx = g @ y2.swapaxes(-1, -2) if self.needs[0] else None
+        gy = None
         if self.needs[1]:
-            gy = sum_to(x2.swapaxes(-1, -2) @ g, y2.shape).reshape(y.shape)
+            gy = x2.swapaxes(-1, -2) @ g
+            if y.ndim == 1:  # drop the promoted column
+                gy = gy.reshape(gy.shape[:-1])
         return gx, gy
 
 
@@ -195,9 +187,7 @@ class Linear(Function):
     no transpose node and no separate addition. Derivatives: g @ w, g.T @ x (over all leading
     dimensions of x) and g summed to b's shape."""
     __slots__ = ()
-
-    def inputs_read(self):
-        return crossed(self.needs)
+    reads = crossed()
 
     def forward(self, x, w, b=None):
         out = np.matmul(x, w.T)
@@ -215,7 +205,7 @@ class Linear(Function):
             gw = rows_g.T @ rows_x
         if b is None:
             return gx, gw
-        return gx, gw, (sum_to(g, b.shape) if self.needs[2] else None)
+        return gx, gw, (g if self.needs[2] else None)
 
 
 class IndexPut(Function):
@@ -235,5 +225,5 @@ class IndexPut(Function):
 
     def backward(self, g, xp, x, v):
         gx = xp.zero_at(g, self.index) if self.needs[0] else None
-        gv = sum_to(g[self.index], v.shape) if self.needs[1] else None
+        gv = g[self.index] if self.needs[1] else None
         return gx, gv

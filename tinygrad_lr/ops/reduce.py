@@ -6,7 +6,6 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from .common import exp_floored
 
 
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -71,9 +70,14 @@ class Extremum(_Reduction):
         self.largest = largest
 
     def forward(self, x):
-        if x.size == 0:
-            raise RuntimeError(f"{'amax' if self.largest else 'amin'}: cannot reduce an empty "
-                               f"tensor of shape {x.shape}")
+        name = "amax" if self.largest else "amin"
+        if x.size == 0 and self.axes is None:
+            raise RuntimeError(f"{name}: cannot reduce an empty tensor of shape {x.shape} over "
+                               "all of its dimensions (there is no identity)")
+        empty = [axis for axis in self.axes or () if x.shape[axis] == 0]
+        if empty:
+            raise IndexError(f"{name}: expected reduction dim {empty[0]} to have non-zero size "
+                             f"(tensor shape {x.shape})")
         reduce = np.max if self.largest else np.min
         extreme = reduce(x, axis=self.axes, keepdims=True)
         hits = x == extreme
@@ -108,10 +112,13 @@ class LogSumExp(_Reduction):
     saves_output = True
 
     def forward(self, x):
-        m = np.max(x, axis=self.axes, keepdims=True)
+        # The maximum of an empty slice is -inf, so its log-sum-exp is -inf, as PyTorch's.
+        m = np.max(x, axis=self.axes, keepdims=True, initial=-np.inf)
         shift = np.where(np.isfinite(m), m, 0)
+        total = np.exp(x - shift).sum(axis=self.axes, keepdims=True)
         # Adding the unshifted max keeps an all -inf (or any +inf) slice at its exact -inf (+inf).
-        out = np.log(exp_floored(x - shift).sum(axis=self.axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf or empty slice
+            out = np.log(total) + m
         self.out = self.squeeze(out, x.shape)
         return self.out
 

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from ..ops import _parallel
+from ..kernels import threads
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
 
@@ -59,6 +59,6 @@ class Adagrad(Optimizer):
         state["step"] += 1
         lr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         work, scratch = self._scratch_arrays(param._data, 2)
-        _parallel.run(_adagrad_kernel, [param._data, grad, state["sum"]._data, work, scratch],
+        threads.run(_adagrad_kernel, [param._data, grad, state["sum"]._data, work, scratch],
                       lr, float(group["eps"]), float(group["weight_decay"]),
                       bool(group["maximize"]))

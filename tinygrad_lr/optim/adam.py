@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from ..ops import _parallel
+from ..kernels import threads
 from .optimizer import Optimizer, ParamsT, check_nonnegative, check_real, effective_grad
 
 
@@ -81,7 +81,7 @@ class Adam(Optimizer):
             shrink, weight_decay = 1 - lr * weight_decay, 0.0
         max_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
         work, scratch = self._scratch_arrays(param._data, 2)
-        _parallel.run(_adam_kernel, [param._data, grad, state["exp_avg"]._data,
+        threads.run(_adam_kernel, [param._data, grad, state["exp_avg"]._data,
                                      state["exp_avg_sq"]._data, max_sq, work, scratch],
                       beta1, beta2, weight_decay, shrink, bool(group["maximize"]),
                       lr * root_correction2 / (1 - beta1 ** step), eps * root_correction2)

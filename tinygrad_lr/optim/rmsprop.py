@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from ..ops import _parallel
+from ..kernels import threads
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
 
@@ -74,7 +74,7 @@ class RMSprop(Optimizer):
         grad_avg = state["grad_avg"]._data if group["centered"] else None
         buf = state["momentum_buffer"]._data if momentum > 0 else None
         work, scratch = self._scratch_arrays(param._data, 2)
-        _parallel.run(_rmsprop_kernel, [param._data, grad, state["square_avg"]._data, grad_avg, buf,
+        threads.run(_rmsprop_kernel, [param._data, grad, state["square_avg"]._data, grad_avg, buf,
                                         work, scratch],
                       float(group["lr"]), float(group["alpha"]), float(group["eps"]),
                       float(group["weight_decay"]), momentum, bool(group["maximize"]))

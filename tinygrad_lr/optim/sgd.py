@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from ..ops import _parallel
+from ..kernels import threads
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
 
@@ -61,6 +61,6 @@ class SGD(Optimizer):
                 first = True
             buf = state["momentum_buffer"]._data
         work, scratch = self._scratch_arrays(param._data, 2)
-        _parallel.run(_sgd_kernel, [param._data, grad, buf, work, scratch], float(group["lr"]),
+        threads.run(_sgd_kernel, [param._data, grad, buf, work, scratch], float(group["lr"]),
                       momentum, float(group["dampening"]), float(group["weight_decay"]),
                       bool(group["nesterov"]), bool(group["maximize"]), first)

@@ -1,0 +1,38 @@
+"""Every tuning constant of the kernel layer, in one place. Each can be overridden from the
+environment before the package is imported (``TINYGRAD_LR_POOL_MIN_BYTES=0`` pools every result,
+``TINYGRAD_LR_MIN_SLICE=1000000000`` keeps every update on one thread); the measurements behind
+the defaults are in ``benchmarks/SPEED_LOG.md``."""
+from __future__ import annotations
+
+import os
+
+
+def _setting(name: str, default: float) -> float:
+    """``default``, or the value of the environment variable ``TINYGRAD_LR_<name>``."""
+    raw = os.environ.get(f"TINYGRAD_LR_{name}")
+    if raw is None:
+        return default
+    try:
+        value = type(default)(raw)
+    except ValueError:
+        kind = "an integer" if isinstance(default, int) else "a number"
+        raise ValueError(f"environment variable TINYGRAD_LR_{name}={raw!r} is not {kind}") \
+            from None
+    if value < 0:
+        raise ValueError(f"environment variable TINYGRAD_LR_{name}={raw!r} must not be negative")
+    return value
+
+
+# Results from this many bytes on are written into pooled blocks (glibc's default mmap threshold:
+# below it, freed memory is reused without page faults anyway).
+POOL_MIN_BYTES = _setting("POOL_MIN_BYTES", 1 << 17)
+# The most memory each thread's pool keeps; beyond it large arrays come from np.empty.
+POOL_MAX_BYTES = _setting("POOL_MAX_BYTES", 256 << 20)
+# Rows per block in the blocked vector-matrix product.
+ROW_BLOCK = max(1, _setting("ROW_BLOCK", 8192))
+# Below this many elements per slice, handing work to another thread costs more than it saves.
+MIN_SLICE = max(1, _setting("MIN_SLICE", 1 << 17))
+# The calling thread's slice, relative to each worker's (a worker starts after a wake-up).
+MAIN_SHARE = _setting("MAIN_SHARE", 1.2)
+# The most threads an update may use, unless set_num_threads says otherwise.
+DEFAULT_MAX_THREADS = max(1, _setting("DEFAULT_MAX_THREADS", 4))

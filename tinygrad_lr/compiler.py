@@ -851,7 +851,11 @@ def _flatten(value: Any, flat: list, key: list) -> None:
     """Append ``value``'s tensors and arrays to ``flat`` and its guard to ``key``."""
     if isinstance(value, Tensor):
         data = value._data
-        alias = next((i for i, t in enumerate(flat) if t._data is data), -1)
+        alias = -1  # the first argument sharing this array (aliasing changes what a replay does)
+        for i, t in enumerate(flat):
+            if t._data is data:
+                alias = i
+                break
         if value.grad_fn is None and value._requires_grad:
             key.append(("param", id(value), data.shape, data.dtype, alias))
         else:

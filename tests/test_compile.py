@@ -593,3 +593,25 @@ def test_forward_hooks_run_eagerly() -> None:
         fast(tl.ones(3, 2))
     fast(tl.ones(3, 2))
     assert len(seen) == 2
+
+
+def test_a_learning_rate_passed_as_a_tensor_is_an_input_of_the_replay() -> None:
+    results = []
+    for compiled in (False, True):
+        w = tl.tensor([0.5, -0.2, 0.1], dtype=tl.float64, requires_grad=True)
+
+        def step(X: tl.Tensor, y: tl.Tensor, lr: tl.Tensor) -> tl.Tensor:
+            w.grad = None
+            loss = ((X @ w - y) ** 2).mean()
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(lr * w.grad)
+            return loss
+        run = tl.compile(step) if compiled else step
+        X, y = data()
+        out = [run(tl.from_numpy(X), tl.from_numpy(y), tl.tensor(0.1 / (k + 1), dtype=tl.float64))
+               .detach().numpy().copy() for k in range(5)]
+        results.append(out + [w.detach().numpy().copy()])
+        if compiled:
+            assert len(run.cache) == 1
+    assert_same(results[0], results[1])

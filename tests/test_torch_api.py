@@ -963,3 +963,47 @@ def test_samplers_and_the_torch_submodule_paths():
     assert len(list(WeightedRandomSampler(tl.ones(5), 5, replacement=False))) == 5
     with pytest.raises(ValueError, match="mutually exclusive"):
         DataLoader(data, shuffle=True, sampler=SubsetRandomSampler([0]))
+
+
+def _custom_functions(lib):
+    class MyReLU(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, input):
+            ctx.save_for_backward(input)
+            return input.clamp(min=0)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (input,) = ctx.saved_tensors
+            grad_input = grad_output.clone()
+            grad_input[input < 0] = 0
+            return grad_input
+
+    class ScaledCube(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale, y):
+            ctx.save_for_backward(x, y)
+            ctx.scale = scale
+            return scale * x ** 3 * y
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, y = ctx.saved_tensors
+            return (grad_output * 3 * ctx.scale * x ** 2 * y, None,
+                    grad_output * ctx.scale * x ** 3)
+
+    return MyReLU, ScaledCube
+
+
+@needs_torch
+def test_ctx_style_custom_functions_match_torch_to_second_order():
+    relu, cube = _custom_functions(tl)
+    trelu, tcube = _custom_functions(torch)
+    array = _arr(3, 4)
+    compare_with_torch(relu.apply, trelu.apply, [array], TORCH64_TOL, TORCH64_TOL)
+    compare_with_torch(lambda x, y: cube.apply(x, 0.5, y), lambda x, y: tcube.apply(x, 0.5, y),
+                       [array, _arr(3, 4)], TORCH64_TOL, TORCH64_TOL, second_order=True)
+    out = relu.apply(tl.tensor([1.0], requires_grad=True))
+    assert repr(out).replace("tinygrad_lr", "torch") == \
+        repr(trelu.apply(torch.tensor([1.0], requires_grad=True)))
+    assert relu.apply(tl.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]

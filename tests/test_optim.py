@@ -724,3 +724,67 @@ def test_centered_rmsprop_trajectory_follows_pytorch_for_150_steps(alpha: float,
         np.testing.assert_allclose(c.detach().numpy(), b, rtol=1e-10, atol=0,
                                    err_msg="PyTorch's own run is unstable here")
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=0, err_msg=str(kwargs))
+
+
+# ---- the textbook updates beside the fused kernels ---------------------------------------------
+def _kernel_and_textbook(kernel, textbook, arrays: list, scalars: tuple, buffers: int = 2):
+    """Run the kernel (with its work buffers) and the textbook update on copies of ``arrays``."""
+    fused = [None if a is None else a.copy() for a in arrays]
+    plain = [None if a is None else a.copy() for a in arrays]
+    work = [np.empty_like(arrays[0]) for _ in range(buffers)]
+    kernel(*fused, *work, *scalars)
+    textbook(*plain, *scalars)
+    for k, (a, b) in enumerate(zip(fused, plain)):
+        if a is not None:
+            np.testing.assert_array_equal(a, b, err_msg=f"array {k}")
+
+
+_RNG = np.random.default_rng(7)
+
+
+def _arrays(count: int, positive: tuple[int, ...] = ()) -> list[np.ndarray]:
+    return [np.abs(_RNG.standard_normal(50)) if i in positive else _RNG.standard_normal(50)
+            for i in range(count)]
+
+
+@pytest.mark.parametrize("momentum, dampening, weight_decay, nesterov, maximize, first", [
+    (0.0, 0.0, 0.0, False, False, False), (0.9, 0.0, 0.1, True, True, False),
+    (0.9, 0.3, 0.0, False, False, False), (0.9, 0.3, 0.2, False, True, True)])
+def test_sgd_kernel_is_the_textbook_update(momentum, dampening, weight_decay, nesterov,
+                                           maximize, first) -> None:
+    from tinygrad_lr.optim.sgd import _sgd_kernel, sgd_update
+    param, grad, buf = _arrays(3)
+    _kernel_and_textbook(_sgd_kernel, sgd_update, [param, grad, buf if momentum else None],
+                         (0.05, momentum, dampening, weight_decay, nesterov, maximize, first))
+
+
+@pytest.mark.parametrize("alpha, weight_decay, momentum, centered, maximize", [
+    (0.99, 0.0, 0.0, False, False), (0.9, 0.1, 0.5, True, True), (0.3, 0.0, 0.0, True, False),
+    (0.5, 0.2, 0.7, False, True)])
+def test_rmsprop_kernel_is_the_textbook_update(alpha, weight_decay, momentum, centered,
+                                               maximize) -> None:
+    from tinygrad_lr.optim.rmsprop import _rmsprop_kernel, rmsprop_update
+    param, grad, square_avg, grad_avg, buf = _arrays(5, positive=(2,))
+    square_avg += 4  # above grad_avg ** 2, as after real steps
+    _kernel_and_textbook(_rmsprop_kernel, rmsprop_update,
+                         [param, grad, square_avg, grad_avg if centered else None,
+                          buf if momentum else None],
+                         (0.01, alpha, 1e-8, weight_decay, momentum, maximize))
+
+
+@pytest.mark.parametrize("weight_decay, shrink, maximize, amsgrad", [
+    (0.0, 1.0, False, False), (0.1, 1.0, True, True), (0.0, 0.999, False, True)])
+def test_adam_kernel_is_the_textbook_update(weight_decay, shrink, maximize, amsgrad) -> None:
+    from tinygrad_lr.optim.adam import _adam_kernel, adam_update
+    param, grad, exp_avg, exp_avg_sq, max_sq = _arrays(5, positive=(3, 4))
+    _kernel_and_textbook(_adam_kernel, adam_update,
+                         [param, grad, exp_avg, exp_avg_sq, max_sq if amsgrad else None],
+                         (0.9, 0.999, weight_decay, shrink, maximize, 0.003, 1e-8))
+
+
+@pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.1, True)])
+def test_adagrad_kernel_is_the_textbook_update(weight_decay, maximize) -> None:
+    from tinygrad_lr.optim.adagrad import _adagrad_kernel, adagrad_update
+    param, grad, total = _arrays(3, positive=(2,))
+    _kernel_and_textbook(_adagrad_kernel, adagrad_update, [param, grad, total],
+                         (0.1, 1e-10, weight_decay, maximize))

@@ -10,6 +10,17 @@ from ..kernels import threads
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
 
+def adagrad_update(param: np.ndarray, grad: np.ndarray, total: np.ndarray, lr: float,
+                   eps: float, weight_decay: float, maximize: bool) -> None:
+    """The textbook Adagrad step with the decayed learning rate ``lr``, in place. The kernel
+    below is the same arithmetic through preallocated buffers; tests hold them equal."""
+    d = -grad if maximize else grad
+    if weight_decay != 0:
+        d = weight_decay * param + d
+    total += d * d
+    param -= d / (np.sqrt(total) + eps) * lr
+
+
 def _adagrad_kernel(param: np.ndarray, grad: np.ndarray, total: np.ndarray, work: np.ndarray,
                     scratch: np.ndarray, lr: float, eps: float, weight_decay: float,
                     maximize: bool) -> None:

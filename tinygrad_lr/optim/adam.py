@@ -11,6 +11,29 @@ from ..kernels import threads
 from .optimizer import Optimizer, ParamsT, check_nonnegative, check_real, effective_grad
 
 
+def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
+                exp_avg_sq: np.ndarray, max_exp_avg_sq: np.ndarray | None, beta1: float,
+                beta2: float, weight_decay: float, shrink: float, maximize: bool,
+                step_size: float, eps: float) -> None:
+    """The Adam step, in place: moments m (PyTorch's lerp) and v of the gradient d, then
+    ``p -= step_size * m / (sqrt(v) + eps)``, where the caller folds the bias corrections into
+    ``step_size = lr * c / (1 - beta1**t)`` and ``eps = eps * c`` with ``c = sqrt(1 - beta2**t)``
+    (the same as ``lr * m_hat / (sqrt(v_hat) + eps)``); ``shrink = 1 - lr * weight_decay`` for
+    AdamW. The kernel below is the same arithmetic through preallocated buffers."""
+    if shrink != 1:
+        param *= shrink
+    d = -grad if maximize else grad
+    if weight_decay != 0:
+        d = weight_decay * param + d
+    exp_avg += (d - exp_avg) * (1 - beta1)
+    exp_avg_sq[...] = beta2 * exp_avg_sq + (d * d) * (1 - beta2)
+    second = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        second = max_exp_avg_sq
+    param -= exp_avg / (np.sqrt(second) + eps) * step_size
+
+
 def _adam_kernel(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
                  max_exp_avg_sq: np.ndarray | None, work: np.ndarray, scratch: np.ndarray,
                  beta1: float, beta2: float, weight_decay: float, shrink: float, maximize: bool,

@@ -10,6 +10,32 @@ from ..kernels import threads
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
 
+def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
+                   grad_avg: np.ndarray | None, buf: np.ndarray | None, lr: float, alpha: float,
+                   eps: float, weight_decay: float, momentum: float, maximize: bool) -> None:
+    """The textbook RMSprop step (PyTorch's ``_single_tensor_rmsprop``, with its roundings:
+    addcmul's ``(value * d) * d``, lerp's two branches, addcdiv's ``(value * d) / avg``), in
+    place. The kernel below is the same arithmetic through preallocated buffers."""
+    d = -grad if maximize else grad
+    if weight_decay != 0:
+        d = weight_decay * param + d
+    square_avg[...] = alpha * square_avg + ((1 - alpha) * d) * d
+    if grad_avg is not None:
+        weight = 1 - alpha
+        if weight < 0.5:
+            grad_avg[...] = grad_avg + (d - grad_avg) * weight
+        else:
+            grad_avg[...] = d - (d - grad_avg) * (1 - weight)
+        avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+    else:
+        avg = np.sqrt(square_avg) + eps
+    if buf is not None:
+        buf[...] = momentum * buf + d / avg
+        param -= lr * buf
+    else:
+        param += (-lr * d) / avg
+
+
 def _rmsprop_kernel(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
                     grad_avg: np.ndarray | None, buf: np.ndarray | None, work: np.ndarray,
                     scratch: np.ndarray, lr: float, alpha: float, eps: float,

@@ -10,6 +10,21 @@ from ..kernels import threads
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
 
+def sgd_update(param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, lr: float,
+               momentum: float, dampening: float, weight_decay: float, nesterov: bool,
+               maximize: bool, first: bool) -> None:
+    """The textbook SGD step (PyTorch's ``_single_tensor_sgd``), in place on ``param`` and the
+    momentum buffer ``buf``. ``_sgd_kernel`` below is the same arithmetic through preallocated
+    buffers, on slices run by several threads; tests hold the two equal bit for bit."""
+    d = -grad if maximize else grad
+    if weight_decay != 0:
+        d = weight_decay * param + d
+    if buf is not None:
+        buf[...] = d if first else momentum * buf + (1 - dampening) * d
+        d = d + momentum * buf if nesterov else buf
+    param -= lr * d
+
+
 def _sgd_kernel(param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, work: np.ndarray,
                 scratch: np.ndarray, lr: float, momentum: float, dampening: float,
                 weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:

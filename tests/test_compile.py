@@ -125,6 +125,7 @@ SCHEDULERS = {
     "exponential": lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
     "cosine": lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=5),
     "lambda": lambda o: lr_scheduler.LambdaLR(o, lambda epoch: 1.0 / (1 + epoch)),
+    "onecycle": lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=20),  # + momentum
 }
 
 

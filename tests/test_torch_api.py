@@ -757,7 +757,10 @@ def test_tensors_in_the_graph_print_their_grad_fn_like_torch():
              lambda t, lib: t.sigmoid(), lambda t, lib: t @ t, lambda t, lib: t.relu(),
              lambda t, lib: t.view(4), lambda t, lib: t.tanh(), lambda t, lib: -t,
              lambda t, lib: t.log(), lambda t, lib: lib.nn.functional.linear(t, t, t[0]),
-             lambda t, lib: t.sin(), lambda t, lib: t.cumsum(0), lambda t, lib: t.abs()]
+             lambda t, lib: t.sin(), lambda t, lib: t.cumsum(0), lambda t, lib: t.abs(),
+             lambda t, lib: 1 - t, lambda t, lib: t.min(), lambda t, lib: t.max(),
+             lambda t, lib: t.norm(), lambda t, lib: lib.linalg.det(t),
+             lambda t, lib: lib.linalg.inv(t)]
     for case in cases:
         ours = case(tl.tensor(x, dtype=tl.float32, requires_grad=True), tl)
         theirs = case(torch.tensor(x, dtype=torch.float32, requires_grad=True), torch)

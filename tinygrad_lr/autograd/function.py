@@ -66,7 +66,9 @@ _TORCH_NAMES = {
     "MatMul": "MmBackward0", "Linear": "AddmmBackward0", "Extremum": "MaxBackward1",
     "LogSumExp": "LogsumexpBackward0", "MSELoss": "MseLossBackward0",
     "L1Loss": "MeanBackward0", "NegativeLogLikelihood": "NllLossBackward0",
-    "ScaledSoftplus": "SoftplusBackward0",
+    "ScaledSoftplus": "SoftplusBackward0", "Norm2": "LinalgVectorNormBackward0",
+    "Determinant": "LinalgDetBackward0", "Inverse": "LinalgInvExBackward0",
+    "Solve": "LinalgSolveExBackward0",
 }
 
 
@@ -243,6 +245,10 @@ class Function:
         cls = type(self).__name__
         if cls in ("Sum", "Mean") and getattr(self, "axes", None) is not None:
             return cls + "Backward1"
+        if cls == "Extremum" and not getattr(self, "largest", True):
+            return "MinBackward1"
+        if cls == "Sub" and self.arity == 2 and self.p0 is None and not np.ndim(self.a0):
+            return "RsubBackward1"  # a constant 0-d first operand: number - tensor
         return _TORCH_NAMES.get(cls, cls + "Backward0")
 
     @property

@@ -308,7 +308,8 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
             direction = _direct_step(problem.stacked_hessian(theta), gradient, definite)
         else:
             norm = float(np.linalg.norm(gradient))
-            forcing = min(0.5, math.sqrt(norm)) if largest > tol else min(0.5, norm)
+            # At a point that meets the gradient rule the step is only measured: 10% will do.
+            forcing = min(0.5, math.sqrt(norm)) if largest > tol else 0.1
             direction = _conjugate_gradients(
                 lambda v: hessian_times(v).astype(np.float64), gradient, forcing,
                 max_steps=MAX_CG_STEPS)

@@ -616,3 +616,13 @@ def test_a_learning_rate_passed_as_a_tensor_is_an_input_of_the_replay() -> None:
         if compiled:
             assert len(run.cache) == 1
     assert_same(results[0], results[1])
+
+
+def test_reset_and_is_compiling() -> None:
+    seen = []
+    fast = tl.compile(lambda x: (seen.append(compile_module.is_compiling()), x * 2)[1])
+    fast(tl.ones(2))
+    fast(tl.ones(2))
+    compile_module.reset()
+    fast(tl.ones(2))
+    assert seen == [True, True] and not compile_module.is_compiling()

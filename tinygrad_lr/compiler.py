@@ -67,7 +67,8 @@ from tinygrad_lr.ops import inplace
 from tinygrad_lr.ops.common import sum_to
 from tinygrad_lr.tensor import Tensor, get_default_dtype
 
-__all__ = ["compile", "CompiledFunction", "CompiledModule", "Capture", "cache_size_limit"]
+__all__ = ["compile", "CompiledFunction", "CompiledModule", "CompiledRegion", "Capture",
+           "cache_size_limit", "reset", "is_compiling"]
 
 # Captures kept per compiled function before new signatures run eagerly (torch's default).
 cache_size_limit = 8
@@ -75,6 +76,21 @@ _MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-c
 _EAGER = object()  # cache entry: this signature runs eagerly
 _capture_lock = threading.Lock()
 _active: "_Recorder | None" = None  # the recorder of the capture in progress
+_compiled: "weakref.WeakSet[CompiledFunction]" = weakref.WeakSet()
+
+
+def reset() -> None:
+    """Forget every capture of every compiled function (``torch.compiler.reset``): each
+    signature is captured again on its next call."""
+    for function in list(_compiled):
+        function.cache.clear()
+        function.reasons.clear()
+        function.latest = None
+
+
+def is_compiling() -> bool:
+    """True while a function is being captured (``torch.compiler.is_compiling``)."""
+    return _active is not None
 
 
 class _GraphBreak(RuntimeError):
@@ -1045,6 +1061,7 @@ class CompiledFunction:
         self.latest: Capture | None = None
         self._warned_limit = False
         functools.update_wrapper(self, fn)
+        _compiled.add(self)
 
     @property
     def captures(self) -> dict[tuple, Any]:

@@ -660,7 +660,7 @@ def test_lbfgs_iterates_stop_where_the_reader_stops_with_a_steps_state() -> None
     """Reading the iterates of a 10-iteration step and closing after 3 leaves the parameters and
     the state exactly as a step of max_iter=3; every yielded gradient is the one at its iterate."""
     opt, x, closure = _quartic_lbfgs(1.0, max_iter=10, max_eval=100, tolerance_change=0.0)
-    iterates = opt._iterates(closure)
+    iterates = opt.iterates(closure)
     for count, (loss, flat_grad) in enumerate(iterates):
         assert float(loss) == closure().item()
         np.testing.assert_array_equal(flat_grad, x.grad.detach().numpy())
@@ -683,7 +683,7 @@ def test_lbfgs_line_search_evaluations_can_be_capped() -> None:
     opt.step(closure)
     assert opt.state[x]["func_evals"] == 43
     opt, x, closure = _quartic_lbfgs(1e20, max_iter=1, max_eval=1000, tolerance_change=0.0)
-    for _ in opt._iterates(closure, line_search_evals=5):
+    for _ in opt.iterates(closure, line_search_evals=5):
         pass
     assert opt.state[x]["func_evals"] == 1 + 5
 

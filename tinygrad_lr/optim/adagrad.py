@@ -5,9 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..kernels import threads
-from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.kernels import threads
+from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.tensor import Tensor
 
 
 def adagrad_update(param: np.ndarray, grad: np.ndarray, total: np.ndarray, lr: float,
@@ -61,7 +62,7 @@ class Adagrad(Optimizer):
     def _init_state(param: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["sum"] = Tensor._make(np.full(param.shape, group["initial_accumulator_value"],
+            state["sum"] = from_numpy(np.full(param.shape, group["initial_accumulator_value"],
                                                 dtype=param.dtype))
 
     def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],

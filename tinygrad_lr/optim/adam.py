@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..kernels import threads
-from .optimizer import Optimizer, ParamsT, check_nonnegative, check_real, effective_grad
+from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.kernels import threads
+from tinygrad_lr.optim.optimizer import (Optimizer, ParamsT, check_nonnegative, check_real,
+                                       effective_grad)
+from tinygrad_lr.tensor import Tensor
 
 
 def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
@@ -88,10 +90,10 @@ class Adam(Optimizer):
                 group: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["exp_avg"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
-            state["exp_avg_sq"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
+            state["exp_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
+            state["exp_avg_sq"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
-            state["max_exp_avg_sq"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
+            state["max_exp_avg_sq"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
         state["step"] += 1
         step = state["step"]
         lr, eps = float(group["lr"]), float(group["eps"])

@@ -10,8 +10,9 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative
+from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative
+from tinygrad_lr.tensor import Tensor
 
 Evaluate = Callable[[float], "tuple[float, np.ndarray]"]
 
@@ -197,13 +198,13 @@ class LBFGS(Optimizer):
         if closure is None:
             raise TypeError("LBFGS.step needs a closure that clears the gradients, computes the "
                             "loss, calls backward() and returns the loss")
-        iterates = self._iterates(closure)
+        iterates = self.iterates(closure)
         orig_loss = next(iterates)[0]
         for _ in iterates:
             pass
         return orig_loss
 
-    def _iterates(self, closure: Callable[[], Any], line_search_evals: int | None = None
+    def iterates(self, closure: Callable[[], Any], line_search_evals: int | None = None
                   ) -> Iterator[tuple[Any, np.ndarray]]:
         """The iterations of one :meth:`step`, as a generator: it yields the loss (the closure's
         result) and the flat gradient at the start point, then the loss (a float) and the flat
@@ -304,4 +305,4 @@ def _array(value: Tensor | None) -> np.ndarray | None:
 
 
 def _tensor(value: np.ndarray | None) -> Tensor | None:
-    return None if value is None else Tensor._make(value)
+    return None if value is None else from_numpy(value)

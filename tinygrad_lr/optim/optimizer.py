@@ -7,8 +7,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..autograd.grad_mode import enable_grad
-from ..tensor import Tensor, reset_grads
+from tinygrad_lr.autograd.grad_mode import enable_grad
+from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.tensor import Tensor, reset_grads
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 _UNORDERED = ("optimizer parameters need to be organized in ordered collections, but the ordering "
@@ -45,7 +46,7 @@ def effective_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, max
 def _copy_state_value(value: Any) -> Any:
     """A deep copy of a state entry, so a state dict does not change as training goes on."""
     if isinstance(value, Tensor):
-        return Tensor._make(value._data.copy())
+        return from_numpy(value._data.copy())
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (list, tuple)):
@@ -63,8 +64,8 @@ def _loaded_state_value(key: str, value: Any, param: Tensor) -> Any:
         if key == "step" and array.size == 1:
             return array.item()
         if array.dtype.kind == "f":
-            return Tensor._make(array.astype(param.dtype, copy=True))
-        return Tensor._make(array.copy())
+            return from_numpy(array.astype(param.dtype, copy=True))
+        return from_numpy(array.copy())
     if isinstance(value, (list, tuple)):
         return type(value)(_loaded_state_value(key, v, param) for v in value)
     if isinstance(value, dict):

@@ -5,9 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..kernels import threads
-from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.kernels import threads
+from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.tensor import Tensor
 
 
 def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
@@ -90,12 +91,12 @@ class RMSprop(Optimizer):
                 group: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["square_avg"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
+            state["square_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
         momentum = float(group["momentum"])
         if momentum > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
+            state["momentum_buffer"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
         if group["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = Tensor._make(np.zeros(param.shape, dtype=param.dtype))
+            state["grad_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
         state["step"] += 1
         grad_avg = state["grad_avg"]._data if group["centered"] else None
         buf = state["momentum_buffer"]._data if momentum > 0 else None

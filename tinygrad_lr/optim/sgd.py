@@ -5,9 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..kernels import threads
-from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.kernels import threads
+from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.tensor import Tensor
 
 
 def sgd_update(param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, lr: float,
@@ -72,7 +73,7 @@ class SGD(Optimizer):
         first = False
         if momentum != 0:
             if state.get("momentum_buffer") is None:
-                state["momentum_buffer"] = Tensor._make(np.empty(param.shape, dtype=param.dtype))
+                state["momentum_buffer"] = from_numpy(np.empty(param.shape, dtype=param.dtype))
                 first = True
             buf = state["momentum_buffer"]._data
         work, scratch = self._scratch_arrays(param._data, 2)

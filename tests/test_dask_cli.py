@@ -3,7 +3,6 @@ fitted on a cluster (an existing one at --scheduler, or a LocalCluster with --da
 pass over the data, predictions written per partition; bad input is one error line."""
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

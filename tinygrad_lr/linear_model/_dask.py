@@ -4,9 +4,10 @@ Spark MLlib's design (its ``RDDLossFunction``), and dask-glm's: every evaluation
 sends the parameters (a NumPy vector) to the row chunks, the worker holding each chunk computes
 the chunk's weighted loss sum and its gradient with this package's engine (forward and backward on
 the chunk), Dask adds the per-chunk float64 vectors up in a tree, and the client runs the
-optimizer on the total: L-BFGS (the same strong-Wolfe L-BFGS as the in-memory fit) or Newton's
-method with conjugate gradients on distributed Hessian-vector products. LinearRegression needs one
-pass: each chunk's centred second moments, merged pairwise (Chan, Golub and LeVeque's update).
+in-memory fit's own solvers (``linear_model._solvers``) on the total: L-BFGS, or Newton's method
+with conjugate gradients on distributed Hessian-vector products, with the same stopping rule.
+LinearRegression needs one pass: each chunk's centred second moments, merged pairwise (Chan,
+Golub and LeVeque's update).
 
 Only arrays cross between processes, never engine graphs (a graph's nodes are numbered per
 process): each kernel builds its graph on the worker and returns NumPy. Chunks that arrive from
@@ -33,13 +34,9 @@ import tinygrad_lr.nn.functional as F
 from tinygrad_lr.autograd import enable_grad, grad, no_grad
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.optim import LBFGS
 
 _LOGISTIC_SOLVERS = ("lbfgs", "newton")
 _LINEAR_SOLVERS = ("lstsq", "normal")
-_MAX_LINE_SEARCH = 50  # objective evaluations per line search, as the in-memory fit
-_LBFGS_HISTORY = 10  # curvature pairs kept by L-BFGS, as the in-memory fit
-_ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
 _SPLIT_EVERY = 8  # chunk results added per task of the tree reduction (Dask's default)
 _PERSIST_SHARE = 0.5  # persist the data when it takes at most this share of the cluster memory
 
@@ -593,104 +590,15 @@ class _DistributedObjective:
         self._report("hessian-vector", math.nan, None)
         return total + self.alpha * self._penalty(vector)
 
+    # The interface of the in-memory solvers' problems (linear_model._solvers), so the Dask fit
+    # runs the same L-BFGS and Newton iterations with the same stopping rule.
+    value_and_grad = gradient
 
-def _run_lbfgs(objective: _DistributedObjective, size: int, max_iter: int, tol: float,
-               report: Callable[[int, float, float], None]
-               ) -> tuple[np.ndarray, list[float], bool]:
-    """tinygrad_lr's L-BFGS (strong-Wolfe line search, history 10) on the distributed objective,
-    with the in-memory fit's stopping rule: max |gradient| <= tol, or an iteration that cannot
-    lower the objective. One optimizer step per iteration, the closure handing the optimizer the
-    distributed gradient; the evaluations of each step are kept, so the point a step accepts is
-    never evaluated twice."""
-    x = from_numpy(np.zeros(size)).requires_grad_()
-    optimizer = LBFGS([x], lr=1, max_iter=1, max_eval=1 + _MAX_LINE_SEARCH,
-                      tolerance_grad=tol, tolerance_change=0.0, history_size=_LBFGS_HISTORY,
-                      line_search_fn="strong_wolfe")
-    evaluated: dict[bytes, tuple[float, np.ndarray]] = {}
-
-    def at_x() -> tuple[float, np.ndarray]:
-        theta = x.detach().numpy()
-        key = theta.tobytes()
-        if key not in evaluated:
-            evaluated[key] = objective.gradient(theta.copy())
-        return evaluated[key]
-
-    def closure() -> float:
-        value, gradient = at_x()
-        x.grad = from_numpy(gradient.copy())
-        return value
-
-    curve: list[float] = []
-    for iteration in range(max_iter + 1):
-        value, gradient = at_x()
-        largest = float(np.abs(gradient).max())
-        report(iteration, value, largest)
-        curve.append(value)
-        if largest <= tol or (iteration and value >= curve[-2]):
-            return x.detach().numpy().copy(), curve, True
-        if iteration == max_iter:
-            break
-        current = x.detach().numpy().tobytes()
-        evaluated = {current: evaluated[current]}
-        optimizer.step(closure)
-    return x.detach().numpy().copy(), curve, False
-
-
-def _conjugate_gradient(hvp: Callable[[np.ndarray], np.ndarray], gradient: np.ndarray,
-                        max_steps: int) -> np.ndarray:
-    """Approximate solution of H d = -g by conjugate gradients (a Hessian-vector product per
-    step), to the relative residual min(0.5, sqrt(|g|)) (scikit-learn's newton-cg); stops at a
-    direction of non-positive curvature, keeping the descent direction found so far."""
-    residual = -gradient
-    direction = residual.copy()
-    solution = np.zeros_like(gradient)
-    norm = float(np.linalg.norm(gradient))
-    target = min(0.5, math.sqrt(norm)) * norm
-    squared = float(residual @ residual)
-    for _ in range(max_steps):
-        if math.sqrt(squared) <= target:
-            break
-        product = hvp(direction)
-        curvature = float(direction @ product)
-        if curvature <= 0:
-            if not solution.any():
-                solution = -gradient
-            break
-        step = squared / curvature
-        solution += step * direction
-        residual -= step * product
-        new_squared = float(residual @ residual)
-        direction = residual + (new_squared / squared) * direction
-        squared = new_squared
-    return solution if solution.any() else -gradient
-
-
-def _run_newton(objective: _DistributedObjective, size: int, max_iter: int, tol: float,
-                report: Callable[[int, float, float], None]
-                ) -> tuple[np.ndarray, list[float], bool]:
-    """Newton's method: directions by conjugate gradients on distributed Hessian-vector
-    products, a backtracking (Armijo) line search of forward-only passes; the in-memory Newton
-    fit's stopping rule."""
-    theta = np.zeros(size)
-    curve: list[float] = []
-    for iteration in range(max_iter + 1):
-        value, gradient = objective.gradient(theta)
-        largest = float(np.abs(gradient).max())
-        report(iteration, value, largest)
-        curve.append(value)
-        if largest <= tol or (iteration and value >= curve[-2]):
-            return theta, curve, True
-        if iteration == max_iter:
-            break
-        direction = _conjugate_gradient(lambda v: objective.hvp(theta, v), gradient, 2 * size)
-        slope = float(gradient @ direction)
-        step = 1.0
-        for _ in range(_MAX_LINE_SEARCH):
-            if objective.value(theta + step * direction) <= value + _ARMIJO * step * slope:
-                theta = theta + step * direction
-                break
-            step /= 2
-    return theta, curve, False
+    def newton_system(self, theta: np.ndarray
+                      ) -> tuple[float, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        """Value and gradient at theta (one pass), and its Hessian-vector products (a pass each)."""
+        value, gradient = self.gradient(theta)
+        return value, gradient, lambda vector: self.hvp(theta, vector)
 
 
 # ---- the estimators' entry points -------------------------------------------------------------
@@ -706,7 +614,8 @@ def fit_logistic(model: Any, X: Any, y: Any, sample_weight: Any = None,
     and their weights), then lbfgs or newton on per-chunk loss and gradient sums. `progress`
     (pass number, kind, objective, max |gradient| or None) is called after every pass over the
     data. Returns the fitted model."""
-    from tinygrad_lr.linear_model.logistic import _class_weights
+    from tinygrad_lr.linear_model import _solvers
+    from tinygrad_lr.linear_model.logistic import _class_mean_free, _class_weights
 
     where = "LogisticRegression.fit"
     model._check_hyperparameters()
@@ -739,8 +648,16 @@ def fit_logistic(model: Any, X: Any, y: Any, sample_weight: Any = None,
             print(f"[{model.solver}, dask] iteration {iteration}: objective {value:.10g}, "
                   f"max |gradient| {gradient:.3e}")
 
-    run = _run_lbfgs if model.solver == "lbfgs" else _run_newton
-    theta, curve, converged = run(objective, size, model.max_iter, model.tol, report)
+    start = np.zeros(size)
+    if model.solver == "lbfgs":
+        theta, curve, converged = _solvers.lbfgs(objective, start, model.max_iter, model.tol,
+                                                 report)
+    else:
+        binary = classes.size == 2
+        theta, curve, converged = _solvers.newton(
+            objective, start, model.max_iter, model.tol, report, full_hessian=False,
+            definite=alpha > 0 and (binary or not model.fit_intercept),
+            project=None if binary else _class_mean_free(spec.n_weights, classes.size))
     if not converged:
         warnings.warn(f"LogisticRegression (solver={model.solver!r}) did not converge in "
                       f"max_iter={model.max_iter} iterations (tol={model.tol}); increase "

@@ -24,9 +24,10 @@ What cannot be replayed runs eagerly, with one warning naming the reason (torch.
 break): reading a tensor's value on the host (``.item()``, ``bool()``, ``float()``, ``.tolist()``,
 ``.numpy()``, ``print``), random numbers, an optimizer driven by a closure (L-BFGS),
 ``autograd.grad`` or ``backward(create_graph=True, inputs=...)``, ``retain_grad()``, an in-place op
-that autograd records, gradient clipping, an op that takes an array as a parameter (class-index
-targets of cross-entropy and NLL, indexing with arrays or tensors, ``where`` on a tensor
-condition, loss weights), and a tensor computed outside the recorded kernels (module-level
+that autograd records, gradient clipping, a scheduler with a step of its own
+(``ReduceLROnPlateau``), a module with forward hooks, an op that takes an array as a parameter
+(class-index targets of cross-entropy and NLL, indexing with arrays or tensors, ``where`` on a
+tensor condition, loss weights), and a tensor computed outside the recorded kernels (module-level
 ``tl.argmax``/``tl.isnan``..., a tensor built inside the function and not from Python numbers).
 The Tensor methods without graph nodes (comparisons, ``argmax``/``argmin``, integer and bool
 casts) are recorded as calls and replay.
@@ -39,8 +40,11 @@ graph awaits its backward, another call runs eagerly (the recorded nodes keep st
 forward and its backward). Double backward through it is refused with an error.
 
 Not seen by the recorder, so they stay as they were when the function was captured: Python values
-the function reads from elsewhere (globals, attributes) other than through the cases above, and
-NumPy's own random numbers. Pass changing values as arguments.
+the function reads from elsewhere (globals, attributes) other than through the cases above, other
+Python side effects of the function (attributes it sets, lists it appends to), and NumPy's own
+random numbers. Pass changing values as arguments (a 0-d tensor is an input of the replay; a
+Python number is part of the signature). A replay that finds a ``.grad`` present where the
+capture read None, or the reverse, raises rather than follow the captured branch.
 
 The recorder hooks the engine only while it captures (it swaps a handful of methods and restores
 them; eager code pays nothing): ``Function.apply`` (each op's forward), the engine's

@@ -1070,3 +1070,22 @@ def test_amax_over_an_empty_dimension_raises_as_pytorch() -> None:
         torch.ones(2, 0).amax(1)
     with pytest.raises(IndexError, match="dim 1 to have non-zero size"):
         tl.ones(2, 0).amax(1)
+
+
+def test_the_unchecked_loss_entries_equal_nn_functional() -> None:
+    """ops.functional's binary_cross_entropy_with_logits and log_softmax (the public home of what
+    the estimators call without nn.functional's checks) are the same ops."""
+    from tinygrad_lr.ops.functional import binary_cross_entropy_with_logits, log_softmax
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((5, 3)), (rng.random((5, 3)) > 0.5).astype(np.float64)
+    for reduction in ("mean", "sum", "none"):
+        a, b = tl.tensor(x, requires_grad=True), tl.tensor(x, requires_grad=True)
+        ours = binary_cross_entropy_with_logits(a, tl.tensor(y), reduction=reduction)
+        theirs = tl.nn.functional.binary_cross_entropy_with_logits(b, tl.tensor(y),
+                                                                   reduction=reduction)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    np.testing.assert_array_equal(log_softmax(tl.tensor(x), 1).numpy(),
+                                  tl.nn.functional.log_softmax(tl.tensor(x), 1).numpy())

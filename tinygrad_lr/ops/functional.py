@@ -11,6 +11,7 @@ import numpy as np
 from ..factories import as_tensor
 from ..tensor import Tensor, get_default_dtype, int64
 from . import elementwise as ew
+from . import losses as ls
 from . import movement as mv
 from . import reduce as rd
 
@@ -266,6 +267,23 @@ def to_dtype(input: Tensor, dtype: np.dtype) -> Tensor:
     if dtype.kind == "f" and input._data.dtype.kind == "f":
         return ew.Cast.apply(input, dtype=dtype)
     return Tensor._make(input._data.astype(dtype))
+
+
+# ---- the fused losses, for callers that checked their arguments ----------------------------------
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean",
+                                     weight: np.ndarray | None = None,
+                                     pos_weight: np.ndarray | None = None) -> Tensor:
+    """The logistic loss on logits as one op, without nn.functional's argument checks: for
+    callers (the estimators) that already hold ``input`` and ``target`` of one floating dtype,
+    target broadcastable to input, and ``weight``/``pos_weight`` as arrays of that dtype."""
+    return ls.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
+                                                 weight=weight, pos_weight=pos_weight)
+
+
+def log_softmax(input: Tensor, axis: int) -> Tensor:
+    """x - logsumexp(x) along ``axis`` (a normalised, non-negative index), without
+    nn.functional's argument handling."""
+    return ls.LogSoftmax.apply(input, axis=axis)
 
 
 # ---- comparisons (bool results, no graph) -----------------------------------------------------

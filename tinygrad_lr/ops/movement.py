@@ -10,13 +10,18 @@ from ..kernels import products
 from .common import index_grad_array
 
 
-class Reshape(Function):
+class _ToShape(Function):
+    """A view of x with a new ``shape``; the rule reads no values."""
     __slots__ = ("shape",)
     reads = ()
     is_view = True
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
+
+
+class Reshape(_ToShape):
+    __slots__ = ()
 
     def forward(self, x):
         try:
@@ -44,13 +49,8 @@ class Permute(Function):
         return xp.permute(g, tuple(np.argsort(self.axes)))
 
 
-class Expand(Function):
-    __slots__ = ("shape",)
-    reads = ()
-    is_view = True
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.shape = shape
+class Expand(_ToShape):
+    __slots__ = ()
 
     def forward(self, x):
         try:
@@ -107,12 +107,17 @@ def _per_input(grads: list[Any]) -> Any:
     return grads[0] if len(grads) == 1 else tuple(grads)
 
 
-class Cat(Function):
+class _Join(Function):
+    """Tensors joined along ``axis``: each input's gradient is its own part of g."""
     __slots__ = ("axis",)
     reads = ()
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
+
+
+class Cat(_Join):
+    __slots__ = ()
 
     def forward(self, *xs):
         return np.concatenate(xs, axis=self.axis)
@@ -127,12 +132,8 @@ class Cat(Function):
         return _per_input(grads)
 
 
-class Stack(Function):
-    __slots__ = ("axis",)
-    reads = ()
-
-    def __init__(self, axis: int) -> None:
-        self.axis = axis
+class Stack(_Join):
+    __slots__ = ()
 
     def forward(self, *xs):
         return np.stack(xs, axis=self.axis)

@@ -291,14 +291,16 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
     Newton's fast convergence pays). ``project`` removes from each step the directions the
     objective is exactly flat along (the softmax's common shift), where rounding would drift.
     """
+    def system(point: np.ndarray) -> tuple[float, np.ndarray, Any]:
+        if full_hessian:
+            return (*problem.value_and_grad(point), None)
+        return problem.newton_system(point)
+
     theta = theta.astype(np.float64)
     curve: list[float] = []
+    value, gradient, hessian_times = system(theta)
     for iteration in range(max_iter + 1):
-        if full_hessian:
-            value, gradient = problem.value_and_grad(theta)
-        else:
-            value, gradient, hessian_times = problem.newton_system(theta)
-        gradient = gradient.astype(np.float64)
+        gradient = gradient.astype(np.float64, copy=False)
         largest = float(np.abs(gradient).max())
         report(iteration, value, largest)
         curve.append(value)
@@ -311,7 +313,7 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
             # At a point that meets the gradient rule the step is only measured: 10% will do.
             forcing = min(0.5, math.sqrt(norm)) if largest > tol else 0.1
             direction = _conjugate_gradients(
-                lambda v: hessian_times(v).astype(np.float64), gradient, forcing,
+                lambda v: hessian_times(v).astype(np.float64, copy=False), gradient, forcing,
                 max_steps=MAX_CG_STEPS)
         if project is not None:
             direction = project(direction)
@@ -319,12 +321,22 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
             return theta, curve, True
         if iteration == max_iter:
             break
+        # The full step is tried with the next iteration's whole system (value, gradient and
+        # graph), kept when it is accepted, as it nearly always is near the optimum: one pass
+        # over X fewer than a separate value. Shorter steps are tried by value alone.
         slope = float(gradient.dot(direction))
-        step = 1.0
-        for _ in range(MAX_LINE_SEARCH):
+        trial = theta + direction
+        accepted = system(trial)
+        if accepted[0] <= value + _ARMIJO * slope:
+            theta = trial
+            value, gradient, hessian_times = accepted
+            continue
+        step = 0.5
+        for _ in range(MAX_LINE_SEARCH - 1):
             trial = theta + step * direction
             if problem.value(trial) <= value + _ARMIJO * step * slope:
                 theta = trial
                 break
             step /= 2
+        value, gradient, hessian_times = system(theta)
     return theta, curve, False

@@ -196,8 +196,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Whether to fit an intercept (never penalised).
     solver : {"lbfgs", "newton", "sgd", "adam", "rmsprop"}, default="lbfgs"
-        ``lbfgs``: L-BFGS with a strong-Wolfe line search. ``newton``: exact Newton steps, the
-        Hessian from the engine's second derivatives, with a backtracking line search.
+        ``lbfgs``: L-BFGS with a strong-Wolfe line search. ``newton``: Newton steps with a
+        backtracking line search, the curvature from the engine's second derivatives: conjugate
+        gradients on Hessian-vector products (double backward; memory of a few vectors) for
+        more than two classes or more than 64 coefficients, the whole Hessian otherwise. Both
+        evaluate the objective and its gradient through a ``tinygrad_lr.compile`` capture of
+        the forward pass and ``backward()`` (eagerly for sparse X).
         ``sgd``, ``adam``, ``rmsprop``: first-order steps on the full batch, or on shuffled
         minibatches of ``batch_size``; only these offer `partial_fit`.
     lr : float or None, default=None
@@ -209,9 +213,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Most iterations (epochs for minibatches); reaching it first warns ConvergenceWarning.
     tol : float, default=1e-4
         Stopping tolerance on the scaled objective (the objective divided by ``C * sum s``):
-        lbfgs, newton and full-batch first-order runs stop when the largest absolute gradient
-        entry is at most ``tol`` (lbfgs and newton also when an iteration cannot lower the
-        objective at all, its minimum reached to working precision); minibatch runs when the
+        full-batch first-order runs stop when the largest absolute gradient entry is at most
+        ``tol`` (scikit-learn's lbfgs ``pgtol``); lbfgs and newton when, in addition, their
+        estimate of the remaining step to the optimum (the quasi-Newton or Newton step) is at
+        most ``tol`` times the largest coefficient (or ``tol`` below 1), so that a small tol
+        reaches the optimum along flat directions too, or when an iteration cannot lower the
+        objective at all (its minimum reached to working precision); minibatch runs when the
         objective has not improved by more than ``tol`` times its size for 5 epochs in a row,
         as scikit-learn's SGDClassifier.
     batch_size : int or None, default=None

@@ -1010,3 +1010,19 @@ def test_ctx_style_custom_functions_match_torch_to_second_order():
     assert repr(out).replace("tinygrad_lr", "torch") == \
         repr(trelu.apply(torch.tensor([1.0], requires_grad=True)))
     assert relu.apply(tl.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+
+
+@needs_torch
+def test_tensor_introspection_matches_torch():
+    for data, dtype in (([1.0, 2.0], "float64"), ([1, 2], "int32"), ([True], "bool")):
+        ours = tl.tensor(data, dtype=getattr(tl, dtype))
+        theirs = torch.tensor(data, dtype=getattr(torch, dtype))
+        assert (ours.is_floating_point(), tl.is_floating_point(ours), ours.nelement(),
+                ours.ndimension(), ours.element_size(), ours.is_complex()) == \
+            (theirs.is_floating_point(), torch.is_floating_point(theirs), theirs.nelement(),
+             theirs.ndimension(), theirs.element_size(), theirs.is_complex())
+    assert issubclass(lr_scheduler_module().StepLR, lr_scheduler_module()._LRScheduler)
+
+
+def lr_scheduler_module():
+    return tl.optim.lr_scheduler

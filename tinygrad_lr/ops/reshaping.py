@@ -290,6 +290,11 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
                   product if alpha == 1 else fn.mul(product, alpha))
 
 
+def is_floating_point(input: Tensor) -> bool:
+    """True for floating dtypes."""
+    return input._data.dtype.kind == "f"
+
+
 def _install() -> None:
     methods = {
         "view_as": view_as, "reshape_as": view_as, "expand_as": expand_as, "type_as": type_as,
@@ -300,6 +305,11 @@ def _install() -> None:
         "lerp": lerp, "median": median, "unique": unique, "nonzero": nonzero,
         "count_nonzero": count_nonzero, "bmm": bmm, "mv": mv, "addmm": addmm,
         "is_contiguous": lambda self, memory_format=None: True,
+        "is_floating_point": is_floating_point,
+        "is_complex": lambda self: False,
+        "nelement": lambda self: self._data.size,
+        "ndimension": lambda self: self._data.ndim,
+        "element_size": lambda self: self._data.itemsize,
         "masked_fill_": inplace_variant("masked_fill_", masked_fill),
         "lerp_": inplace_variant("lerp_", lerp),
     }

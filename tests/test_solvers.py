@@ -11,6 +11,7 @@ import pytest
 
 from tinygrad_lr.compiler import Capture
 from tinygrad_lr.data import load_breast_cancer, load_digits
+from tinygrad_lr.exceptions import ConvergenceWarning
 from tinygrad_lr.linear_model import LogisticRegression
 from tinygrad_lr.linear_model._solvers import FlatProblem
 from tinygrad_lr.linear_model.logistic import _Objective
@@ -65,7 +66,7 @@ def test_compiled_objective_replays_the_eager_gradient_bit_for_bit(classes, weig
             value, gradient = problem.value_and_grad(theta)
             np.testing.assert_array_equal(gradient, eager_gradient(problem, theta))
             assert value == problem.value(theta)
-    captures = list(problem._loss_and_gradient.captures.values())
+    captures = list(problem._loss_and_gradient.compiled.captures.values())
     assert len(captures) == 1 and isinstance(captures[0], Capture)
     assert "backward" in str(captures[0])
 
@@ -143,3 +144,33 @@ def test_tol_reaches_sklearns_optimum(solver):
         mine = np.column_stack([ours.coef_, ours.intercept_])
         error = np.abs(mine - theirs).max() / np.abs(theirs).max()
         assert error <= 1e-4, f"{name}: {error:.1e}"
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "rmsprop"])
+def test_full_batch_first_order_steps_are_compiled_and_equal_eager(monkeypatch, solver):
+    """descend() evaluates zero_grad, the objective and backward() through one capture,
+    replayed at every step: the same loss curve and coefficients as eager, bit for bit."""
+    import tinygrad_lr.linear_model._solvers as solvers
+    from tinygrad_lr.linear_model import base
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((80, 4))
+    y = np.arange(80) % 3
+    runs = []
+    original = solvers.captured
+
+    def recording(function):
+        run = original(function)
+        runs.append(run)
+        return run
+    monkeypatch.setattr(solvers, "captured", recording)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        compiled = LogisticRegression(solver=solver, max_iter=30).fit(X, y)
+        monkeypatch.setattr(base, "_solvers", type("eager", (), {"captured": lambda f: f}))
+        eager = LogisticRegression(solver=solver, max_iter=30).fit(X, y)
+    assert len(runs) == 1
+    (capture,) = runs[0].compiled.captures.values()
+    assert isinstance(capture, Capture)
+    assert compiled.loss_curve_ == eager.loss_curve_
+    np.testing.assert_array_equal(compiled.coef_, eager.coef_)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.autograd import enable_grad, grad, no_grad
+from tinygrad_lr.compiler import _GraphBreak
 from tinygrad_lr.compiler import compile as compile_function
 from tinygrad_lr.optim.lbfgs import _Point, _StrongWolfe
 from tinygrad_lr.tensor import Tensor
@@ -43,6 +44,25 @@ _ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
 # per step plus an engine backward (~0.1 ms) each.
 FULL_HESSIAN_MAX_COEFFICIENTS = 64
 FULL_HESSIAN_MAX_ELEMENTS = 2**21  # n_samples * P of the stacked logits: 16 MiB of float64
+
+
+def captured(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` through ``tinygrad_lr.compile``: captured on its first call, replayed after;
+    from a graph break on (something a capture cannot replay) it simply runs eagerly, without the
+    warning a user's compiled function gives, since the fit's result is the same either way."""
+    compiled = compile_function(function, fullgraph=True)
+    eager = False
+
+    def run(*args: Any) -> Any:
+        nonlocal eager
+        if not eager:
+            try:
+                return compiled(*args)
+            except _GraphBreak:
+                eager = True
+        return function(*args)
+    run.compiled = compiled  # type: ignore[attr-defined]
+    return run
 
 
 class FlatProblem:
@@ -69,9 +89,9 @@ class FlatProblem:
             offset += size
         # Captured once, replayed at every later point; eager where a capture cannot replay the
         # objective (a sparse X enters its product as an op parameter, not a tensor).
-        self._loss_and_gradient = (compile_function(self._forward_backward, fullgraph=True)
-                                   if compiled else self._forward_backward)
-        self._loss = compile_function(self._forward, fullgraph=True) if compiled else self._forward
+        self._loss_and_gradient = (captured(self._forward_backward) if compiled
+                                   else self._forward_backward)
+        self._loss = captured(self._forward) if compiled else self._forward
         self.evaluations = 0
 
     def split(self) -> tuple[Tensor, Tensor | None]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from tinygrad_lr.autograd import enable_grad
 from tinygrad_lr.exceptions import DataConversionWarning, NotFittedError, sklearn_compatible
-from tinygrad_lr.linear_model import _dask
+from tinygrad_lr.linear_model import _dask, _solvers
 from tinygrad_lr.metrics import accuracy_score, r2_score
 from tinygrad_lr.ops.sparse import is_sparse
 from tinygrad_lr.optim import Optimizer
@@ -349,20 +349,30 @@ def gradient_max(params: list[Tensor]) -> float:
 
 
 def descend(objective: Callable[[], Tensor], optimizer: Optimizer, params: list[Tensor],
-            max_iter: int, tol: float, report: Report | None = None) -> tuple[list[float], bool]:
+            max_iter: int, tol: float, report: Report | None = None,
+            compiled: bool = True) -> tuple[list[float], bool]:
     """Full-batch optimizer steps on `objective` until the largest absolute gradient entry is at
-    most `tol` (converged) or `max_iter` steps are taken.
+    most `tol` (converged) or `max_iter` steps are taken. ``compiled``: evaluate the objective and
+    its gradient through a tinygrad_lr.compile capture (False: eagerly, e.g. for sparse X).
 
     Returns the objective before each step and at the end, and whether it converged.
     """
+    def evaluate(*leaves: Tensor) -> Tensor:
+        optimizer.zero_grad()
+        loss = objective()
+        loss.backward()
+        return loss
+
+    # Zeroing, forward and backward captured once by tinygrad_lr.compile and replayed at every
+    # step (the parameters are its arguments: their arrays are read live); the step and the
+    # stopping test, which read values on the host, stay outside.
+    run = _solvers.captured(evaluate) if compiled else evaluate
     curve: list[float] = []
     while True:
-        optimizer.zero_grad()
         with enable_grad():
-            loss = objective()
-            loss.backward()
+            loss = run(*params)
         gradient = gradient_max(params)
-        curve.append(loss.item())
+        curve.append(float(loss._data))
         if report is not None:
             report(len(curve) - 1, curve[-1], gradient)
         if gradient <= tol:

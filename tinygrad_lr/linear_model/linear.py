@@ -197,7 +197,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             squares = float(X.data @ X.data) if sparse else float(np.einsum("ij,ij->", X, X))
             lr = 1.0 / (2 * (squares / X.shape[0] + float(self.fit_intercept)))
         curve, converged = descend(objective, SGD(params, lr=lr), params, self.max_iter,
-                                   self.tol)
+                                   self.tol, compiled=not sparse)
         if not converged:
             warnings.warn(f"LinearRegression (solver='gd') did not converge in "
                           f"max_iter={self.max_iter} steps (tol={self.tol}); increase max_iter "

@@ -426,7 +426,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                         ) -> tuple[list[float], bool]:
         """One optimizer step per iteration on the whole objective, until max |gradient| <= tol."""
         return descend(lambda: objective(*self._split(params)), self._optimizer, params,
-                       self.max_iter, self.tol, self._report)
+                       self.max_iter, self.tol, self._report, compiled=not objective.sparse)
 
     def _run_minibatches(self, objective: _Objective, params: list[Tensor], X: np.ndarray,
                          encoded: np.ndarray, weights: np.ndarray) -> tuple[list[float], bool]:

@@ -1,7 +1,7 @@
 # An MLP with Dropout and Kaiming initialisation: training is random (dropout masks, init),
 # so only converged quantities are compared. Evaluation mode must be deterministic.
-# Measured over PyTorch seeds 0-9: train accuracy 0.97-0.99, eval twice identical.
-# corpus: rtol=0 atol=0.05
+# Measured over 10 seeds: train accuracy 0.99-1.00 under either library, eval twice identical.
+# corpus: rtol=0 atol=0.02
 import numpy as np
 import torch
 import torch.nn as nn

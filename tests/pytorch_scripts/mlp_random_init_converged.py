@@ -1,7 +1,8 @@
 # A small MLP with PyTorch's default random initialisation, shuffled minibatches and Adam:
 # the two libraries draw different random numbers, so only converged quantities are printed.
-# Measured over PyTorch seeds 0-9: final accuracy 0.975-0.995, test loss 0.018-0.075.
-# corpus: rtol=0 atol=0.06
+# Measured over 10 seeds: PyTorch's test accuracy 0.98-0.99 and test loss 0.04-0.07,
+# tinygrad_lr's 0.97-0.99 and 0.03-0.07.
+# corpus: rtol=0 atol=0.05
 import numpy as np
 import torch
 from torch import nn, optim

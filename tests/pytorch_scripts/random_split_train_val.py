@@ -1,8 +1,8 @@
 # Train / validation split with random_split and a seeded Generator, a validation loop with
 # model.eval() and early-stopping bookkeeping. The split itself is random (different number
 # streams), so only sizes and converged accuracies are compared.
-# Measured over PyTorch seeds 0-9: best validation accuracy 0.95-1.00.
-# corpus: rtol=0 atol=0.06
+# Measured over 10 seeds: best validation accuracy 0.98-1.00 (PyTorch), 0.99-1.00 (tinygrad_lr).
+# corpus: rtol=0 atol=0.03
 import numpy as np
 import torch
 import torch.nn as nn

@@ -78,7 +78,8 @@ class Tensor:
 
     # _version_counter: a one-element list, shared by every tensor over the same storage (views,
     # detach()); each in-place write adds 1, and nodes compare it with what they saved.
-    # _view_of: (base tensor, view op class, its parameters) for a view made by a view op.
+    # _view_of: (base tensor, view op class, its parameters), set only on a view made by a view
+    # op (unset otherwise: read it with getattr(t, "_view_of", None)).
     __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_version_counter", "_view_of",
                  "__weakref__")
     __array_ufunc__ = None  # make NumPy defer `ndarray * Tensor` to Tensor.__rmul__
@@ -97,7 +98,6 @@ class Tensor:
         self.grad_fn = None
         self._requires_grad = False
         self._version_counter = [0]
-        self._view_of = None
         if requires_grad:
             _check_can_require_grad(self._data.dtype)
             self._requires_grad = True
@@ -111,7 +111,6 @@ class Tensor:
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
         t._version_counter = [0]
-        t._view_of = None
         return t
 
     # ---- autograd attributes ------------------------------------------------------------------
@@ -139,7 +138,8 @@ class Tensor:
     @property
     def _base(self) -> "Tensor | None":
         """The tensor this one is a view of, or None (PyTorch's ``_base``)."""
-        return None if self._view_of is None else self._view_of[0]
+        view_of = getattr(self, "_view_of", None)
+        return None if view_of is None else view_of[0]
 
     @property
     def requires_grad(self) -> bool:

@@ -152,7 +152,6 @@ class Function:
         result = _new_tensor(Tensor)
         result._data = out
         result._grad = None
-        result._view_of = None
         if cls.is_view and np.may_share_memory(out, tensors[0]._data):
             result._version_counter = tensors[0]._version_counter
             result._view_of = (tensors[0], cls, params)
@@ -182,13 +181,16 @@ class Function:
             reads = range(node.arity)
         elif type(reads) is dict:
             reads = reads[node.needs]
-        saved = []
-        for i in reads:
-            counter = tensors[i]._version_counter
-            saved.append((i, counter, counter[0]))
-        if node.saves_output:
-            saved.append((-1, result._version_counter, result._version_counter[0]))
-        node.saved = saved or None
+        if reads or node.saves_output:
+            saved = []
+            for i in reads:
+                counter = tensors[i]._version_counter
+                saved.append((i, counter, counter[0]))
+            if node.saves_output:
+                saved.append((-1, result._version_counter, result._version_counter[0]))
+            node.saved = saved
+        else:
+            node.saved = None
         result.grad_fn = node
         result._requires_grad = True
         return result

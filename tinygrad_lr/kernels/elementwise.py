@@ -92,6 +92,9 @@ def bce_with_logits_sum(x: np.ndarray, y: np.ndarray) -> Any:
     dot product of x with 1[x >= 0] - y: three buffers the size of x and two passes fewer than
     summing the elementwise loss (which matters when x has a million rows); large ones pooled,
     very large ones on several threads."""
+    if not is_large(x):  # fresh arrays, no pool or thread machinery
+        log_term = np.log1p(exp_neg_abs(x))
+        return np.add.reduce(log_term, axis=None) + np.vdot(x, np.subtract(x >= 0, y))
     buffers = [new_array(x.shape, dtype) for dtype in (x.dtype, bool, x.dtype)]
     threads.run(_bce_terms, [x, *buffers])
     _, nonnegative, log_term = buffers
@@ -114,6 +117,10 @@ def _bce_gradient(x: np.ndarray, y: np.ndarray, out: np.ndarray, g: Any) -> None
 def bce_with_logits_grad(x: np.ndarray, y: np.ndarray, g: Any) -> np.ndarray:
     """(sigmoid(x) - y) g for x and y of one shape and g a scalar or an array of that shape;
     large ones into pooled memory, very large ones on several threads."""
+    if not is_large(x):
+        out = sigmoid(x)
+        np.subtract(out, y, out=out)
+        return np.multiply(out, g, out=out)
     out = new_array(x.shape, x.dtype)
     if np.ndim(g) == 0:
         threads.run(_bce_gradient, [x, y, out], g)

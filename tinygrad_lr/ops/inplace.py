@@ -27,7 +27,7 @@ def _recording(t: Tensor, args: tuple) -> bool:
 
 def _check_not_leaf(name: str, t: Tensor) -> None:
     root = t
-    while root._view_of is not None:
+    while getattr(root, "_view_of", None) is not None:
         root = root._view_of[0]
     if root.grad_fn is None and root._requires_grad:
         what = "a leaf tensor" if root is t else "a view of a leaf tensor"
@@ -82,7 +82,7 @@ _WRITE_BACK: dict[type, Callable[..., None]] = {
 def _rebase(t: Tensor, name: str, result: Tensor) -> None:
     """Make ``result`` (computed out of place) t's values and history."""
     _check_result(t, name, result._data)
-    if t._view_of is not None:
+    if getattr(t, "_view_of", None) is not None:
         base, view_op, params = t._view_of
         _WRITE_BACK[view_op](base, result, **params)
         fresh = view_op.apply(base, **params)

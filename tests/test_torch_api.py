@@ -1026,3 +1026,44 @@ def test_tensor_introspection_matches_torch():
 
 def lr_scheduler_module():
     return tl.optim.lr_scheduler
+
+
+MORE_MODULES = [
+    ("Hardtanh", {}, 1), ("Hardtanh", {"min_val": -0.5, "max_val": 2.0}, 1), ("ReLU6", {}, 1),
+    ("SELU", {}, 1), ("Softsign", {}, 1), ("Mish", {}, 1), ("LogSigmoid", {}, 1),
+    ("PReLU", {}, 1), ("PReLU", {"num_parameters": 4, "init": 0.1}, 1),
+    ("CosineSimilarity", {}, 2), ("CosineSimilarity", {"dim": 0}, 2),
+    ("PairwiseDistance", {}, 2), ("PairwiseDistance", {"p": 1.0, "keepdim": True}, 2),
+    ("SoftMarginLoss", {}, 2), ("SoftMarginLoss", {"reduction": "sum"}, 2),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,kwargs,arity", MORE_MODULES,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(MORE_MODULES)])
+def test_more_modules_match_torch(name, kwargs, arity):
+    arrays = [_arr(3, 4) * 3 for _ in range(arity)]
+    ours, theirs = getattr(nn, name)(**kwargs).double(), getattr(torch.nn, name)(**kwargs).double()
+    assert repr(ours) == repr(theirs)
+    smooth = name not in ("Hardtanh", "ReLU6", "PReLU")
+    if name == "SoftMarginLoss":  # labels -1/1, not differentiable
+        labels = np.sign(arrays.pop())
+        ours_f, theirs_f = ours, theirs
+        ours = lambda x: ours_f(x, tl.tensor(labels))  # noqa: E731
+        theirs = lambda x: theirs_f(x, torch.tensor(labels))  # noqa: E731
+    compare_with_torch(ours, theirs, arrays, TORCH64_TOL, TORCH64_TOL, second_order=smooth)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["batchmean", "sum", "mean", "none"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch(reduction, log_target):
+    logp = np.log(np.array([[0.2, 0.3, 0.5], [0.1, 0.6, 0.3]]))
+    target = np.array([[0.0, 0.4, 0.6], [0.25, 0.25, 0.5]])
+    if log_target:
+        target = np.log(target + 0.1)
+    compare_with_torch(
+        lambda x: nn.KLDivLoss(reduction=reduction, log_target=log_target)(x, tl.tensor(target)),
+        lambda x: torch.nn.KLDivLoss(reduction=reduction, log_target=log_target)(
+            x, torch.tensor(target)),
+        [logp], TORCH64_TOL, TORCH64_TOL, second_order=True)

@@ -2,11 +2,12 @@
 losses, ``functional`` (activations and losses), ``init`` (initialisation) and ``utils``
 (gradient clipping)."""
 from . import functional, init, utils
-from .layers import (ELU, GELU, BatchNorm1d, Dropout, Flatten, Identity, LeakyReLU, Linear,
-                     LogSoftmax, ModuleDict, ModuleList, ReLU, Sequential, Sigmoid, SiLU, Softmax,
-                     Softplus, Tanh)
-from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
-                   NLLLoss, SmoothL1Loss)
+from .layers import (ELU, GELU, SELU, BatchNorm1d, CosineSimilarity, Dropout, Flatten, Hardtanh,
+                     Identity, LeakyReLU, Linear, LogSigmoid, LogSoftmax, Mish, ModuleDict,
+                     ModuleList, PairwiseDistance, PReLU, ReLU, ReLU6, Sequential, Sigmoid, SiLU,
+                     Softmax, Softplus, Softsign, Tanh)
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                   MSELoss, NLLLoss, SmoothL1Loss, SoftMarginLoss)
 from .module import IncompatibleKeys, Module
 from .parameter import Parameter
 
@@ -14,4 +15,6 @@ __all__ = ["functional", "init", "utils", "Parameter", "Module", "IncompatibleKe
            "Sequential", "ModuleList", "ModuleDict", "Identity", "Sigmoid", "ReLU", "LeakyReLU",
            "ELU", "GELU", "SiLU", "BatchNorm1d", "Softplus", "Tanh", "Flatten", "Softmax", "LogSoftmax", "Dropout",
            "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
-           "CrossEntropyLoss", "NLLLoss"]
+           "CrossEntropyLoss", "NLLLoss", "Hardtanh", "ReLU6", "SELU", "Softsign", "Mish",
+           "LogSigmoid", "PReLU", "CosineSimilarity", "PairwiseDistance", "KLDivLoss",
+           "SoftMarginLoss"]

@@ -21,7 +21,9 @@ from ..ops.trig_round import erf
 from ..tensor import Tensor, get_default_dtype, int64
 
 __all__ = ["sigmoid", "relu", "tanh", "softplus", "logsigmoid", "softmax", "log_softmax",
-           "leaky_relu", "elu", "gelu", "silu", "batch_norm", "dropout", "one_hot", "normalize", "linear",
+           "leaky_relu", "elu", "gelu", "silu", "batch_norm", "hardtanh", "relu6", "selu",
+           "softsign", "mish", "prelu", "cosine_similarity", "pairwise_distance", "kl_div",
+           "soft_margin_loss", "dropout", "one_hot", "normalize", "linear",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",
            "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss"]
 
@@ -173,6 +175,86 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         raise RuntimeError(f"approximate argument must be either none or tanh, got "
                            f"{approximate!r}")
     return x * 0.5 * (erf(x * (1 / math.sqrt(2))) + 1)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient passes strictly inside, as PyTorch's."""
+    x = _float_tensor(input)
+    inside = (x._data > min_val) & (x._data < max_val)
+    return fn.where(inside, x, fn.clamp(x, min_val, max_val).detach())
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale (max(0, x) + min(0, alpha (e^x - 1))) with SELU's constants."""
+    return elu(input, 1.6732632423543772848170429916717) * 1.0507009873554804934193349852946
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    x = _float_tensor(input)
+    return x / (fn.abs(x) + 1)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x))."""
+    x = _float_tensor(input)
+    return x * tanh(softplus(x))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight * x (one weight, or one per channel of dimension 1)."""
+    x = _float_tensor(input)
+    if weight.numel() > 1 and x.ndim > 1:
+        weight = fn.reshape(weight, (1, weight.numel()) + (1,) * (x.ndim - 2))
+    return fn.where(x > 0, x, x * weight)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1 . x2 / max(||x1|| ||x2||, eps) along ``dim``."""
+    from ..ops.linalg import vector_norm
+    a, b = coerce(_float_tensor(x1), _float_tensor(x2))
+    dot = fn.sum(a * b, dim)
+    norms = vector_norm(a, 2, dim) * vector_norm(b, 2, dim)
+    return dot / fn.clamp(norms, min=eps)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p along the last dimension."""
+    from ..ops.linalg import vector_norm
+    a, b = coerce(_float_tensor(x1), _float_tensor(x2))
+    return vector_norm(a - b + eps, p, -1, keepdim)
+
+
+def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence of ``target`` from log-probabilities ``input``:
+    target (log target - input) pointwise (0 where target is 0), then reduced; ``batchmean``
+    divides the sum by the batch size."""
+    x, y = coerce(_float_tensor(input), _float_tensor(target))
+    if log_target:
+        pointwise = fn.exp(y) * (y - x)
+    else:
+        positive = Tensor._make(y._data > 0)
+        safe = fn.where(positive._data, y, 1.0)
+        pointwise = fn.where(positive._data, y * (fn.log(safe) - x), 0.0)
+    if reduction == "batchmean":
+        return fn.sum(pointwise) / (x.shape[0] if x.ndim else 1)
+    losses.check_reduction(reduction)
+    return _reduce(pointwise, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) for targets y in {-1, 1}."""
+    losses.check_reduction(reduction)
+    x, y = _broadcast_pair("soft_margin_loss", input, target)
+    return _reduce(softplus(-(x * y)), reduction)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

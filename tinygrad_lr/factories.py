@@ -100,26 +100,30 @@ def _dtype(dtype: DTypeLike) -> np.dtype:
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """A tensor of zeros."""
     check_device(device)
     return _finish(np.zeros(_size(size), _dtype(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
+         device: Any = None) -> Tensor:
     """A tensor of ones."""
     check_device(device)
     return _finish(np.ones(_size(size), _dtype(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def empty(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """An uninitialised tensor."""
     check_device(device)
     return _finish(np.empty(_size(size), _dtype(dtype)), requires_grad)
 
 
 def full(size: Sequence[int], fill_value: Any, dtype: DTypeLike = None,
-         requires_grad: bool = False, device: Any = None) -> Tensor:
+         requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """A tensor filled with ``fill_value`` (dtype inferred from it, as PyTorch)."""
     check_device(device)
     if dtype is None:
@@ -128,27 +132,31 @@ def full(size: Sequence[int], fill_value: Any, dtype: DTypeLike = None,
     return _finish(np.full(tuple(size), fill_value, np.dtype(dtype)), requires_grad)
 
 
-def zeros_like(input: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def zeros_like(input: Tensor, dtype: DTypeLike = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
     """Zeros with the shape (and dtype) of ``input``."""
     check_device(device)
     return _finish(np.zeros(input.shape, dtype or input.dtype), requires_grad)
 
 
-def ones_like(input: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def ones_like(input: Tensor, dtype: DTypeLike = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
     """Ones with the shape (and dtype) of ``input``."""
     check_device(device)
     return _finish(np.ones(input.shape, dtype or input.dtype), requires_grad)
 
 
 def full_like(input: Tensor, fill_value: Any, dtype: DTypeLike = None,
-              requires_grad: bool = False, device: Any = None) -> Tensor:
+              requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """``fill_value`` with the shape (and dtype) of ``input``."""
     check_device(device)
     return _finish(np.full(input.shape, fill_value, dtype or input.dtype), requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: DTypeLike = None,
-           requires_grad: bool = False, device: Any = None) -> Tensor:
+           requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """Evenly spaced values in [start, end); int64 for integer arguments, else the default dtype."""
     check_device(device)
     if end is None:
@@ -160,28 +168,32 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: DTypeLike = None,
 
 
 def linspace(start: float, end: float, steps: int, dtype: DTypeLike = None,
-             requires_grad: bool = False, device: Any = None) -> Tensor:
+             requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive."""
     check_device(device)
     return _finish(np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: DTypeLike = None,
-        requires_grad: bool = False, device: Any = None) -> Tensor:
+        requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """The identity matrix (n x m)."""
     check_device(device)
     return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
 def rand(*size: Any, generator: Generator | None = None, dtype: DTypeLike = None,
-         requires_grad: bool = False, device: Any = None) -> Tensor:
+         requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """Uniform samples in [0, 1)."""
     check_device(device)
     return _finish(_rng(generator).random(_size(size)).astype(_dtype(dtype)), requires_grad)
 
 
 def randn(*size: Any, generator: Generator | None = None, dtype: DTypeLike = None,
-          requires_grad: bool = False, device: Any = None) -> Tensor:
+          requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """Standard normal samples."""
     check_device(device)
     return _finish(_rng(generator).standard_normal(_size(size)).astype(_dtype(dtype)),
@@ -190,7 +202,8 @@ def randn(*size: Any, generator: Generator | None = None, dtype: DTypeLike = Non
 
 def randint(low: int, high: Any = None, size: Sequence[int] = (), *,
             generator: Generator | None = None, dtype: DTypeLike = None,
-            requires_grad: bool = False, device: Any = None) -> Tensor:
+            requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """Integers uniform in [low, high) (``randint(high, size)`` also works, as PyTorch)."""
     check_device(device)
     if isinstance(high, (tuple, list)):
@@ -217,7 +230,8 @@ def as_tensor(data: Any, dtype: DTypeLike = None) -> Tensor:
 
 
 def randperm(n: int, *, generator: Generator | None = None, dtype: DTypeLike = None,
-             requires_grad: bool = False, device: Any = None) -> Tensor:
+             requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """A random permutation of 0..n-1 (int64 by default)."""
     check_device(device)
     return _finish(_rng(generator).permutation(int(n)).astype(dtype or int64), requires_grad)
@@ -296,7 +310,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 def normal(mean: Any, std: Any = 1.0, size: Sequence[int] | None = None, *,
            generator: Generator | None = None, dtype: DTypeLike = None,
-           requires_grad: bool = False, device: Any = None) -> Tensor:
+           requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     """Normal samples of the given ``mean`` and ``std`` (numbers with ``size``, or tensors whose
     broadcast shape the result takes)."""
     check_device(device)
@@ -357,7 +372,8 @@ class _LegacyType(type):
 class _LegacyTensor(metaclass=_LegacyType):
     legacy_dtype = np.dtype(np.float32)
 
-    def __new__(cls, *data: Any, requires_grad: bool = False, device: Any = None) -> Tensor:  # type: ignore[misc]
+    def __new__(cls, *data: Any, requires_grad: bool = False,
+          device: Any = None) -> Tensor:  # type: ignore[misc]
         return Tensor(*data, dtype=cls.legacy_dtype, requires_grad=requires_grad, device=device)
 
 

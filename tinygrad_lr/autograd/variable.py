@@ -17,7 +17,8 @@ class Variable(metaclass=_VariableMeta):
     """``Variable(tensor, requires_grad=False)`` -> the tensor itself (or, asking for gradients,
     a leaf sharing its data), as in PyTorch >= 0.4."""
 
-    def __new__(cls, data: Any, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # type: ignore[misc]
+    def __new__(cls, data: Any, requires_grad: bool = False,  # type: ignore[misc]
+                volatile: bool = False) -> Tensor:
         t = data if isinstance(data, Tensor) else Tensor(data)
         if requires_grad and not t.requires_grad:
             t = t.detach().requires_grad_(True)

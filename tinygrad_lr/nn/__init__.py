@@ -13,8 +13,8 @@ from .parameter import Parameter
 
 __all__ = ["functional", "init", "utils", "Parameter", "Module", "IncompatibleKeys", "Linear",
            "Sequential", "ModuleList", "ModuleDict", "Identity", "Sigmoid", "ReLU", "LeakyReLU",
-           "ELU", "GELU", "SiLU", "BatchNorm1d", "Softplus", "Tanh", "Flatten", "Softmax", "LogSoftmax", "Dropout",
-           "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
-           "CrossEntropyLoss", "NLLLoss", "Hardtanh", "ReLU6", "SELU", "Softsign", "Mish",
-           "LogSigmoid", "PReLU", "CosineSimilarity", "PairwiseDistance", "KLDivLoss",
-           "SoftMarginLoss"]
+           "ELU", "GELU", "SiLU", "BatchNorm1d", "Softplus", "Tanh", "Flatten", "Softmax",
+           "LogSoftmax", "Dropout", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss",
+           "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "Hardtanh", "ReLU6", "SELU",
+           "Softsign", "Mish", "LogSigmoid", "PReLU", "CosineSimilarity", "PairwiseDistance",
+           "KLDivLoss", "SoftMarginLoss"]

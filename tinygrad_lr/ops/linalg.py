@@ -38,8 +38,12 @@ class Norm2(Function):
 
     def forward(self, x):
         kept = np.sqrt(np.sum(x * x, axis=self.axes, keepdims=True))
-        self.out = kept if self.keepdim else kept.reshape(
-            tuple(n for i, n in enumerate(kept.shape) if self.axes is not None and i not in self.axes))
+        if self.keepdim:
+            self.out = kept
+        else:
+            axes = self.axes
+            self.out = kept.reshape(tuple(n for i, n in enumerate(kept.shape)
+                                          if axes is not None and i not in axes))
         return self.out
 
     def backward(self, g, xp, x):

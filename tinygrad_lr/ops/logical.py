@@ -2,8 +2,8 @@
 ``isnan``/``isinf``/``isfinite``, ``nan_to_num``, ``isclose``/``allclose``/``equal``.
 
 Results that are bools or integers are constants (outside the graph). ``%`` is differentiable
-(d/dx = 1, d/dy = -floor(x/y), as PyTorch); ``//`` has none (backward raises, as PyTorch's); ``nan_to_num`` passes the
-gradient where the input is finite.
+(d/dx = 1, d/dy = -floor(x/y), as PyTorch); ``//`` has none (backward raises, as PyTorch's);
+``nan_to_num`` passes the gradient where the input is finite.
 """
 from __future__ import annotations
 

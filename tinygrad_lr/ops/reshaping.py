@@ -121,8 +121,8 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         n = out.shape[axis]
         k = shift % n if n else 0
         if k:
-            out = fn.cat([_along(out, axis, slice(n - k, None)), _along(out, axis, slice(0, n - k))],
-                         axis)
+            tail, head = _along(out, axis, slice(n - k, None)), _along(out, axis, slice(0, n - k))
+            out = fn.cat([tail, head], axis)
     return out
 
 

@@ -4,8 +4,9 @@
 ``ConcatDataset``, ``random_split`` and ``DataLoader``, which batches samples with
 ``default_collate``: tensors are stacked, NumPy arrays become tensors and are stacked, Python
 floats become a float64 tensor and ints an int64 tensor (as PyTorch), and tuples, lists and dicts
-are collated field by field (a tuple sample gives a list of batches, as PyTorch). Shuffling draws a new permutation every epoch from the loader's
-``generator`` or the global one (``tinygrad_lr.manual_seed``), so runs are reproducible.
+are collated field by field (a tuple sample gives a list of batches, as PyTorch). Shuffling
+draws a new permutation every epoch from the loader's ``generator`` or the global one
+(``tinygrad_lr.manual_seed``), so runs are reproducible.
 """
 from __future__ import annotations
 

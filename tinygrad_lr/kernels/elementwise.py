@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.kernels import threads
-from tinygrad_lr.kernels.pool import is_large, new_array, owned
+from tinygrad_lr.kernels.pool import new_array, owned
 from tinygrad_lr.kernels.tuning import POOL_MIN_BYTES
 
 # exp(t) overflows to inf above these (the log of the largest finite value).
@@ -44,7 +44,7 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     e^-x overflows (x below -88.7 in float32) the result is exactly 0."""
     if type(x) is not np.ndarray:  # a NumPy scalar (see Function.on_scalars): no errstate cost
         return x.dtype.type(0) if -x > _EXP_OVERFLOW.get(x.dtype, 709.78) else 1 / (1 + np.exp(-x))
-    if out is None and is_large(x):
+    if out is None and x.nbytes >= POOL_MIN_BYTES:
         out = new_array(x.shape, x.dtype)
     t = owned(np.negative(x, out=out))
     with np.errstate(over="ignore", under="ignore"):
@@ -60,7 +60,7 @@ def sigmoid_reference(x: np.ndarray) -> np.ndarray:
 
 def exp_neg_abs(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """exp(-|x|) in one buffer, ``out`` or a fresh one (large: pooled); it never overflows."""
-    if out is None and is_large(x):
+    if out is None and x.nbytes >= POOL_MIN_BYTES:
         out = new_array(x.shape, x.dtype)
     e = owned(np.abs(x, out=out))
     np.negative(e, out=e)
@@ -92,7 +92,7 @@ def bce_with_logits_sum(x: np.ndarray, y: np.ndarray) -> Any:
     dot product of x with 1[x >= 0] - y: three buffers the size of x and two passes fewer than
     summing the elementwise loss (which matters when x has a million rows); large ones pooled,
     very large ones on several threads."""
-    if not is_large(x):  # fresh arrays, no pool or thread machinery
+    if x.nbytes < POOL_MIN_BYTES:  # fresh arrays, no pool or thread machinery
         log_term = np.log1p(exp_neg_abs(x))
         return np.add.reduce(log_term, axis=None) + np.vdot(x, np.subtract(x >= 0, y))
     buffers = [new_array(x.shape, dtype) for dtype in (x.dtype, bool, x.dtype)]
@@ -117,7 +117,7 @@ def _bce_gradient(x: np.ndarray, y: np.ndarray, out: np.ndarray, g: Any) -> None
 def bce_with_logits_grad(x: np.ndarray, y: np.ndarray, g: Any) -> np.ndarray:
     """(sigmoid(x) - y) g for x and y of one shape and g a scalar or an array of that shape;
     large ones into pooled memory, very large ones on several threads."""
-    if not is_large(x):
+    if x.nbytes < POOL_MIN_BYTES:
         out = sigmoid(x)
         np.subtract(out, y, out=out)
         return np.multiply(out, g, out=out)

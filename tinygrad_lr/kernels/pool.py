@@ -57,11 +57,6 @@ def _release_free_blocks() -> None:
         blocks[:] = kept
 
 
-def is_large(a: np.ndarray) -> bool:
-    """Whether ``a`` is large enough for its results to be pooled."""
-    return a.nbytes >= POOL_MIN_BYTES
-
-
 def owned(a: np.ndarray | np.generic) -> np.ndarray:
     """A fresh ufunc result as an array that ``out=`` can write into (0-d results are scalars)."""
     return a if type(a) is np.ndarray else np.asarray(a)

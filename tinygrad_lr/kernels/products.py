@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lr.kernels.pool import is_large, new_array
+from tinygrad_lr.kernels.pool import new_array
 from tinygrad_lr.kernels.tuning import POOL_MIN_BYTES, ROW_BLOCK
 
 
 def matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``x @ y``: a long matrix times a vector into pooled memory; operands of one or two
     dimensions through ``ndarray.dot`` (matmul for them, with less call overhead)."""
-    if is_large(x) and x.ndim == 2 and y.ndim == 1 and x.dtype == y.dtype \
+    if x.nbytes >= POOL_MIN_BYTES and x.ndim == 2 and y.ndim == 1 and x.dtype == y.dtype \
             and x.shape[0] * x.itemsize >= POOL_MIN_BYTES:
         return np.matmul(x, y, out=new_array((x.shape[0],), x.dtype))
     if 0 < x.ndim <= 2 and 0 < y.ndim <= 2:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinygrad_lr as tl
-from helpers import TORCH64_TOL, assert_close, needs_torch, torch, torch_tensor
+from helpers import (TORCH64_TOL, assert_close, compare_with_torch, needs_torch, torch,
+                     torch_tensor)
 
 
 def leaf(values: Any) -> tl.Tensor:
@@ -400,3 +401,14 @@ def test_random_programs_with_in_place_mutations_match_pytorch(steps: list,
             assert ours[1] is None
         else:
             assert_close(ours[1], theirs[1], **TORCH64_TOL, what="x.grad")
+
+
+@needs_torch
+@pytest.mark.parametrize("f", [
+    lambda x: x * x.data.exp() + x ** 3,                    # .data is a constant of the graph
+    lambda x: x.data.max(0)[1].to(x.dtype) * x + x.sigmoid(),  # the accuracy idiom's indices
+    lambda x: (x * 2).data * x * x,
+])
+def test_data_matches_pytorch_to_second_order(f: Callable) -> None:
+    compare_with_torch(f, f, [np.array([[0.3, -1.2], [2.0, 0.5]])], TORCH64_TOL, TORCH64_TOL,
+                       second_order=True)

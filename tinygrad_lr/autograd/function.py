@@ -181,7 +181,11 @@ class Function:
             reads = range(node.arity)
         elif type(reads) is dict:
             reads = reads[node.needs]
-        if reads or node.saves_output:
+        if len(reads) == 1 and not node.saves_output:  # the common case (x * constant)
+            i = reads[0]
+            counter = tensors[i]._version_counter
+            node.saved = [(i, counter, counter[0])]
+        elif reads or node.saves_output:
             saved = []
             for i in reads:
                 counter = tensors[i]._version_counter

@@ -32,9 +32,11 @@ from tinygrad_lr.optim.lbfgs import _Point, _StrongWolfe
 from tinygrad_lr.tensor import Tensor
 
 Report = Callable[[int, float, float], None]
-# Curvature pairs kept by L-BFGS (SciPy's default, as scikit-learn uses) and evaluations allowed
-# per line search (scikit-learn gives L-BFGS 50).
-LBFGS_HISTORY = 10
+# Curvature pairs kept by L-BFGS: 30, not SciPy's 10 (scikit-learn's), since the remaining-step
+# rule asks for more accuracy along flat directions, which a longer memory resolves sooner
+# (measured at tol=1e-6: breast cancer 50 -> 39 evaluations, digits 141 -> 124; memory 60 vectors
+# of the coefficients' size). Evaluations allowed per line search: 50, as scikit-learn gives.
+LBFGS_HISTORY = 30
 MAX_LINE_SEARCH = 50
 MAX_CG_STEPS = 200  # conjugate-gradient steps per Newton step (as scikit-learn's newton-cg)
 _ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search

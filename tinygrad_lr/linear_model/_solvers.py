@@ -216,7 +216,7 @@ def lbfgs(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float,
     """
     theta = theta.astype(np.float64)
     value, gradient = problem.value_and_grad(theta)
-    gradient = gradient.astype(np.float64)
+    gradient = gradient.astype(np.float64, copy=False)
     curve = [value]
     report(0, value, float(np.abs(gradient).max()))
     if float(np.abs(gradient).max()) <= tol:
@@ -236,7 +236,7 @@ def lbfgs(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float,
         def along(t: float, start: np.ndarray = theta, d: np.ndarray = direction
                   ) -> tuple[float, np.ndarray]:
             f, g = problem.value_and_grad(start + t * d)
-            return f, g.astype(np.float64)
+            return f, g.astype(np.float64, copy=False)
         search = _StrongWolfe(along, direction, _Point(0.0, value, gradient, slope), c1=1e-4,
                               c2=0.9, tolerance_change=0.0, max_evals=MAX_LINE_SEARCH)
         found = search.search(step)

@@ -856,6 +856,9 @@ EXTRAS = [
     ("addmm", lambda lib, x: lib.addmm(x[:, :3], x, x.t(), beta=0.5, alpha=2.0)),
     ("meshgrid", lambda lib, x: lib.meshgrid(x[0], x[1], indexing="xy")[0] * 2),
     ("normalize", lambda lib, x: lib.nn.functional.normalize(x, dim=1)),
+    ("cov", lambda lib, x: lib.cov(x)),
+    ("cov vector", lambda lib, x: lib.cov(x[0], correction=0)),
+    ("corrcoef", lambda lib, x: x.corrcoef()),
 ]
 
 

@@ -30,9 +30,9 @@ from .ops.linalg import pinv as pinverse
 from .ops.logical import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
                           equal, floor_divide, isclose, isfinite, isinf, isnan, logical_and,
                           logical_or, logical_xor, nan_to_num, remainder)
-from .ops.reshaping import (addmm, bmm, chunk, count_nonzero, diag, diff, flip, is_floating_point,
-                            lerp, masked_fill, median, meshgrid, mv, nonzero, roll, split,
-                            std_mean, trace, unique, var_mean)
+from .ops.reshaping import (addmm, bmm, chunk, corrcoef, count_nonzero, cov, diag, diff, flip,
+                            is_floating_point, lerp, masked_fill, median, meshgrid, mv, nonzero,
+                            roll, split, std_mean, trace, unique, var_mean)
 from .ops.sorting import argsort, cumsum, gather, sort, topk
 from .ops.trig_round import (atan, ceil, clamp_max, clamp_min, cos, erf, expm1, floor, log2, log10,
                              reciprocal, round, rsqrt, sign, sin, square, tan)

@@ -240,6 +240,27 @@ def var_mean(input: Tensor, dim: Any = None, *, correction: float = 1,
             fn.mean(input, dim, keepdim=keepdim))
 
 
+def cov(input: Tensor, *, correction: int = 1) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``input`` (observations in the
+    columns), with Bessel's correction by default."""
+    x = fn.as_tensor(input)
+    x = x if x._data.dtype.kind == "f" else x.to(fn.get_default_dtype())
+    rows = fn.reshape(x, (1, -1)) if x.ndim < 2 else x
+    centered = rows - fn.mean(rows, 1, keepdim=True)
+    out = fn.matmul(centered, fn.transpose(centered, 0, 1)) / builtins.max(
+        rows.shape[1] - correction, 0)
+    return fn.reshape(out, ()) if x.ndim < 2 else out
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the variables in the rows of ``input``."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = fn.sqrt(diag(c))
+    return fn.clamp(c / fn.unsqueeze(d, 1) / fn.unsqueeze(d, 0), -1.0, 1.0)
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: Any = None) -> Any:
     """The distinct values, sorted (with the inverse indices and counts when asked)."""
@@ -303,7 +324,7 @@ def _install() -> None:
         "masked_fill": masked_fill, "repeat": repeat, "flip": flip, "roll": roll,
         "split": split, "chunk": chunk, "diag": diag, "trace": trace, "diff": diff,
         "lerp": lerp, "median": median, "unique": unique, "nonzero": nonzero,
-        "count_nonzero": count_nonzero, "bmm": bmm, "mv": mv, "addmm": addmm,
+        "count_nonzero": count_nonzero, "cov": cov, "corrcoef": corrcoef, "bmm": bmm, "mv": mv, "addmm": addmm,
         "is_contiguous": lambda self, memory_format=None: True,
         "is_floating_point": is_floating_point,
         "is_complex": lambda self: False,

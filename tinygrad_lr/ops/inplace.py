@@ -59,10 +59,6 @@ def _check_result(t: Tensor, name: str, value: np.ndarray) -> None:
                            f"type {t._data.dtype}")
 
 
-def _copy_into(base: Tensor, value: Tensor) -> None:
-    base.copy_(value)
-
-
 def _expanded(base: Tensor, value: Tensor, **params: Any) -> None:
     raise RuntimeError(f"unsupported operation: more than one element of the written-to tensor "
                        f"(expanded to shape {params['shape']}) refers to a single memory location; "
@@ -72,9 +68,9 @@ def _expanded(base: Tensor, value: Tensor, **params: Any) -> None:
 # How a write into a view reaches its base, by the view op that made it.
 _WRITE_BACK: dict[type, Callable[..., None]] = {
     Index: lambda base, value, index: setitem(base, index, value),
-    Reshape: lambda base, value, shape: _copy_into(base, fn.reshape(value, base._data.shape)),
-    Permute: lambda base, value, axes: _copy_into(
-        base, fn.permute(value, tuple(int(i) for i in np.argsort(axes)))),
+    Reshape: lambda base, value, shape: base.copy_(fn.reshape(value, base._data.shape)),
+    Permute: lambda base, value, axes: base.copy_(
+        fn.permute(value, tuple(int(i) for i in np.argsort(axes)))),
     Expand: _expanded,
 }
 

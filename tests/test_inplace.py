@@ -249,6 +249,12 @@ def _programs() -> dict[str, Callable[[Any, Any], Any]]:
         v.mul_(3).add_(x[1:].reshape(2, 1))
         return (y * y).sum()
 
+    def transpose_and_flat_views(lib, x):
+        y = x.reshape(3, 1) * x.reshape(1, 3)
+        y.T.mul_(x.reshape(3, 1))      # through a permute view
+        y.reshape(9)[2:5].add_(x * x)  # through an index of a reshape view
+        return (y * y).sum()
+
     return {name: f for name, f in locals().items()}
 
 

@@ -246,5 +246,5 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
 
 # Tensor.backward runs the engine through this attribute: tensor.py cannot import the engine
-# (which imports it), and an import inside the method would cost 0.5 µs per call.
+# (which imports it), and an import inside the method would run on every call.
 Tensor._run_backward = staticmethod(backward)

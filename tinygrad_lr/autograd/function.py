@@ -92,9 +92,9 @@ class Function:
     array_ops: Any = None   # installed by tinygrad_lr.ops
     tensor_ops: Any = None  # installed by tinygrad_lr.ops
     # Ops whose result never shares memory with an input set this: their 0-d floating inputs
-    # then reach forward and the rule as NumPy scalars, whose arithmetic costs 60-90 ns against
-    # 250-400 ns for 0-d arrays (scalar graphs are all such ops). Unary and binary ops only;
-    # integers stay arrays, whose overflow wraps silently where a scalar's warns.
+    # then reach forward and the rule as NumPy scalars, whose arithmetic is several times cheaper
+    # than 0-d arrays' (scalar graphs are all such ops; see benchmarks/SPEED_LOG.md). Unary and
+    # binary ops only; integers stay arrays, whose overflow wraps silently where a scalar's warns.
     on_scalars = False
     # The inputs the rule reads (indices), None for all of them, or a dict from ``needs`` to
     # indices for rules that read an input only for another input's gradient. The node records

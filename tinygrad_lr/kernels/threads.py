@@ -118,7 +118,8 @@ def run(kernel: Callable[..., None], arrays: Sequence[np.ndarray | None], *scala
     try:
         flat = [None if a is None else a.reshape(-1) for a in arrays]
         # The caller's slice is the first and the largest: a worker starts only after a wake-up
-        # (about 20 µs here), so equal slices would leave the caller waiting at the join.
+        # (see benchmarks/SPEED_LOG.md), so equal slices would leave the caller waiting at the
+        # join.
         shares = [MAIN_SHARE] + [1.0] * (slices - 1)
         total = sum(shares)
         bounds = [round(first.size * sum(shares[:i]) / total) for i in range(slices + 1)]

@@ -43,10 +43,10 @@ _ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
 # Newton takes the whole Hessian (one double backward over stacked copies of the parameters)
 # for two classes with at most this many coefficients (and n_samples * P stacked logits), and
 # conjugate gradients otherwise. The stacked copies cost n_samples * P^2 and P times the logits'
-# memory, CG 4 * n_samples * P per step plus an engine backward each. Measured (2026-12-02, one
-# thread, busy machine): CG is faster even here (breast cancer 6.8 against 12.4 ms; 100x3 2.1
-# against 8.9 ms), but its inexact steps take float32 runs off float64's path by ~2e-4 at the
-# default tol, where exact steps keep them within 1e-4: small problems keep the exact Hessian.
+# memory, CG 4 * n_samples * P per step plus an engine backward each. CG measured faster even
+# here (the breast-cancer data, 100 x 3), but its inexact steps take float32 runs off float64's
+# path by ~2e-4 at the default tol, where exact steps keep them within 1e-4: small problems keep
+# the exact Hessian.
 FULL_HESSIAN_MAX_COEFFICIENTS = 64
 FULL_HESSIAN_MAX_ELEMENTS = 2**21  # n_samples * P of the stacked logits: 16 MiB of float64
 

@@ -626,3 +626,20 @@ def test_reset_and_is_compiling() -> None:
     compile_module.reset()
     fast(tl.ones(2))
     assert seen == [True, True] and not compile_module.is_compiling()
+
+
+def test_unary_ops_on_zero_dimensional_values_replay_as_eager() -> None:
+    """0-d floats reach rules as NumPy scalars; a unary node keeps one saved input, not two."""
+    def step(w: tl.Tensor, x: tl.Tensor) -> tl.Tensor:
+        w.grad = None
+        loss = -(w * x).exp()
+        loss.backward()
+        return loss
+
+    w_eager = tl.tensor(0.5, dtype=tl.float64, requires_grad=True)
+    w_compiled = tl.tensor(0.5, dtype=tl.float64, requires_grad=True)
+    compiled = tl.compile(step, fullgraph=True)
+    for value in (1.0, 2.0, -3.0):
+        x = tl.tensor(value, dtype=tl.float64)
+        expected, got = step(w_eager, x), compiled(w_compiled, x)
+        assert got.item() == expected.item() and w_compiled.grad.item() == w_eager.grad.item()

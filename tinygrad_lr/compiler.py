@@ -296,7 +296,8 @@ class _Recorder:
         out = self.new_slot(result._data)
         node_in = in_slots
         if convert and result.grad_fn is not None:
-            node_in = tuple(self.new_slot(a) for a in (node.a0, node.a1)[:len(arrays)])
+            saved = (node.a0,) if len(arrays) == 1 else (node.a0, node.a1)
+            node_in = tuple(self.new_slot(a) for a in saved)
         if result.grad_fn is not None:
             self.nodes[id(node)] = node_in
             self.keep.append(node)

@@ -36,8 +36,8 @@ from tinygrad_lr.linear_model.base import (
     descend,
     weighted_squared_norms,
 )
-from tinygrad_lr.ops.common import sigmoid_array
-from tinygrad_lr.ops.losses import BinaryCrossEntropyWithLogits, LogSoftmax
+from tinygrad_lr.kernels.elementwise import sigmoid
+from tinygrad_lr.ops.functional import binary_cross_entropy_with_logits, log_softmax
 from tinygrad_lr.ops.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD, Adam, RMSprop
 from tinygrad_lr.tensor import Tensor
@@ -97,10 +97,10 @@ class _Objective:
             product = sparse_matmul(self.X, rows) if self.sparse else self.X @ rows
             logits = product if b is None else product + b
             if self.uniform:  # equal weights summing to 1: the mean, by the fused kernels
-                loss = BinaryCrossEntropyWithLogits.apply(logits, self.target, reduction="mean")
+                loss = binary_cross_entropy_with_logits(logits, self.target, reduction="mean")
             else:
-                loss = BinaryCrossEntropyWithLogits.apply(logits, self.target,
-                                                          reduction="none") @ self.weight_vector
+                loss = binary_cross_entropy_with_logits(logits, self.target,
+                                                        reduction="none") @ self.weight_vector
         else:
             rows = W
             if self.sparse:
@@ -109,10 +109,10 @@ class _Objective:
             else:
                 logits = F.linear(self.X, W, b)
             if self.binary:  # one column of logits per row of W
-                loss = BinaryCrossEntropyWithLogits.apply(
+                loss = binary_cross_entropy_with_logits(
                     logits, self.target_column, reduction="sum", weight=self.weights[:, None])
             else:
-                loss = (LogSoftmax.apply(logits, axis=1) * self.weighted_targets).sum()
+                loss = (log_softmax(logits, 1) * self.weighted_targets).sum()
         if self.alpha:
             squares = rows @ rows if vector else (rows * rows).sum()
             loss = loss + squares * self.half_alpha
@@ -557,7 +557,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return _dask.predict(self, X, "predict_proba")
         scores = self._scores(X, "predict_proba")
         if self.classes_.size == 2:
-            return sigmoid_array(np.concatenate([-scores, scores], axis=1))
+            return sigmoid(np.concatenate([-scores, scores], axis=1))
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))
         return exp / exp.sum(axis=1, keepdims=True)
 

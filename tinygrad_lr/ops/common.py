@@ -10,9 +10,6 @@ from tinygrad_lr.autograd.function import sum_to  # ops/logical.py imports it fr
 from tinygrad_lr.kernels import elementwise as kernels
 from tinygrad_lr.kernels.products import vector_matrix
 
-sigmoid_array = kernels.sigmoid  # the name linear_model imports; kernels.elementwise.sigmoid
-
-
 
 def broadcast_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A read-only view of ``a`` broadcast to ``shape`` (``np.broadcast_to`` minus its overhead).

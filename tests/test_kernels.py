@@ -63,12 +63,15 @@ def test_fused_logistic_loss_and_gradient_equal_their_references(n: int, dtype: 
                                                                  split: bool) -> None:
     x = _values(n, dtype)
     y = (np.random.default_rng(3).random(n) > 0.5).astype(dtype)
-    total = elementwise.bce_with_logits_sum(x, y)
+    total, e, nonnegative = elementwise.bce_with_logits_sum(x, y)
     expected = elementwise.bce_with_logits_sum_reference(x.astype(np.float64), y.astype(np.float64))
     np.testing.assert_allclose(total, expected, rtol=1e-12 if dtype == np.float64 else 1e-5)
+    saved = e.copy(), nonnegative.copy()
     for g in (dtype(1.0 / n), np.random.default_rng(4).standard_normal(n).astype(dtype)):
-        np.testing.assert_array_equal(elementwise.bce_with_logits_grad(x, y, g),
+        np.testing.assert_array_equal(elementwise.bce_with_logits_grad(e, nonnegative, x, y, g),
                                       elementwise.bce_with_logits_grad_reference(x, y, g))
+    np.testing.assert_array_equal(e, saved[0], err_msg="e changed: a second backward would differ")
+    np.testing.assert_array_equal(nonnegative, saved[1])
 
 
 @pytest.mark.parametrize("rows", [7, POOL_MIN_BYTES // 8 + 5, 2 * ROW_BLOCK + 77])

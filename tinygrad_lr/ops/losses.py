@@ -153,7 +153,7 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
 
     The common case (no weights, x and y of one shape, a summed or averaged loss) runs the fused
     kernels: the loss in three passes over x, the derivative in one (see kernels.elementwise)."""
-    __slots__ = ("pos_weight", "fused")
+    __slots__ = ("pos_weight", "fused", "e", "nonnegative")
 
     def __init__(self, reduction: str, weight: np.ndarray | None = None,
                  pos_weight: np.ndarray | None = None) -> None:
@@ -163,9 +163,9 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
     def forward(self, x, y):
         self.fused = (self.pos_weight is None and self.weight is None
                       and self.reduction != "none" and x.shape == y.shape)
-        if self.fused:
+        if self.fused:  # e^-|x| and the mask x >= 0 are kept for the derivative's sigmoid
             self.count = x.size
-            total = kernels.bce_with_logits_sum(x, y)
+            total, self.e, self.nonnegative = kernels.bce_with_logits_sum(x, y)
             return total / x.size if self.reduction == "mean" else total
         softplus_neg = kernels.softplus(-x)
         if self.pos_weight is not None:
@@ -178,13 +178,19 @@ class BinaryCrossEntropyWithLogits(_ReducedLoss):
         gx = gy = None
         if self.needs[0]:
             if self.fused and not xp.graph:
-                gx = kernels.bce_with_logits_grad(x, y, g)  # the same arithmetic, fused
+                # the same arithmetic, fused, from the forward's e^-|x| and mask
+                gx = kernels.bce_with_logits_grad(self.e, self.nonnegative, x, y, g)
             else:
                 s = xp.sigmoid(x)
                 gx = (s - y) * g if p is None else g * ((1 + (p - 1) * y) * s - p * y)
         if self.needs[1]:
             gy = -g * x if p is None else g * ((p - 1) * _softplus_rule(xp, -x) - x)
         return gx, gy
+
+    def release(self) -> None:
+        """Also drop the kept e^-|x| and mask."""
+        super().release()
+        self.e = self.nonnegative = None
 
 
 class MSELoss(_ReducedLoss):

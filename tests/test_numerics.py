@@ -244,8 +244,8 @@ def test_pools_of_two_threads_do_not_mix() -> None:
 @pytest.mark.parametrize("repeats", [1, 500])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_bce_with_logits_is_exact_on_mixed_signs(dtype: type, repeats: int) -> None:
-    """The derivative sigmoid(x) - y is accurate for every sign (PyTorch's 1 / (1 + e^-x), exactly
-    0 where e^-x overflows), and the summed loss is exact; 500 repeats take the large-array path
+    """The derivative sigmoid(x) - y is accurate for every sign (exactly 0 where PyTorch's e^-x
+    overflows), and the summed loss is exact; 500 repeats take the large-array path
     (pooled buffers, x (mask - y) summed as a dot product). Underflow is allowed: the tails are
     PyTorch's, not floored."""
     x = np.tile(np.array([-1e4, -30.0, -2.5, -1e-3, -0.0, 0.0, 1e-3, 2.5, 30.0, 1e4], dtype=dtype),

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The six cases, by the names the suite prints (the benchmarks package is not installed,
+# Every case, by the names the suite prints (the benchmarks package is not installed,
 # so it is run as a module from the repo root rather than imported here).
-CASES = ("train-step", "scalar-chain", "optimizer-step", "fit-breast-cancer", "peak-memory",
-         "backward-chain")
+CASES = ("train-step", "compile-step", "scalar-chain", "optimizer-step", "fit-breast-cancer",
+         "fit-optimum", "peak-memory", "backward-chain", "csv-read", "dask-fit")
 
 
 def _run_benchmarks(*args: str) -> subprocess.CompletedProcess:

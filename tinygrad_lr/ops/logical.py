@@ -55,25 +55,19 @@ def bitwise_not(input: Tensor) -> Tensor:
     return Tensor._make(np.asarray(np.invert(data)))
 
 
-def _logical(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
-    x = a._data if isinstance(a, Tensor) else np.asarray(a)
-    y = b._data if isinstance(b, Tensor) else np.asarray(b)
-    return Tensor._make(np.asarray(ufunc(x, y)))
-
-
 def logical_and(input: Any, other: Any) -> Tensor:
     """Elementwise and of the truth values (non-zero is true)."""
-    return _logical(np.logical_and, input, other)
+    return fn._compare(np.logical_and, input, other)
 
 
 def logical_or(input: Any, other: Any) -> Tensor:
     """Elementwise or of the truth values (non-zero is true)."""
-    return _logical(np.logical_or, input, other)
+    return fn._compare(np.logical_or, input, other)
 
 
 def logical_xor(input: Any, other: Any) -> Tensor:
     """Elementwise exclusive or of the truth values (non-zero is true)."""
-    return _logical(np.logical_xor, input, other)
+    return fn._compare(np.logical_xor, input, other)
 
 
 def _reduce_bool(ufunc: np.ufunc, input: Tensor, dim: Any, keepdim: bool) -> Tensor:

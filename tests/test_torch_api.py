@@ -1070,3 +1070,11 @@ def test_kl_div_matches_torch(reduction, log_target):
         lambda x: torch.nn.KLDivLoss(reduction=reduction, log_target=log_target)(
             x, torch.tensor(target)),
         [logp], TORCH64_TOL, TORCH64_TOL, second_order=True)
+
+
+@pytest.mark.parametrize("name", ["inv", "det", "solve"])
+def test_linalg_refuses_non_square_matrices_naming_the_function_and_shape(name: str) -> None:
+    args = (tl.ones(2, 3),) if name != "solve" else (tl.ones(2, 3), tl.ones(2))
+    with pytest.raises(RuntimeError, match=f"linalg.{name}: A must be batches of square "
+                                           "matrices, but they are 2 by 3 matrices"):
+        getattr(tl.linalg, name)(*args)

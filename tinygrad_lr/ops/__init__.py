@@ -62,20 +62,14 @@ Function.array_ops = ArrayOps
 Function.tensor_ops = TensorOps
 
 
-def _reflected(op: Any) -> Any:
-    def method(self: Tensor, other: Any) -> Tensor:
-        return op(other, self)
-    return method
-
-
 def _install() -> None:
     """Attach the operations to Tensor: operators, methods and PyTorch's aliases."""
     methods = {
-        "__add__": fn.add, "__radd__": _reflected(fn.add), "__sub__": fn.sub,
-        "__rsub__": _reflected(fn.sub), "__mul__": fn.mul, "__rmul__": _reflected(fn.mul),
-        "__truediv__": fn.div, "__rtruediv__": _reflected(fn.div), "__pow__": fn.pow,
-        "__rpow__": _reflected(fn.pow), "__matmul__": fn.matmul,
-        "__rmatmul__": _reflected(fn.matmul), "__neg__": fn.neg, "__abs__": fn.abs,
+        "__add__": fn.add, "__radd__": fn.reflected(fn.add), "__sub__": fn.sub,
+        "__rsub__": fn.reflected(fn.sub), "__mul__": fn.mul, "__rmul__": fn.reflected(fn.mul),
+        "__truediv__": fn.div, "__rtruediv__": fn.reflected(fn.div), "__pow__": fn.pow,
+        "__rpow__": fn.reflected(fn.pow), "__matmul__": fn.matmul,
+        "__rmatmul__": fn.reflected(fn.matmul), "__neg__": fn.neg, "__abs__": fn.abs,
         "__getitem__": fn.index, "__eq__": fn.eq, "__ne__": fn.ne, "__lt__": fn.lt,
         "__le__": fn.le, "__gt__": fn.gt, "__ge__": fn.ge, "__invert__": fn.logical_not,
         "add": fn.add, "sub": fn.sub, "mul": fn.mul, "div": fn.div, "pow": fn.pow,

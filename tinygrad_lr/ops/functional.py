@@ -638,3 +638,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     axis = _dim("stack", tensors[0], dim, extra=1)
     return mv.Stack.apply(*tensors, axis=axis)
 
+
+def reflected(op: Any) -> Any:
+    """The method for an operator's reflected form (``other OP self``), as ``__radd__``."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        return op(other, self)
+    return method

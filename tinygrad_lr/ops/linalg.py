@@ -161,21 +161,23 @@ def norm(input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False,
     return vector_norm(x, p, dim, keepdim)
 
 
+def _check_square(a: Tensor, name: str) -> None:
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they are "
+                           f"{' by '.join(map(str, a.shape[-2:]))} matrices")
+
+
 def inv(A: Any) -> Tensor:
     """The inverse of a square matrix (or of each in a batch)."""
     a = _float(A)
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(f"linalg.inv: A must be batches of square matrices, but they are "
-                           f"{' by '.join(map(str, a.shape[-2:]))} matrices")
+    _check_square(a, "inv")
     return Inverse.apply(a)
 
 
 def solve(A: Any, B: Any) -> Tensor:
     """X with A X = B; B a vector (n,) or matrix (n, k), or batches of them."""
     a, b = fn.coerce(_float(A), _float(B))
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(f"linalg.solve: A must be batches of square matrices, but they are "
-                           f"{' by '.join(map(str, a.shape[-2:]))} matrices")
+    _check_square(a, "solve")
     if b.ndim == a.ndim - 1:
         return fn.squeeze(Solve.apply(a, fn.unsqueeze(b, -1)), -1)
     return Solve.apply(a, b)
@@ -184,9 +186,7 @@ def solve(A: Any, B: Any) -> Tensor:
 def det(A: Any) -> Tensor:
     """The determinant of a square matrix (or of each in a batch)."""
     a = _float(A)
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(f"linalg.det: A must be batches of square matrices, but they are "
-                           f"{' by '.join(map(str, a.shape[-2:]))} matrices")
+    _check_square(a, "det")
     return Determinant.apply(a)
 
 

@@ -191,19 +191,13 @@ def equal(input: Any, other: Any) -> bool:
     return x.shape == y.shape and bool(np.array_equal(x, y))
 
 
-def _reflected(op: Any) -> Any:
-    def method(self: Tensor, other: Any) -> Tensor:
-        return op(other, self)
-    return method
-
-
 def _install() -> None:
     methods = {
-        "__and__": bitwise_and, "__rand__": _reflected(bitwise_and), "__or__": bitwise_or,
-        "__ror__": _reflected(bitwise_or), "__xor__": bitwise_xor,
-        "__rxor__": _reflected(bitwise_xor), "__invert__": bitwise_not,
-        "__floordiv__": floor_divide, "__rfloordiv__": _reflected(floor_divide),
-        "__mod__": remainder, "__rmod__": _reflected(remainder),
+        "__and__": bitwise_and, "__rand__": fn.reflected(bitwise_and), "__or__": bitwise_or,
+        "__ror__": fn.reflected(bitwise_or), "__xor__": bitwise_xor,
+        "__rxor__": fn.reflected(bitwise_xor), "__invert__": bitwise_not,
+        "__floordiv__": floor_divide, "__rfloordiv__": fn.reflected(floor_divide),
+        "__mod__": remainder, "__rmod__": fn.reflected(remainder),
         "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
         "bitwise_not": bitwise_not, "logical_and": logical_and, "logical_or": logical_or,
         "logical_xor": logical_xor, "all": all, "any": any, "remainder": remainder,

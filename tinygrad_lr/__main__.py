@@ -1,5 +1,5 @@
 """``python -m tinygrad_lr``: the same command line as the ``tinygrad-lr`` script."""
-from .cli import main
+from tinygrad_lr.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

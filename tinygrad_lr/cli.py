@@ -20,12 +20,12 @@ from typing import IO, Any
 
 import numpy as np
 
-from . import __version__, _dask_cli, serialization
-from .data import (StandardScaler, load_breast_cancer, load_digits, read_csv, read_features,
-                   train_test_split)
-from .exceptions import ConvergenceWarning, DataError, DataValueError
-from .linear_model import LogisticRegression
-from .metrics import accuracy_score, confusion_matrix, log_loss, roc_auc_score
+from tinygrad_lr import __version__, _dask_cli, serialization
+from tinygrad_lr.data import (StandardScaler, load_breast_cancer, load_digits, read_csv,
+                              read_features, train_test_split)
+from tinygrad_lr.exceptions import ConvergenceWarning, DataError, DataValueError
+from tinygrad_lr.linear_model import LogisticRegression
+from tinygrad_lr.metrics import accuracy_score, confusion_matrix, log_loss, roc_auc_score
 
 PROG = "tinygrad-lr"
 EXIT_ERROR = 2

@@ -5,9 +5,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .devices import CPU, check_device, device
-from .tensor import (DTypeLike, Tensor, _check_can_require_grad, as_array, get_default_dtype,
-                     int64)
+from tinygrad_lr.devices import CPU, check_device, device
+from tinygrad_lr.tensor import (DTypeLike, Tensor, _check_can_require_grad, as_array,
+                                get_default_dtype, int64)
 
 class Generator:
     """A random number generator, as ``torch.Generator``: an object that random functions take

@@ -17,8 +17,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from .devices import check_device, device
-from .tensor import Tensor
+from tinygrad_lr.devices import check_device, device
+from tinygrad_lr.tensor import Tensor
 
 FORMAT = "tinygrad_lr.save"
 VERSION = 1

@@ -9,10 +9,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ._printing import tensor_repr
-from .devices import CPU, check_device, is_device_name
-from .devices import device as _device
-from .size import Size
+from tinygrad_lr._printing import tensor_repr
+from tinygrad_lr.devices import CPU, check_device, is_device_name
+from tinygrad_lr.devices import device as _device
+from tinygrad_lr.size import Size
 
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .autograd.function import Function
-from .nn.module import Module
-from .tensor import Tensor
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.nn.module import Module
+from tinygrad_lr.tensor import Tensor
 
 # Arrays with at most this many elements are printed in full; larger ones are summarised.
 _MAX_SHOWN = 4

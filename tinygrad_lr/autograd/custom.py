@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tensor import Tensor
-from .function import Function
-from .grad_mode import _GradMode
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.autograd.grad_mode import _GradMode
 
 
 class FunctionCtx:

@@ -11,9 +11,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor, as_array
-from .function import Function, sum_to
-from .grad_mode import _GradMode
+from tinygrad_lr.tensor import Tensor, as_array
+from tinygrad_lr.autograd.function import Function, sum_to
+from tinygrad_lr.autograd.grad_mode import _GradMode
 
 
 def _as_grad(value: Any, like: Tensor, graph: bool, what: str) -> Any:

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from .grad_mode import _state
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.autograd.grad_mode import _state
 
 _sequence = itertools.count()
 _new_tensor = object.__new__
@@ -111,7 +111,7 @@ class Function:
         # PyTorch-style user functions (staticmethod forward(ctx, ...)) get their own apply.
         super().__init_subclass__(**kwargs)
         if isinstance(cls.__dict__.get("forward"), staticmethod):
-            from .custom import install_ctx_style
+            from tinygrad_lr.autograd.custom import install_ctx_style
             install_ctx_style(cls)
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:

@@ -5,8 +5,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..tensor import Tensor
-from .engine import grad
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.autograd.engine import grad
 
 
 def _as_input(x: Tensor) -> Tensor:

@@ -5,8 +5,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor
-from .engine import grad
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.autograd.engine import grad
 
 
 class GradcheckError(RuntimeError):

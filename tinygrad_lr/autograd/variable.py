@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tensor import Tensor
+from tinygrad_lr.tensor import Tensor
 
 
 class _VariableMeta(type):

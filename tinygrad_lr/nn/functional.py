@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..ops import losses, movement
-from .. import factories
-from ..ops import functional as fn
-from ..ops.functional import coerce, logsigmoid, sigmoid, tanh
-from ..ops.trig_round import erf
-from ..tensor import Tensor, get_default_dtype, int64
+from tinygrad_lr.autograd.grad_mode import is_grad_enabled, no_grad
+from tinygrad_lr.ops import losses, movement
+from tinygrad_lr import factories
+from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.ops.functional import coerce, logsigmoid, sigmoid, tanh
+from tinygrad_lr.ops.trig_round import erf
+from tinygrad_lr.tensor import Tensor, get_default_dtype, int64
 
 __all__ = ["sigmoid", "relu", "tanh", "softplus", "logsigmoid", "softmax", "log_softmax",
            "leaky_relu", "elu", "gelu", "silu", "batch_norm", "hardtanh", "relu6", "selu",
@@ -217,7 +217,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """x1 . x2 / max(||x1|| ||x2||, eps) along ``dim``."""
-    from ..ops.linalg import vector_norm
+    from tinygrad_lr.ops.linalg import vector_norm
     a, b = coerce(_float_tensor(x1), _float_tensor(x2))
     dot = fn.sum(a * b, dim)
     norms = vector_norm(a, 2, dim) * vector_norm(b, 2, dim)
@@ -227,7 +227,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p along the last dimension."""
-    from ..ops.linalg import vector_norm
+    from tinygrad_lr.ops.linalg import vector_norm
     a, b = coerce(_float_tensor(x1), _float_tensor(x2))
     return vector_norm(a - b + eps, p, -1, keepdim)
 
@@ -330,7 +330,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """input / max(||input||_p along dim, eps)."""
-    from ..ops.linalg import vector_norm
+    from tinygrad_lr.ops.linalg import vector_norm
     x = _float_tensor(input)
     return x / fn.clamp(vector_norm(x, p, dim, keepdim=True), min=eps)
 

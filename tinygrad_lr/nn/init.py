@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import factories
-from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
+from tinygrad_lr import factories
+from tinygrad_lr.autograd.grad_mode import no_grad
+from tinygrad_lr.tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",

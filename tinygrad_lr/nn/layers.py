@@ -7,12 +7,12 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from ..devices import check_device
-from ..tensor import DTypeLike, Tensor, get_default_dtype
-from . import functional as F
-from . import init
-from .module import Module
-from .parameter import Parameter
+from tinygrad_lr.devices import check_device
+from tinygrad_lr.tensor import DTypeLike, Tensor, get_default_dtype
+from tinygrad_lr.nn import functional as F
+from tinygrad_lr.nn import init
+from tinygrad_lr.nn.module import Module
+from tinygrad_lr.nn.parameter import Parameter
 
 
 def _check_size(name: str, what: str, value: Any) -> int:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.losses import check_reduction
-from ..tensor import Tensor
-from . import functional as F
-from .module import Module
+from tinygrad_lr.ops.losses import check_reduction
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.nn import functional as F
+from tinygrad_lr.nn.module import Module
 
 
 class _Loss(Module):

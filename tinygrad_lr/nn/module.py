@@ -7,11 +7,11 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
-from ..devices import check_device, is_device_name
-from ..devices import device as _device
-from ..tensor import DTypeLike, Tensor, float32, float64, reset_grads
-from .parameter import Parameter
+from tinygrad_lr.autograd.grad_mode import no_grad
+from tinygrad_lr.devices import check_device, is_device_name
+from tinygrad_lr.devices import device as _device
+from tinygrad_lr.tensor import DTypeLike, Tensor, float32, float64, reset_grads
+from tinygrad_lr.nn.parameter import Parameter
 
 
 class IncompatibleKeys(NamedTuple):

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, as_array, get_default_dtype
+from tinygrad_lr.tensor import Tensor, as_array, get_default_dtype
 
 
 class Parameter(Tensor):

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..tensor import Tensor, get_default_dtype
+from tinygrad_lr.tensor import Tensor, get_default_dtype
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
@@ -85,13 +85,13 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened into one vector (differentiable, as PyTorch's)."""
-    from ..ops.functional import cat
+    from tinygrad_lr.ops.functional import cat
     return cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of ``vec`` into the parameters, in place."""
-    from ..autograd.grad_mode import no_grad
+    from tinygrad_lr.autograd.grad_mode import no_grad
     if not isinstance(vec, Tensor) or vec.ndim != 1:
         raise TypeError(f"expected a 1-D Tensor, but got {type(vec).__name__}")
     start = 0

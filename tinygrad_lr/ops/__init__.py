@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..tensor import Tensor
-from . import functional as fn
-from .common import ArrayOps
-from .inplace import install_inplace
-from .elementwise import Sign
-from .movement import IndexGrad, IndexPut
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.ops.common import ArrayOps
+from tinygrad_lr.ops.inplace import install_inplace
+from tinygrad_lr.ops.elementwise import Sign
+from tinygrad_lr.ops.movement import IndexGrad, IndexPut
 
 
 def _prod_of_others(x: Tensor, axis: int) -> Tensor:

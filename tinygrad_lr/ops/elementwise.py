@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function, crossed
-from ..kernels import elementwise as kernels
+from tinygrad_lr.autograd.function import Function, crossed
+from tinygrad_lr.kernels import elementwise as kernels
 
 
 class _Arithmetic(Function):

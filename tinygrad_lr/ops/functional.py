@@ -8,12 +8,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..factories import as_tensor
-from ..tensor import Tensor, get_default_dtype, int64
-from . import elementwise as ew
-from . import losses as ls
-from . import movement as mv
-from . import reduce as rd
+from tinygrad_lr.factories import as_tensor
+from tinygrad_lr.tensor import Tensor, get_default_dtype, int64
+from tinygrad_lr.ops import elementwise as ew
+from tinygrad_lr.ops import losses as ls
+from tinygrad_lr.ops import movement as mv
+from tinygrad_lr.ops import reduce as rd
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 

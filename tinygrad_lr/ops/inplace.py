@@ -13,10 +13,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..autograd.grad_mode import _state
-from ..tensor import Tensor
-from . import functional as fn
-from .movement import Expand, Index, IndexPut, Permute, Reshape
+from tinygrad_lr.autograd.grad_mode import _state
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.ops.movement import Expand, Index, IndexPut, Permute, Reshape
 
 
 def _recording(t: Tensor, args: tuple) -> bool:

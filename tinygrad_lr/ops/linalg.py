@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..tensor import Tensor
-from . import functional as fn
-from .reduce import kept_shape
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.ops.reduce import kept_shape
 
 
 def _float(x: Any) -> Tensor:

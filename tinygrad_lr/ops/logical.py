@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..tensor import Tensor
-from . import functional as fn
-from .common import sum_to
-from .inplace import inplace_variant
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.ops.common import sum_to
+from tinygrad_lr.ops.inplace import inplace_variant
 
 
 def _arrays(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:

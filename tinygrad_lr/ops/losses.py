@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..kernels import elementwise as kernels
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.kernels import elementwise as kernels
 
 REDUCTIONS = ("none", "mean", "sum")
 

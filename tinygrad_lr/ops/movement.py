@@ -5,9 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function, crossed
-from ..kernels import products
-from .common import index_grad_array
+from tinygrad_lr.autograd.function import Function, crossed
+from tinygrad_lr.kernels import products
+from tinygrad_lr.ops.common import index_grad_array
 
 
 class _ToShape(Function):

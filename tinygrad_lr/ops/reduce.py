@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
+from tinygrad_lr.autograd.function import Function
 
 
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:

@@ -11,10 +11,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor, int64
-from . import functional as fn
-from .inplace import inplace_variant
-from .sorting import sort
+from tinygrad_lr.tensor import Tensor, int64
+from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.ops.inplace import inplace_variant
+from tinygrad_lr.ops.sorting import sort
 
 
 def _dim(x: Tensor, dim: int) -> int:
@@ -49,7 +49,7 @@ def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
 def _new(fill: Any) -> Any:
     def method(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
-        from .. import factories
+        from tinygrad_lr import factories
         shape = fn._shape_arg(size)
         return getattr(factories, fill)(shape, dtype=dtype or self.dtype, device=device,
                                         requires_grad=requires_grad)
@@ -60,7 +60,7 @@ def _new(fill: Any) -> Any:
 def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor filled with ``fill_value``, with this tensor's dtype (unless given)."""
-    from .. import factories
+    from tinygrad_lr import factories
     return factories.full(size, fill_value, dtype=dtype or self.dtype, device=device,
                           requires_grad=requires_grad)
 
@@ -68,7 +68,7 @@ def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any =
 def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
     """A new tensor of ``data`` with this tensor's dtype (unless given)."""
-    from ..tensor import tensor
+    from tinygrad_lr.tensor import tensor
     return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 
@@ -213,7 +213,7 @@ def lerp(input: Tensor, end: Any, weight: Any) -> Tensor:
 
 def median(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """The lower median (of all elements, or (values, indices) along ``dim``), as PyTorch."""
-    from .functional import ValuesIndices
+    from tinygrad_lr.ops.functional import ValuesIndices
     if dim is None:
         flat = fn.reshape(input, -1)
         return fn.index(sort(flat).values, (flat.shape[0] - 1) // 2)

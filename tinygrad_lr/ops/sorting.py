@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..tensor import Tensor, int64
-from . import functional as fn
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.tensor import Tensor, int64
+from tinygrad_lr.ops import functional as fn
 
 
 

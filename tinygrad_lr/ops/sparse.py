@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..tensor import Tensor
+from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.tensor import Tensor
 
 
 def is_sparse(value: Any) -> bool:

@@ -7,7 +7,7 @@ import types
 from collections import Counter
 from typing import Any, Callable, Iterable
 
-from .optimizer import Optimizer
+from tinygrad_lr.optim.optimizer import Optimizer
 
 
 def _check_optimizer(optimizer: Any) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tinygrad_lr.data._validation import RandomState, check_float, check_int, check_random_state
+from tinygrad_lr.utils.validation import RandomState, check_float, check_int, check_random_state
 
 # Hypercube vertices are drawn as distinct integers whose bits are the coordinates; int64 holds 62.
 _MAX_CODE_BITS = 62

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.data._validation import (
+from tinygrad_lr.utils.validation import (
     RandomState,
     check_consistent_length,
     check_random_state,

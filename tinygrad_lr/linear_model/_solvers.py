@@ -28,6 +28,7 @@ import numpy as np
 from tinygrad_lr.autograd import enable_grad, grad, no_grad
 from tinygrad_lr.compiler import _GraphBreak
 from tinygrad_lr.compiler import compile as compile_function
+from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.optim.lbfgs import _Point, _StrongWolfe
 from tinygrad_lr.tensor import Tensor
 
@@ -90,7 +91,7 @@ class FlatProblem:
         offset = 0
         for shape, size in zip(shapes, self.sizes):
             view = self.buffer[offset:offset + size].reshape(shape)
-            self.params.append(Tensor._make(view).requires_grad_())
+            self.params.append(from_numpy(view).requires_grad_())
             offset += size
         # Captured once, replayed at every later point; eager where a capture cannot replay the
         # objective (a sparse X enters its product as an op parameter, not a tensor).
@@ -148,7 +149,7 @@ class FlatProblem:
         """
         self._load(theta)
         self.evaluations += 1
-        directions = [Tensor._make(np.zeros(shape, self.dtype)) for shape in self.shapes]
+        directions = [from_numpy(np.zeros(shape, self.dtype)) for shape in self.shapes]
         for p in self.params:
             p.grad = None
         with enable_grad():
@@ -172,7 +173,7 @@ class FlatProblem:
         """The whole Hessian of a two-class objective in one double backward: the objective summed
         over P stacked copies of theta (the rows of Theta) has the gradient of copy i in row i,
         and the derivative of that gradient's diagonal with respect to Theta is the Hessian."""
-        stacked = Tensor._make(np.tile(theta.astype(self.dtype), (self.size, 1))).requires_grad_()
+        stacked = from_numpy(np.tile(theta.astype(self.dtype), (self.size, 1))).requires_grad_()
         n_weights = self.sizes[0]
         with enable_grad():
             total = self.objective(stacked[:, :n_weights],

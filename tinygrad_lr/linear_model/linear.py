@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 import tinygrad_lr.nn.functional as F
-from tinygrad_lr.data._validation import check_float, check_int
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
+from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.linear_model import _dask
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
@@ -25,6 +25,7 @@ from tinygrad_lr.linear_model.base import (
 from tinygrad_lr.ops.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD
 from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.utils.validation import check_float, check_int
 
 _SOLVERS = ("lstsq", "normal", "gd")
 # Largest Gram matrix X^T X the closed-form solvers form for a sparse X (n_features^2 values):
@@ -180,11 +181,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def _gradient_descent(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, Any]:
         """Full-batch gradient descent on mean((X w + b - y)^2), gradients from backward()."""
-        params = [Tensor._make(np.zeros(X.shape[1], X.dtype)).requires_grad_()]
+        params = [from_numpy(np.zeros(X.shape[1], X.dtype)).requires_grad_()]
         if self.fit_intercept:
-            params.append(Tensor._make(np.zeros((), X.dtype)).requires_grad_())
+            params.append(from_numpy(np.zeros((), X.dtype)).requires_grad_())
         sparse = is_sparse(X)
-        inputs, targets = (X if sparse else Tensor._make(X)), Tensor._make(y)
+        inputs, targets = (X if sparse else from_numpy(X)), from_numpy(y)
 
         def objective() -> Tensor:
             prediction = sparse_matmul(inputs, params[0]) if sparse else inputs @ params[0]

@@ -19,10 +19,8 @@ import numpy as np
 import tinygrad_lr.nn.functional as F
 from tinygrad_lr import serialization
 from tinygrad_lr.autograd import enable_grad, no_grad
-from tinygrad_lr.data._validation import (check_float, check_int, check_random_state,
-                                          validate_random_state)
-from tinygrad_lr.data.loader import iterate_minibatches
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
+from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.linear_model import _dask, _solvers
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
@@ -41,6 +39,9 @@ from tinygrad_lr.ops.functional import binary_cross_entropy_with_logits, log_sof
 from tinygrad_lr.ops.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD, Adam, RMSprop
 from tinygrad_lr.tensor import Tensor
+from tinygrad_lr.utils.minibatches import iterate_minibatches
+from tinygrad_lr.utils.validation import (check_float, check_int, check_random_state,
+                                          validate_random_state)
 
 _FIRST_ORDER = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
 _SOLVERS = ("lbfgs", "newton", *_FIRST_ORDER)
@@ -66,24 +67,24 @@ class _Objective:
         # A sparse X stays a constant of the graph, multiplied by the parameters with
         # SparseMatMul (X @ w forward, X.T @ g backward): never densified.
         self.sparse = is_sparse(X)
-        self.X = X if self.sparse else Tensor._make(X)
+        self.X = X if self.sparse else from_numpy(X)
         self.alpha, self.n_classes = alpha, n_classes
-        self.half_alpha = Tensor._make(np.array(alpha / 2, dtype=X.dtype))
+        self.half_alpha = from_numpy(np.array(alpha / 2, dtype=X.dtype))
         self.binary = n_classes == 2
         # Every constant enters the graph as a tensor, never as an array parameter of an op, so
         # that tl.compile can capture the objective (it replays tensors, not baked-in arrays).
         self.weights = weights.astype(X.dtype, copy=False)
         self.uniform = bool((self.weights == self.weights[0]).all())
-        self.weight_vector = Tensor._make(self.weights)
+        self.weight_vector = from_numpy(self.weights)
         if self.binary:
             # Labels already checked by fit: the loss op is called directly, without F's checks.
-            self.target = Tensor._make((encoded == 1).astype(X.dtype))
-            self.target_column = Tensor._make(self.target._data[:, None])
+            self.target = from_numpy((encoded == 1).astype(X.dtype))
+            self.target_column = from_numpy(self.target._data[:, None])
         else:
             # Minus the weighted one-hot targets: the loss is sum(log_softmax(logits) * these).
             one_hot = np.zeros((encoded.size, n_classes), X.dtype)
             one_hot[np.arange(encoded.size), encoded] = -self.weights
-            self.weighted_targets = Tensor._make(one_hot)
+            self.weighted_targets = from_numpy(one_hot)
 
     def __call__(self, W: Tensor, b: Tensor | None) -> Tensor:
         """The objective at (W, b). With two classes, W may also be its one row as a vector; a W
@@ -363,9 +364,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _new_params(self, X: np.ndarray, n_classes: int) -> list[Tensor]:
         """Zero coefficients (and intercepts) in X's dtype, as leaves that require grad."""
         rows = 1 if n_classes == 2 else n_classes
-        params = [Tensor._make(np.zeros((rows, X.shape[1]), X.dtype)).requires_grad_()]
+        params = [from_numpy(np.zeros((rows, X.shape[1]), X.dtype)).requires_grad_()]
         if self.fit_intercept:
-            params.append(Tensor._make(np.zeros(rows, X.dtype)).requires_grad_())
+            params.append(from_numpy(np.zeros(rows, X.dtype)).requires_grad_())
         return params
 
     @staticmethod

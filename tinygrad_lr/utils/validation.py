@@ -1,4 +1,9 @@
-"""Argument checks shared by the data modules, so bad values raise consistent ValueErrors."""
+"""Argument checks shared by the estimators and the data modules, so a bad value raises the same
+ValueError wherever it is passed (scikit-learn's ``sklearn.utils.validation``).
+
+It sits below ``linear_model`` and ``data`` in the layout, so both use it through this public
+module rather than one reaching into the other.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+__all__ = [
+    "RandomState",
+    "check_consistent_length",
+    "check_float",
+    "check_int",
+    "check_random_state",
+    "num_samples",
+    "take",
+    "validate_random_state",
+]
 
 RandomState = int | np.random.Generator | None
 

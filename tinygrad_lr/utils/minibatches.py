@@ -1,4 +1,8 @@
-"""Minibatch iteration over aligned arrays: a one-shot generator and a re-iterable DataLoader."""
+"""Minibatch iteration over aligned NumPy arrays: a one-shot generator and a re-iterable DataLoader.
+
+It sits below ``linear_model`` (whose minibatch solver draws its batches here) and ``data`` (which
+re-exports both names as ``tinygrad_lr.data.iterate_minibatches`` and ``tinygrad_lr.data.DataLoader``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.data._validation import (
+from tinygrad_lr.utils.validation import (
     RandomState,
     check_consistent_length,
     check_int,
     check_random_state,
 )
+
+__all__ = ["DataLoader", "iterate_minibatches"]
 
 
 def _as_arrays(arrays: tuple[Any, ...]) -> tuple[tuple[np.ndarray, ...], int]:

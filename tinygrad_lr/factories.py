@@ -6,8 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tinygrad_lr.devices import CPU, check_device, device
-from tinygrad_lr.tensor import (DTypeLike, Tensor, _check_can_require_grad, as_array,
-                                get_default_dtype, int64)
+from tinygrad_lr.tensor import DTypeLike, Tensor, as_array, get_default_dtype, int64
 
 class Generator:
     """A random number generator, as ``torch.Generator``: an object that random functions take
@@ -73,7 +72,9 @@ def default_generator() -> np.random.Generator:
     return _default.rng
 
 
-def _rng(generator: Generator | None) -> np.random.Generator:
+def numpy_generator(generator: Generator | None) -> np.random.Generator:
+    """The NumPy generator behind ``generator`` (the global one for None): what a function taking
+    PyTorch's ``generator=`` argument draws from. Raises TypeError for anything else."""
     if generator is None:
         return _default.rng
     if not isinstance(generator, Generator):
@@ -89,11 +90,7 @@ def _size(size: Sequence[Any]) -> tuple[int, ...]:
 
 
 def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._make(data)
-    if requires_grad:
-        _check_can_require_grad(data.dtype)
-        t._requires_grad = True
-    return t
+    return from_numpy(data).requires_grad_(requires_grad)
 
 
 def _dtype(dtype: DTypeLike) -> np.dtype:
@@ -188,7 +185,8 @@ def rand(*size: Any, generator: Generator | None = None, dtype: DTypeLike = None
           device: Any = None) -> Tensor:
     """Uniform samples in [0, 1)."""
     check_device(device)
-    return _finish(_rng(generator).random(_size(size)).astype(_dtype(dtype)), requires_grad)
+    return _finish(numpy_generator(generator).random(_size(size)).astype(_dtype(dtype)),
+                   requires_grad)
 
 
 def randn(*size: Any, generator: Generator | None = None, dtype: DTypeLike = None,
@@ -196,7 +194,7 @@ def randn(*size: Any, generator: Generator | None = None, dtype: DTypeLike = Non
           device: Any = None) -> Tensor:
     """Standard normal samples."""
     check_device(device)
-    return _finish(_rng(generator).standard_normal(_size(size)).astype(_dtype(dtype)),
+    return _finish(numpy_generator(generator).standard_normal(_size(size)).astype(_dtype(dtype)),
                    requires_grad)
 
 
@@ -210,12 +208,19 @@ def randint(low: int, high: Any = None, size: Sequence[int] = (), *,
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
-    return _finish(_rng(generator).integers(low, high, tuple(size)).astype(dtype or int64),
-                   requires_grad)
+    values = numpy_generator(generator).integers(low, high, tuple(size))
+    return _finish(values.astype(dtype or int64), requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``array`` (changes to one show in the other)."""
+    """A tensor sharing memory with ``array`` (changes to one show in the other), as
+    ``torch.from_numpy``: a leaf outside the graph, with a version counter of its own.
+
+    This is the public way for the layers above the engine (nn, optim, utils, linear_model,
+    serialization) to wrap an array they built without copying it: the one place outside the
+    reference layer that calls the private ``Tensor._make``. Ask for gradients with
+    ``from_numpy(array).requires_grad_()``.
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor._make(array)
@@ -226,7 +231,7 @@ def as_tensor(data: Any, dtype: DTypeLike = None) -> Tensor:
     is shared, not copied (the ops use it to wrap their non-Tensor operands)."""
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data._data.dtype):
         return data
-    return Tensor._make(as_array(data, dtype, copy=False))
+    return from_numpy(as_array(data, dtype, copy=False))
 
 
 def randperm(n: int, *, generator: Generator | None = None, dtype: DTypeLike = None,
@@ -234,7 +239,8 @@ def randperm(n: int, *, generator: Generator | None = None, dtype: DTypeLike = N
           device: Any = None) -> Tensor:
     """A random permutation of 0..n-1 (int64 by default)."""
     check_device(device)
-    return _finish(_rng(generator).permutation(int(n)).astype(dtype or int64), requires_grad)
+    return _finish(numpy_generator(generator).permutation(int(n)).astype(dtype or int64),
+                   requires_grad)
 
 
 def rand_like(input: Tensor, dtype: DTypeLike = None, requires_grad: bool = False,
@@ -282,7 +288,7 @@ def bernoulli(input: Tensor, p: float | None = None, *,
         probs = np.full(probs.shape, p, probs.dtype)
     if np.any((probs < 0) | (probs > 1)):
         raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
-    return Tensor._make((_rng(generator).random(probs.shape) < probs).astype(probs.dtype))
+    return from_numpy((numpy_generator(generator).random(probs.shape) < probs).astype(probs.dtype))
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -302,10 +308,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if not replacement and num_samples > np.count_nonzero(rows, axis=1).min():
         raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > "
                            "prob_dist.size(-1) samples without replacement")
-    rng = _rng(generator)
+    rng = numpy_generator(generator)
     out = np.stack([rng.choice(row.size, size=num_samples, replace=replacement,
                                p=row / row.sum()) for row in rows])
-    return Tensor._make(out.reshape(weights.shape[:-1] + (num_samples,)).astype(int64))
+    return from_numpy(out.reshape(weights.shape[:-1] + (num_samples,)).astype(int64))
 
 
 def normal(mean: Any, std: Any = 1.0, size: Sequence[int] | None = None, *,
@@ -320,31 +326,31 @@ def normal(mean: Any, std: Any = 1.0, size: Sequence[int] | None = None, *,
     shape = tuple(size) if size is not None else np.broadcast_shapes(m.shape, s.shape)
     if dtype is None:
         dtype = next((a.dtype for a in (m, s) if a.dtype.kind == "f" and a.ndim), None)
-    values = m + s * _rng(generator).standard_normal(shape)
+    values = m + s * numpy_generator(generator).standard_normal(shape)
     return _finish(np.asarray(values).astype(_dtype(dtype)), requires_grad)
 
 
 def _fill_random(t: Tensor, values: np.ndarray) -> Tensor:
     """Write ``values`` into ``t`` through ``copy_``: PyTorch's in-place rules and version
     counting apply (a leaf that requires grad must be filled under no_grad)."""
-    return t.copy_(Tensor._make(np.asarray(values).astype(t._data.dtype, copy=False)))
+    return t.copy_(from_numpy(np.asarray(values).astype(t._data.dtype, copy=False)))
 
 
 def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *,
               generator: Generator | None = None) -> Tensor:
     """Fill with samples uniform in [a, b), in place."""
-    return _fill_random(self, _rng(generator).uniform(a, b, self._data.shape))
+    return _fill_random(self, numpy_generator(generator).uniform(a, b, self._data.shape))
 
 
 def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *,
              generator: Generator | None = None) -> Tensor:
     """Fill with normal samples of ``mean`` and ``std``, in place."""
-    return _fill_random(self, _rng(generator).normal(mean, std, self._data.shape))
+    return _fill_random(self, numpy_generator(generator).normal(mean, std, self._data.shape))
 
 
 def _bernoulli_(self: Tensor, p: float = 0.5, *, generator: Generator | None = None) -> Tensor:
     """Fill with 1 (probability ``p``) or 0, in place."""
-    return _fill_random(self, _rng(generator).random(self._data.shape) < p)
+    return _fill_random(self, numpy_generator(generator).random(self._data.shape) < p)
 
 
 def _install_random_methods() -> None:

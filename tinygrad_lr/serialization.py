@@ -18,6 +18,7 @@ from typing import IO, Any
 import numpy as np
 
 from tinygrad_lr.devices import check_device, device
+from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.tensor import Tensor
 
 FORMAT = "tinygrad_lr.save"
@@ -156,7 +157,7 @@ class _Decoder:
         if kind == "str" and isinstance(value, str):
             return value
         if kind == "tensor":
-            tensor = Tensor._make(self.array(spec))
+            tensor = from_numpy(self.array(spec))
             if spec.get("requires_grad") is True:
                 if tensor.dtype.kind != "f":
                     raise self.fail(f"a tensor of dtype {tensor.dtype} is marked requires_grad")

@@ -32,7 +32,7 @@ __all__ = ["sigmoid", "relu", "tanh", "softplus", "logsigmoid", "softmax", "log_
 def _float_tensor(x: Any) -> Tensor:
     """``x`` as a Tensor of a floating dtype (integers become the default dtype)."""
     if not isinstance(x, Tensor):
-        x = Tensor._make(np.asarray(x))
+        x = factories.from_numpy(np.asarray(x))
     return x if x.dtype.kind == "f" else x.to(get_default_dtype())
 
 
@@ -241,9 +241,9 @@ def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean",
     if log_target:
         pointwise = fn.exp(y) * (y - x)
     else:
-        positive = Tensor._make(y._data > 0)
-        safe = fn.where(positive._data, y, 1.0)
-        pointwise = fn.where(positive._data, y * (fn.log(safe) - x), 0.0)
+        positive = y._data > 0
+        safe = fn.where(positive, y, 1.0)
+        pointwise = fn.where(positive, y * (fn.log(safe) - x), 0.0)
     if reduction == "batchmean":
         return fn.sum(pointwise) / (x.shape[0] if x.ndim else 1)
     losses.check_reduction(reduction)
@@ -310,7 +310,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         return x * 0.0
     keep = factories.default_generator().random(x.shape) >= p
-    return x * Tensor._make((keep / (1.0 - p)).astype(x.dtype))
+    return x * factories.from_numpy((keep / (1.0 - p)).astype(x.dtype))
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -325,7 +325,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if data.size and (data.min() < 0 or data.max() >= num_classes):
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes - 1}], got "
                            f"values from {int(data.min())} to {int(data.max())}")
-    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(int64))
+    return factories.from_numpy((data[..., None] == np.arange(num_classes)).astype(int64))
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

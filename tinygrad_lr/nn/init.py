@@ -21,12 +21,9 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
+    values = np.asarray(values).astype(tensor.dtype, copy=False)
     with no_grad():
-        return tensor.copy_(Tensor._make(np.asarray(values).astype(tensor.dtype, copy=False)))
-
-
-def _rng(generator: Any) -> np.random.Generator:
-    return factories._rng(generator)
+        return tensor.copy_(factories.from_numpy(values))
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -67,19 +64,19 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with samples uniform in [a, b)."""
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, factories.numpy_generator(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None
             ) -> Tensor:
     """Fill with normal samples of ``mean`` and ``std``."""
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, factories.numpy_generator(generator).normal(mean, std, tensor.shape))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator: Any = None) -> Tensor:
     """Fill with normal samples of ``mean`` and ``std`` redrawn until inside [a, b]."""
-    rng = _rng(generator)
+    rng = factories.numpy_generator(generator)
     values = rng.normal(mean, std, tensor.shape)
     bad = (values < a) | (values > b)
     while bad.any():
@@ -143,7 +140,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(generator).standard_normal((rows, cols))
+    flat = factories.numpy_generator(generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from tinygrad_lr.devices import check_device
+from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.tensor import DTypeLike, Tensor, get_default_dtype
 from tinygrad_lr.nn import functional as F
 from tinygrad_lr.nn import init
@@ -203,9 +204,9 @@ class BatchNorm1d(Module):
         else:
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor._make(np.zeros(num_features, dtype)))
-            self.register_buffer("running_var", Tensor._make(np.ones(num_features, dtype)))
-            self.register_buffer("num_batches_tracked", Tensor._make(np.array(0, np.int64)))
+            self.register_buffer("running_mean", from_numpy(np.zeros(num_features, dtype)))
+            self.register_buffer("running_var", from_numpy(np.ones(num_features, dtype)))
+            self.register_buffer("num_batches_tracked", from_numpy(np.array(0, np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

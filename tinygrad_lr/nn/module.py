@@ -10,6 +10,7 @@ import numpy as np
 from tinygrad_lr.autograd.grad_mode import no_grad
 from tinygrad_lr.devices import check_device, is_device_name
 from tinygrad_lr.devices import device as _device
+from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.tensor import DTypeLike, Tensor, float32, float64, reset_grads
 from tinygrad_lr.nn.parameter import Parameter
 
@@ -338,7 +339,7 @@ class Module:
                     continue
                 param._data = param._data.astype(dtype, copy=False)
                 if param.grad is not None:
-                    param.grad = Tensor._make(param.grad._data.astype(dtype, copy=False))
+                    param.grad = from_numpy(param.grad._data.astype(dtype, copy=False))
             for name, buf in module._buffers.items():
                 if buf is not None and buf.dtype.kind == "f":
                     module._buffers[name] = buf.detach().to(dtype)

@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.tensor import Tensor, get_default_dtype
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
@@ -39,7 +40,7 @@ def _write_grad(param: Tensor, values: np.ndarray) -> None:
     """Store ``values`` as the gradient: into the existing array when it is an owned array."""
     grad = param.grad
     if grad.requires_grad or not grad._data.flags.writeable:
-        param.grad = Tensor._make(values.astype(grad.dtype, copy=False))
+        param.grad = from_numpy(values.astype(grad.dtype, copy=False))
     else:
         np.copyto(grad._data, values, casting="unsafe")
 
@@ -60,7 +61,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         raise ValueError(f"clip_grad_norm_: max_norm must be non-negative, got {max_norm!r}")
     params = _with_grad(parameters)
     if not params:
-        return Tensor._make(np.array(0.0, dtype=get_default_dtype()))
+        return from_numpy(np.array(0.0, dtype=get_default_dtype()))
     dtype = np.result_type(*[param.grad.dtype for param in params])
     norms = np.array([_vector_norm(param.grad._data, p) for param in params], dtype=dtype)
     total = _vector_norm(norms, p)
@@ -72,7 +73,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     coef = np.minimum(dtype.type(max_norm) / (total + dtype.type(_NORM_EPS)), dtype.type(1))
     for param in params:
         _write_grad(param, param.grad._data * coef)
-    return Tensor._make(np.asarray(total, dtype=dtype))
+    return from_numpy(np.asarray(total, dtype=dtype))
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:

@@ -1,7 +1,8 @@
 """Minibatch iteration over aligned NumPy arrays: a one-shot generator and a re-iterable DataLoader.
 
-It sits below ``linear_model`` (whose minibatch solver draws its batches here) and ``data`` (which
-re-exports both names as ``tinygrad_lr.data.iterate_minibatches`` and ``tinygrad_lr.data.DataLoader``).
+It sits below ``linear_model`` (whose minibatch solver draws its batches here) and ``data``
+(which re-exports both names as ``tinygrad_lr.data.iterate_minibatches`` and
+``tinygrad_lr.data.DataLoader``).
 """
 
 from __future__ import annotations

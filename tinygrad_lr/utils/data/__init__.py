@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from tinygrad_lr.factories import Generator, _rng
+from tinygrad_lr.factories import Generator, from_numpy, numpy_generator
 from tinygrad_lr.ops.functional import stack
 from tinygrad_lr.tensor import Tensor
 
@@ -116,7 +116,7 @@ def random_split(dataset: Any, lengths: Sequence[float],
     if sum(lengths) != n:
         raise ValueError(f"Sum of input lengths ({sum(lengths)}) does not equal the length of "
                          f"the input dataset ({n})!")
-    order = _rng(generator).permutation(n).tolist()
+    order = numpy_generator(generator).permutation(n).tolist()
     subsets, start = [], 0
     for length in lengths:
         subsets.append(Subset(dataset, order[start:start + int(length)]))
@@ -131,15 +131,15 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(first, Tensor):
         return stack(list(batch))
     if isinstance(first, np.ndarray) and first.dtype.kind in "biuf":
-        return Tensor._make(np.stack(batch))
+        return from_numpy(np.stack(batch))
     if isinstance(first, np.generic):
-        return Tensor._make(np.asarray(batch))
+        return from_numpy(np.asarray(batch))
     if isinstance(first, bool):
-        return Tensor._make(np.asarray(batch, dtype=np.bool_))
+        return from_numpy(np.asarray(batch, dtype=np.bool_))
     if isinstance(first, numbers.Integral):
-        return Tensor._make(np.asarray(batch, dtype=np.int64))
+        return from_numpy(np.asarray(batch, dtype=np.int64))
     if isinstance(first, numbers.Real):
-        return Tensor._make(np.asarray(batch, dtype=np.float64))
+        return from_numpy(np.asarray(batch, dtype=np.float64))
     if isinstance(first, (str, bytes)):
         return list(batch)
     if isinstance(first, Mapping):
@@ -188,7 +188,7 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
-        rng, n = _rng(self.generator), len(self.data_source)
+        rng, n = numpy_generator(self.generator), len(self.data_source)
         if self.replacement:
             return iter(rng.integers(0, n, self.num_samples).tolist())
         return iter(rng.permutation(n).tolist()[:self.num_samples])
@@ -204,7 +204,7 @@ class SubsetRandomSampler(Sampler):
         self.indices, self.generator = indices, generator
 
     def __iter__(self) -> Iterator[int]:
-        order = _rng(self.generator).permutation(len(self.indices))
+        order = numpy_generator(self.generator).permutation(len(self.indices))
         return iter([self.indices[i] for i in order.tolist()])
 
     def __len__(self) -> int:
@@ -224,7 +224,7 @@ class WeightedRandomSampler(Sampler):
         self.num_samples, self.replacement, self.generator = num_samples, replacement, generator
 
     def __iter__(self) -> Iterator[int]:
-        draws = _rng(self.generator).choice(self.weights.size, size=self.num_samples,
+        draws = numpy_generator(self.generator).choice(self.weights.size, size=self.num_samples,
                                             replace=self.replacement,
                                             p=self.weights / self.weights.sum())
         return iter(draws.tolist())
@@ -305,7 +305,7 @@ class DataLoader:
     def _fast_batch(self, indices: list[int]) -> Any:
         """A TensorDataset batch by one indexing per tensor (what stacking the rows gives)."""
         rows = np.asarray(indices, dtype=np.int64)
-        return [Tensor._make(t._data[rows]) for t in self.dataset.tensors]
+        return [from_numpy(t._data[rows]) for t in self.dataset.tensors]
 
     def __iter__(self) -> Iterator[Any]:
         if self._iterable:

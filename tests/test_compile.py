@@ -136,24 +136,15 @@ def test_learning_rates_set_by_schedulers_are_read_live(name: str, opt: str) -> 
 
 
 def bake_learning_rates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A planted bug: the optimizer step replays with the learning rates of the capture."""
-    original = compile_module._call_step
+    """A planted bug: the SGD update replays with the learning rates of the capture."""
+    original = compile_module._sgd_source
 
-    def baked(method: Callable, owner: Any, *args: Any) -> Callable:
-        groups = getattr(owner, "param_groups", None)
-        if groups is None or method.__name__ != "step":
-            return original(method, owner, *args)
-        frozen = [group["lr"] for group in groups]
-
-        def run(env: list) -> None:
-            live = [group["lr"] for group in owner.param_groups]
-            for group, lr in zip(owner.param_groups, frozen):
-                group["lr"] = lr
-            method(owner, *args)
-            for group, lr in zip(owner.param_groups, live):
-                group["lr"] = lr
-        return run
-    monkeypatch.setattr(compile_module, "_call_step", baked)
+    def baked(rec: Any, opt: Any, g: int, group: dict, name: str, params: list, reads: list,
+              checks: list, updates: list) -> None:
+        original(rec, opt, g, group, name, params, reads, checks, updates)
+        reads[:] = [f"lr{g} = {float(group['lr'])!r}" if line.startswith(f"lr{g} =") else line
+                    for line in reads]
+    monkeypatch.setattr(compile_module, "_sgd_source", baked)
 
 
 def test_a_baked_learning_rate_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,7 +53,10 @@ them; eager code pays nothing): ``Function.apply`` (each op's forward), the engi
 """
 from __future__ import annotations
 
+import builtins
 import functools
+import keyword
+import math
 import sys
 import threading
 import warnings
@@ -65,10 +68,11 @@ import numpy as np
 
 from tinygrad_lr import factories
 from tinygrad_lr.autograd import engine
-from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.autograd.function import Function, sum_to
 from tinygrad_lr.autograd.grad_mode import _state
+from tinygrad_lr.kernels import threads
+from tinygrad_lr.kernels.tuning import MIN_SLICE
 from tinygrad_lr.ops import inplace
-from tinygrad_lr.ops.common import sum_to
 from tinygrad_lr.tensor import Tensor, get_default_dtype
 
 __all__ = ["compile", "CompiledFunction", "CompiledModule", "CompiledRegion", "Capture",
@@ -81,6 +85,8 @@ _EAGER = object()  # cache entry: this signature runs eagerly
 _capture_lock = threading.Lock()
 _active: "_Recorder | None" = None  # the recorder of the capture in progress
 _compiled: "weakref.WeakSet[CompiledFunction]" = weakref.WeakSet()
+# Local variables of the generated replays besides the slots' (no global may take these names).
+_TEMPORARIES = frozenset({"flat", "replay", "grads", "step", "root_correction2"})
 
 
 def reset() -> None:
@@ -101,27 +107,65 @@ class _GraphBreak(RuntimeError):
     """Raised at a graph break under ``fullgraph=True``."""
 
 
-# ---- values and steps ----------------------------------------------------------------------------
-class Capture:
-    """One recorded call: the kernels in order, and how to load its inputs and build its outputs.
+# ---- captures and their generated replay ---------------------------------------------------------
+_STALE = object()  # a replay's answer when an external tensor no longer matches its capture
+_make = Tensor._make  # the unhooked constructor: replays run after the hooks are restored
 
-    ``str(capture)`` prints the kernels, one a line: the static graph of the step.
+
+def _grad_disappeared() -> None:
+    raise RuntimeError("compiled function: a tensor's .grad was read where the capture saw a "
+                       "gradient, but it is None now (was zero_grad() called outside the function "
+                       "since?); call the function with the same gradient state, or compile it "
+                       "with the zero_grad() inside")
+
+
+def _grad_appeared() -> None:
+    raise RuntimeError("compiled function: a tensor's .grad was None when the function was "
+                       "captured (it read it), but it holds a gradient now; the function may "
+                       "decide differently on it: call it with the same gradient state "
+                       "(zero_grad() inside the function does that)")
+
+
+# Names every generated replay may use.
+_NAMESPACE: dict[str, Any] = {
+    "ndarray": np.ndarray, "asarray": np.asarray, "array": np.array,
+    "add_reduce": np.add.reduce, "sum_to": sum_to, "make": _make, "sqrt": math.sqrt,
+    "accumulate": engine._accumulate, "threads_run": threads.run,
+    "grad_disappeared": _grad_disappeared, "grad_appeared": _grad_appeared,
+}
+
+
+class Capture:
+    """One recorded call: its kernels in order, each as the Python statements that replay it,
+    and how to load its inputs and build its outputs.
+
+    At the end of the capture the statements become the body of one generated function
+    (:attr:`source`, compiled once): a replay is a single call running the kernels one after
+    another on the new inputs' arrays, with no graph, no Tensors in between and no per-kernel
+    dispatch. ``str(capture)`` prints each kernel and the statements it replays as: the static
+    graph of the step.
     """
 
     def __init__(self, signature: str) -> None:
         self.signature = signature
-        self.steps: list[Callable[[list], None]] = []
-        self.lines: list[str] = []
+        self.lines: list[str] = []  # what each kernel does, one line each
+        self.sources: list[list[str]] = []  # each kernel's statements
+        self.namespace: dict[str, Any] = dict(_NAMESPACE)  # the generated function's globals
         self.loads: list[tuple[int, Tensor, tuple, np.dtype, bool]] = []  # externals, read live
         self.arg_loads: list[tuple[int, int]] = []  # (slot, flat argument index)
         self.constants: list[tuple[int, Any]] = []
-        self.size = 0
         self.output: Any = None
         self.pending: Callable[[], Any] | None = None  # weakref to the last live graph's root
+        self.source = ""
+        self.run: Callable[[list], Any] | None = None
 
     def __str__(self) -> str:
-        head = f"capture of {self.signature}: {len(self.steps)} kernels"
-        return "\n".join([head] + [f"  {i:3d}  {line}" for i, line in enumerate(self.lines)])
+        rows = [f"capture of {self.signature}: {len(self.lines)} kernels (each with the "
+                "statements its replay runs)"]
+        for i, (line, statements) in enumerate(zip(self.lines, self.sources)):
+            rows.append(f"  {i:3d}  {line}")
+            rows.extend(f"{'':9}{statement}" for statement in statements)
+        return "\n".join(rows)
 
     __repr__ = __str__
 
@@ -131,35 +175,21 @@ class Capture:
         node = self.pending() if self.pending is not None else None
         return node is not None and node.arity != 0
 
-    def matches(self) -> bool:
-        """True while every external tensor still holds an array of its captured shape and dtype
-        and has its captured ``requires_grad`` (a frozen parameter changes the graph)."""
-        for _, t, shape, dtype, requires_grad in self.loads:
-            data = t._data
-            if data.shape != shape or data.dtype != dtype or t._requires_grad is not requires_grad:
-                return False
-        return True
-
     def replay(self, flat: list) -> Any:
-        """Run the kernels on the arguments ``flat`` (flattened as the signature was)."""
-        env: list[Any] = [None] * self.size
-        env[0] = flat
-        for slot, t, _, _, _ in self.loads:
-            env[slot] = t._data
-        for slot, i in self.arg_loads:
-            env[slot] = flat[i]._data
-        for slot, value in self.constants:
-            env[slot] = value
-        for step in self.steps:
-            step(env)
+        """Run the kernels on the arguments ``flat`` (flattened as the signature was); ``_STALE``
+        (and nothing run) when an external tensor no longer has its captured shape, dtype or
+        ``requires_grad`` (a frozen parameter changes the graph)."""
+        env = self.run(flat)
+        if env is None:
+            return _STALE
         result = _build(self.output, env, flat)
         if self.output[0] == "region":
             self.pending = weakref.ref(result.grad_fn) if result.grad_fn is not None else None
         return result
 
 
-def _build(spec: Any, env: list, flat: list) -> Any:
-    """The function's result from its recorded structure."""
+def _build(spec: Any, env: dict, flat: list) -> Any:
+    """The function's result from its recorded structure (``env``: the arrays it needs)."""
     kind = spec[0]
     if kind == "slot":
         return Tensor._make(env[spec[1]], spec[2])
@@ -178,9 +208,30 @@ def _build(spec: Any, env: list, flat: list) -> Any:
     return spec[1]
 
 
+def _needed_slots(spec: Any, found: set[int]) -> set[int]:
+    """The slots whose arrays ``_build`` reads for ``spec`` (outputs, a region's rule inputs)."""
+    kind = spec[0]
+    if kind == "slot":
+        found.add(spec[1])
+    elif kind == "region":
+        found.add(spec[1])
+        for _, ins, _ in spec[2].steps:
+            found.update(ins)
+    elif kind == "seq":
+        for s in spec[2]:
+            _needed_slots(s, found)
+    elif kind == "dict":
+        for s in spec[1].values():
+            _needed_slots(s, found)
+    return found
+
+
 # ---- recording -----------------------------------------------------------------------------------
 class _Recorder:
-    """Collects the steps of one capture; its methods are called by the swapped-in hooks."""
+    """Collects the kernels of one capture; its methods are called by the swapped-in hooks.
+
+    Every array the capture computes or reads gets a slot, named for the plan (``t4``,
+    ``param0``, ``arg1``...), which is also its local variable in the generated replay."""
 
     def __init__(self, capture: Capture, fullgraph: bool) -> None:
         self.capture = capture
@@ -188,13 +239,16 @@ class _Recorder:
         self.thread = threading.get_ident()
         self.values: list[Any] = []  # slot -> the array at capture (keeps ids unique)
         self.names: list[str] = []
+        self.taken: set[str] = set()
+        self.tensor_names: dict[int, str] = {}  # id(tensor) -> its global name in the replay
+        self.global_names: dict[int, str] = {}  # id(value) -> its name (the namespace keeps it)
         self.slots: dict[int, int] = {}  # id(array) -> slot
         self.nodes: dict[int, tuple[int, ...]] = {}  # id(node) -> slots of its rule's inputs
         self.keep: list[Any] = []
         self.broken: str | None = None
         self.quiet = 0  # > 0 inside a recorded call whose insides are not recorded
         self.externals = 0
-        self.new_slot(None, "args")  # slot 0: the call's flattened arguments
+        self.new_slot(None, "flat")  # slot 0: the call's flattened arguments
         # Arrays of tensors made during the capture outside the recorded kernels (an integer
         # cast, a comparison, a tensor built inside the function): a replay could only bake them.
         self.born: dict[int, np.ndarray] = {}
@@ -212,14 +266,33 @@ class _Recorder:
         if self.fullgraph:
             raise _GraphBreak(f"compile(fullgraph=True): graph break: {reason}")
 
-    # -- slots
+    # -- slots and names
     def new_slot(self, value: Any, name: str | None = None) -> int:
         slot = len(self.values)
         self.values.append(value)
-        self.names.append(name or f"t{slot}")
+        name = (name or f"t{slot}").replace(".", "_")
+        if name in self.taken:
+            name = f"{name}_{slot}"
+        self.taken.add(name)
+        self.names.append(name)
         if isinstance(value, np.ndarray):
             self.slots[id(value)] = slot
         return slot
+
+    def glob(self, value: Any, hint: str) -> str:
+        """A name of the generated replay's globals bound to ``value`` (an object it calls or
+        reads: a node's forward, a parameter tensor, an optimizer)."""
+        name = self.global_names.get(id(value))
+        if name is not None:
+            return name
+        namespace = self.capture.namespace
+        name = "".join(c if c.isalnum() else "_" for c in hint).strip("_") or "value"
+        if name in namespace or name in self.taken or name in _TEMPORARIES \
+                or not name.isidentifier() or keyword.iskeyword(name):
+            name = f"{name}_{len(namespace)}"
+        namespace[name] = value
+        self.global_names[id(value)] = name
+        return name
 
     def slot_of(self, t: Tensor) -> int:
         """The slot of ``t``'s array: computed in this capture, an argument, or an external
@@ -245,9 +318,19 @@ class _Recorder:
         self.capture.constants.append((slot, value))
         return slot
 
-    def emit(self, step: Callable[[list], None], line: str) -> None:
-        self.capture.steps.append(step)
+    def tensor_name(self, t: Tensor) -> str:
+        """The global name of a tensor the replay reads or changes (a parameter: its ``.grad``,
+        its version counter)."""
+        name = self.tensor_names.get(id(t))
+        if name is None:
+            name = self.glob(t, self.names[self.slot_of(t)].upper())
+            self.tensor_names[id(t)] = name
+        return name
+
+    def emit(self, line: str, statements: list[str]) -> None:
+        """Append a kernel: what it does (``line``) and the statements that replay it."""
         self.capture.lines.append(line)
+        self.capture.sources.append(statements)
 
     def describe(self, slot: int) -> str:
         value = self.values[slot]
@@ -261,7 +344,7 @@ class _Recorder:
 
     def pure_call(self, function: Callable, args: tuple, kwargs: dict, result: Tensor) -> None:
         """Record a call without a graph node (a comparison, argmax, an integer cast) as one
-        step that calls ``function`` again on the replay's arrays."""
+        kernel that calls ``function`` again on the replay's arrays."""
         spec = []
         for arg in args:
             if isinstance(arg, Tensor):
@@ -275,9 +358,11 @@ class _Recorder:
             self.graph_break(f"{function.__name__} with a tensor keyword argument")
             return
         out = self.new_slot(result._data)
-        self.emit(_pure_step(function, tuple(spec), dict(kwargs), out),
-                  f"forward   {function.__name__:<22} {self.describe(out)} <- "
-                  + ", ".join(self.names[v] if is_tensor else repr(v) for is_tensor, v in spec))
+        call = self.glob(_pure_kernel(function, tuple(spec), dict(kwargs)), function.__name__)
+        arguments = ", ".join(self.names[v] for is_tensor, v in spec if is_tensor)
+        self.emit(f"forward   {function.__name__:<22} {self.describe(out)} <- "
+                  + ", ".join(self.names[v] if is_tensor else repr(v) for is_tensor, v in spec),
+                  [f"{self.names[out]} = {call}({arguments})"])
 
     # -- forward
     def forward(self, cls: type, params: dict, tensors: tuple, result: Tensor) -> None:
@@ -294,16 +379,25 @@ class _Recorder:
         if node.on_scalars and len(arrays) in (1, 2) and arrays[0].dtype.kind == "f":
             convert = not any(a.ndim for a in arrays)
         out = self.new_slot(result._data)
+        statements = []
         node_in = in_slots
-        if convert and result.grad_fn is not None:
-            saved = (node.a0,) if len(arrays) == 1 else (node.a0, node.a1)
-            node_in = tuple(self.new_slot(a) for a in saved)
+        if convert:  # 0-d floats reach forward (and the rule) as NumPy scalars, as in eager
+            saved = [a[()] for a in arrays]
+            if result.grad_fn is not None:
+                saved = [node.a0] if len(arrays) == 1 else [node.a0, node.a1]
+            node_in = tuple(self.new_slot(a, f"{self.names[s]}_scalar")
+                            for a, s in zip(saved, in_slots))
+            statements += [f"{self.names[n]} = {self.names[s]}[()]"
+                           for n, s in zip(node_in, in_slots)]
         if result.grad_fn is not None:
             self.nodes[id(node)] = node_in
             self.keep.append(node)
-        self.emit(_forward_step(node, in_slots, out, convert, node_in if convert else None),
-                  f"forward   {type(node).__name__:<22} {self.describe(out)} <- "
-                  + ", ".join(self.names[s] for s in in_slots))
+        forward = self.glob(node.forward, f"{cls.__name__}_forward")
+        target = self.names[out]
+        statements += [f"{target} = {forward}({', '.join(self.names[s] for s in node_in)})",
+                       f"if type({target}) is not ndarray: {target} = asarray({target})"]
+        self.emit(f"forward   {type(node).__name__:<22} {self.describe(out)} <- "
+                  + ", ".join(self.names[s] for s in in_slots), statements)
 
     # -- backward
     def backward(self, roots: list, root_grads: list, retain_graph: bool) -> None:
@@ -339,27 +433,29 @@ class _Recorder:
             in_grads = node.backward(values[g_slot], xp, *arrays)
             if node.arity == 1:
                 in_grads = (in_grads,)
+            returned = [gi if parent is not None else None for parent, gi in zip(parents, in_grads)]
             outs = []
             results = []
             for i, (parent, a, gi) in enumerate(zip(parents, arrays, in_grads)):
                 if gi is None or parent is None:
                     continue
-                shape = cast = None
+                after = []  # the engine's sum back to the input's shape, then its cast
                 if gi.shape != a.shape:
-                    shape = a.shape
-                    gi = sum_to(gi, shape)
+                    after += _sum_to_source(gi, a.shape)
+                    gi = sum_to(gi, a.shape)
                 if gi.dtype != a.dtype:
-                    cast = a.dtype
+                    after.append(f"{{0}} = {self.glob(xp.cast, 'cast')}({{0}}, "
+                                 f"{self.glob(a.dtype, 'dtype')})")
                     gi = xp.cast(gi, a.dtype)
                 slot = self.new_slot(gi)
-                outs.append((i, slot, shape, cast))
+                outs.append((i, slot, after))
                 results.append((parent, slot))
             if not retain_graph:
                 node.release()
-            self.emit(_rule_step(node, g_slot, in_slots, tuple(outs)),
-                      f"backward  {node.name():<22} "
-                      + ", ".join(self.describe(s) for _, s, _, _ in outs)
-                      + f" <- {self.names[g_slot]}, " + ", ".join(self.names[s] for s in in_slots))
+            self.emit(f"backward  {node.name():<22} "
+                      + ", ".join(self.describe(s) for _, s, _ in outs)
+                      + f" <- {self.names[g_slot]}, " + ", ".join(self.names[s] for s in in_slots),
+                      self._rule_source(node, g_slot, in_slots, outs, len(returned) == 1))
             for parent, slot in results:
                 if isinstance(parent, Tensor):
                     self._add_leaf(leaves, parent, slot)
@@ -371,9 +467,27 @@ class _Recorder:
         for t, slot in leaves.values():
             engine._accumulate(t, values[slot], False)
             grad_slot = self.new_slot(t._grad._data, f"{self._name(t)}.grad")
-            self.emit(_accumulate_step(t, slot, grad_slot),
-                      f"grad      accumulate             {self._name(t)}.grad += "
-                      f"{self.names[slot]}")
+            tensor, g, grad = self.tensor_name(t), self.names[slot], self.names[grad_slot]
+            self.emit(f"grad      accumulate             {self._name(t)}.grad += {g}",
+                      [f"if {tensor}._grad is None: {tensor}._grad = make(array({g}))",
+                       f"else: accumulate({tensor}, {g}, False)",
+                       f"{grad} = {tensor}._grad._data"])
+
+    def _rule_source(self, node: Function, g: int, ins: tuple[int, ...], outs: list,
+                     single: bool) -> list[str]:
+        """A derivative rule's call, then each kept input gradient summed back to its input's
+        shape and cast to its dtype where the capture saw that needed (as the engine does)."""
+        rule = self.glob(node.backward, f"{type(node).__name__}_rule")
+        xp = self.glob(Function.array_ops, "xp")
+        call = f"{rule}({', '.join([self.names[g], xp] + [self.names[i] for i in ins])})"
+        if single and len(outs) == 1 and not outs[0][2]:
+            return [f"{self.names[outs[0][1]]} = {call}"]
+        statements = [f"grads = {call}"]
+        for i, slot, after in outs:
+            name = self.names[slot]
+            statements.append(f"{name} = grads" if single else f"{name} = grads[{i}]")
+            statements += [line.format(name) for line in after]
+        return statements
 
     def _name(self, t: Tensor) -> str:
         slot = self.slots.get(id(t._data))
@@ -381,9 +495,9 @@ class _Recorder:
 
     def _sum(self, a: int, b: int) -> int:
         slot = self.new_slot(self.values[a] + self.values[b])
-        self.emit(_sum_step(a, b, slot),
-                  f"grad      sum                    {self.describe(slot)} <- "
-                  f"{self.names[a]} + {self.names[b]}")
+        self.emit(f"grad      sum                    {self.describe(slot)} <- "
+                  f"{self.names[a]} + {self.names[b]}",
+                  [f"{self.names[slot]} = {self.names[a]} + {self.names[b]}"])
         return slot
 
     def _add_leaf(self, leaves: dict, t: Tensor, slot: int) -> None:
@@ -406,32 +520,55 @@ class _Recorder:
 
     # -- optimizers, schedulers, gradients, writes
     def optimizer_step(self, opt: Any, original: Callable) -> None:
+        """Record ``opt.step()`` (just run, so its state exists): the update kernels of the
+        optimizer, hyperparameters and state read live, where it is one this module knows;
+        otherwise a call of its ``step``."""
         params = [p for group in opt.param_groups for p in group["params"] if p._grad is not None]
         names = ", ".join(self._name(p) for p in params)
-        self.emit(_call_step(original, opt),
-                  f"optimizer {type(opt).__name__ + '.step':<22} updates {names} in place "
-                  "(hyperparameters and state read live)")
+        statements = _optimizer_source(self, opt, original)
+        kind = "kernels" if statements is not None else "a call of step()"
+        if statements is None:
+            statements = [f"{self.glob(original, 'optimizer_step')}({self.glob(opt, 'opt')})"]
+        self.emit(f"optimizer {type(opt).__name__ + '.step':<22} updates {names} in place "
+                  f"({kind}; hyperparameters and state read live)", statements)
 
     def zero_grad(self, owner: Any, original: Callable, set_to_none: bool) -> None:
-        self.emit(_call_step(original, owner, set_to_none),
-                  f"grad      {type(owner).__name__ + '.zero_grad':<22} "
-                  f"set_to_none={set_to_none}")
+        statements = None
+        if set_to_none and hasattr(owner, "param_groups"):
+            statements = _zero_grad_source(self, owner, original)
+        if statements is None:
+            statements = [f"{self.glob(original, 'zero_grad')}({self.glob(owner, 'owner')}, "
+                          f"{set_to_none})"]
+        self.emit(f"grad      {type(owner).__name__ + '.zero_grad':<22} "
+                  f"set_to_none={set_to_none}", statements)
 
     def scheduler_step(self, scheduler: Any, original: Callable) -> None:
-        self.emit(_call_step(original, scheduler),
-                  f"schedule  {type(scheduler).__name__ + '.step':<22} (sets param_groups' lr)")
+        self.emit(f"schedule  {type(scheduler).__name__ + '.step':<22} (sets param_groups' lr)",
+                  [f"{self.glob(original, 'scheduler_step')}({self.glob(scheduler, 'scheduler')})"])
 
     def load_grad(self, t: Tensor, grad: Tensor) -> None:
         slot = self.new_slot(grad._data, f"{self._name(t)}.grad")
-        self.emit(_load_grad_step(t, slot), f"grad      read                   {self.names[slot]}")
+        name, tensor = self.names[slot], self.tensor_name(t)
+        self.emit(f"grad      read                   {name}",
+                  [f"{name} = {tensor}._grad", f"if {name} is None: grad_disappeared()",
+                   f"{name} = {name}._data"])
+
+    def no_grad_guard(self, t: Tensor) -> None:
+        self.emit("guard     .grad is None            (as at capture)",
+                  [f"if {self.tensor_name(t)}._grad is not None: grad_appeared()"])
 
     def set_grad(self, t: Tensor, value: Tensor | None) -> None:
         slot = None if value is None else self.slot_of(value)
-        # A tensor made outside the recorded kernels (zeros_like(w)) is fresh at every eager
-        # call: the replay assigns a copy, which accumulation may then change in place.
-        fresh = slot is not None and self.is_external(slot)
-        self.emit(_set_grad_step(t, slot, fresh), f"grad      assign                 "
-                  f"{self._name(t)}.grad = {'None' if slot is None else self.names[slot]}")
+        tensor = self.tensor_name(t)
+        if slot is None:
+            statement = f"{tensor}._grad = None"
+        else:
+            # A tensor made outside the recorded kernels (zeros_like(w)) is fresh at every eager
+            # call: the replay assigns a copy, which accumulation may then change in place.
+            fresh = ".copy()" if self.is_external(slot) else ""
+            statement = f"{tensor}._grad = make({self.names[slot]}{fresh})"
+        self.emit(f"grad      assign                 {self._name(t)}.grad = "
+                  f"{'None' if slot is None else self.names[slot]}", [statement])
 
     def is_external(self, slot: int) -> bool:
         return any(s == slot for s, *_ in self.capture.loads)
@@ -452,17 +589,19 @@ class _Recorder:
             self.graph_break("an in-place write into a tensor made outside the recorded kernels "
                              "(a constant made inside the function, or a buffer kept outside it)")
             return
-        counter: Any = None  # whose version the write bumps at replay: a parameter's, an argument's
+        bump = None  # whose version the write bumps at replay: a parameter's, an argument's
         for s, external, *_ in self.capture.loads:
             if external._version_counter is t._version_counter:
-                counter = external._version_counter
+                bump = f"{self.glob(external._version_counter, 'version')}[0] += 1"
         flat = self.values[0]
         for i, arg in enumerate(flat):
             if arg._version_counter is t._version_counter:
-                counter = i
-        self.emit(_write_step(target, slot, index, counter),
-                  f"write     in place               {self.names[target]}[{_show_index(index)}] "
-                  f"= {self.names[slot]}")
+                bump = f"flat[{i}]._version_counter[0] += 1"
+        statements = [f"{self.names[target]}[{self.glob(index, 'index')}] = {self.names[slot]}"]
+        if bump is not None:
+            statements.append(bump)
+        self.emit(f"write     in place               {self.names[target]}[{_show_index(index)}] "
+                  f"= {self.names[slot]}", statements)
 
 
 def _holds_array(value: Any) -> bool:
@@ -487,140 +626,195 @@ def _show_index(index: Any) -> str:
     return "..." if index is Ellipsis else str(index)
 
 
-# ---- the replay steps (closures over slot numbers) -----------------------------------------------
-def _forward_step(node: Function, ins: tuple[int, ...], out: int, convert: bool,
-                  node_in: tuple[int, ...] | None) -> Callable[[list], None]:
-    forward = node.forward
-    ndarray, asarray = np.ndarray, np.asarray
-    if convert:
-        def run(env: list) -> None:
-            arrays = [env[i][()] for i in ins]
-            result = forward(*arrays)
-            env[out] = result if type(result) is ndarray else asarray(result)
-            if node_in is not None:
-                for slot, a in zip(node_in, arrays):
-                    env[slot] = a
-        return run
-    if len(ins) == 1:
-        (i0,) = ins
-
-        def run1(env: list) -> None:
-            result = forward(env[i0])
-            env[out] = result if type(result) is ndarray else asarray(result)
-        return run1
-    if len(ins) == 2:
-        i0, i1 = ins
-
-        def run2(env: list) -> None:
-            result = forward(env[i0], env[i1])
-            env[out] = result if type(result) is ndarray else asarray(result)
-        return run2
-
-    def run_n(env: list) -> None:
-        result = forward(*[env[i] for i in ins])
-        env[out] = result if type(result) is ndarray else asarray(result)
-    return run_n
+# ---- the statements of the replay ----------------------------------------------------------------
+def _sum_to_source(grad: Any, shape: tuple[int, ...]) -> list[str]:
+    """The statements of ``sum_to(grad, shape)`` for this gradient's shape (``{0}`` stands for the
+    gradient's variable): the same NumPy reduction, its axes found at capture."""
+    if type(grad) is not np.ndarray:
+        return [f"{{0}} = sum_to({{0}}, {shape!r})"]
+    if not shape:
+        return ["{0} = add_reduce({0}, axis=None)"]
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and grad.shape[lead + i] != 1)
+    statements = []
+    if axes:
+        statements.append(f"{{0}} = add_reduce({{0}}, axis={axes!r}, keepdims=True)")
+    if lead:
+        statements.append(f"{{0}} = {{0}}.reshape({shape!r})")
+    return statements
 
 
-def _rule_step(node: Function, g: int, ins: tuple[int, ...],
-               outs: tuple[tuple[int, int, Any, Any], ...]) -> Callable[[list], None]:
-    """A derivative rule, then each input gradient summed back to its input's shape and cast to
-    its dtype where the capture saw that needed (as the engine does after every rule)."""
-    backward, xp = node.backward, Function.array_ops
-    single = len(ins) == 1  # a rule of one input returns its gradient bare
-    if single and len(outs) == 1 and outs[0][2] is None and outs[0][3] is None:
-        slot = outs[0][1]
-        (i0,) = ins
-
-        def run1(env: list) -> None:
-            env[slot] = backward(env[g], xp, env[i0])
-        return run1
-
-    def run(env: list) -> None:
-        grads = backward(env[g], xp, *[env[i] for i in ins])
-        if single:
-            grads = (grads,)
-        for i, slot, shape, cast in outs:
-            gi = grads[i]
-            if shape is not None:
-                gi = sum_to(gi, shape)
-            env[slot] = gi if cast is None else xp.cast(gi, cast)
+def _pure_kernel(function: Callable, spec: tuple, kwargs: dict) -> Callable[..., np.ndarray]:
+    """``function`` (a Tensor method without a graph node) on the replay's arrays: Tensors made
+    around them where the capture passed tensors, the capture's other arguments as they were."""
+    def run(*arrays: np.ndarray) -> np.ndarray:
+        given = iter(arrays)
+        args = [_make(next(given)) if is_tensor else value for is_tensor, value in spec]
+        return function(*args, **kwargs)._data
     return run
 
 
-def _pure_step(function: Callable, spec: tuple, kwargs: dict, out: int
-               ) -> Callable[[list], None]:
-    make = Tensor._make
-
-    def run(env: list) -> None:
-        args = [make(env[v]) if is_tensor else v for is_tensor, v in spec]
-        env[out] = function(*args, **kwargs)._data
-    return run
-
-
-def _sum_step(a: int, b: int, out: int) -> Callable[[list], None]:
-    def run(env: list) -> None:
-        env[out] = env[a] + env[b]
-    return run
-
-
-def _accumulate_step(t: Tensor, slot: int, grad_slot: int) -> Callable[[list], None]:
-    accumulate = engine._accumulate
-
-    def run(env: list) -> None:
-        accumulate(t, env[slot], False)
-        env[grad_slot] = t._grad._data
-    return run
+def _param_guards(rec: _Recorder, opt: Any) -> tuple[str, list[tuple[dict, str, list]]]:
+    """The guard that ``opt`` still has the parameter groups it had at capture (the same lists
+    of the same tensors, each with a gradient where it had one), and each group with its
+    global name and its parameters (tensor, global name) in order."""
+    groups = rec.glob(opt.param_groups, "param_groups")
+    owner = rec.glob(opt, "opt")
+    guards = [f"{owner}.param_groups is {groups}", f"len({groups}) == {len(opt.param_groups)}"]
+    found = []
+    for g, group in enumerate(opt.param_groups):
+        group_name = rec.glob(group, f"group{g}")
+        params = rec.glob(group["params"], f"params{g}")
+        guards += [f"{groups}[{g}] is {group_name}", f"{group_name}['params'] is {params}",
+                   f"len({params}) == {len(group['params'])}"]
+        members = []
+        for i, p in enumerate(group["params"]):
+            name = rec.tensor_name(p)
+            guards.append(f"{params}[{i}] is {name}")
+            guards.append(f"{name}._grad is {'not ' if p._grad is not None else ''}None")
+            members.append((p, name))
+        found.append((group, group_name, members))
+    return " and ".join(guards), found
 
 
-def _call_step(method: Callable, owner: Any, *args: Any) -> Callable[[list], None]:
-    def run(env: list) -> None:
-        method(owner, *args)
-    return run
+def _zero_grad_source(rec: _Recorder, opt: Any, original: Callable) -> list[str]:
+    """``opt.zero_grad()`` (to None) as assignments, under the guard that the parameters are
+    the captured ones (else the optimizer's own zero_grad runs)."""
+    guard, groups = _param_guards(rec, opt)
+    targets = [name for _, _, members in groups for _, name in members]
+    fallback = f"{rec.glob(original, 'zero_grad')}({rec.glob(opt, 'opt')}, True)"
+    statements = [f"if {_structure_only(guard)}:"]
+    statements += [f"    {name}._grad = None" for name in targets] or ["    pass"]
+    return statements + ["else:", f"    {fallback}"]
 
 
-def _load_grad_step(t: Tensor, slot: int) -> Callable[[list], None]:
-    def run(env: list) -> None:
-        grad = t._grad
-        if grad is None:
-            raise RuntimeError("compiled function: a tensor's .grad was read where the capture saw "
-                               "a gradient, but it is None now (was zero_grad() called outside "
-                               "the function since?); call the function with the same gradient "
-                               "state, or compile it with the zero_grad() inside")
-        env[slot] = grad._data
-    return run
+def _structure_only(guard: str) -> str:
+    """A parameter guard without its gradient-presence terms (zero_grad runs whatever they are)."""
+    return " and ".join(term for term in guard.split(" and ") if "._grad is " not in term)
 
 
-def _no_grad_guard(t: Tensor) -> Callable[[list], None]:
-    def run(env: list) -> None:
-        if t._grad is not None:
-            raise RuntimeError("compiled function: a tensor's .grad was None when the function "
-                               "was captured (it read it), but it holds a gradient now; the "
-                               "function may decide differently on it: call it with the same "
-                               "gradient state (zero_grad() inside the function does that)")
-    return run
+def _update_call(rec: _Recorder, kernel: Callable, param: Tensor, arrays: list[str],
+                 scalars: list[str]) -> str:
+    """The call of a fused update kernel on one parameter: direct, or through ``threads.run``
+    where the parameter is large enough for it to split the work (as the optimizer does)."""
+    name = rec.glob(kernel, kernel.__name__.lstrip("_"))
+    if param._data.size >= 2 * MIN_SLICE:
+        return f"threads_run({name}, [{', '.join(arrays)}], {', '.join(scalars)})"
+    return f"{name}({', '.join(arrays + scalars)})"
 
 
-def _set_grad_step(t: Tensor, slot: int | None, fresh: bool) -> Callable[[list], None]:
-    def run(env: list) -> None:
-        if slot is None:
-            t._grad = None
-        else:
-            t._grad = Tensor._make(env[slot].copy() if fresh else env[slot])
-    return run
+def _optimizer_source(rec: _Recorder, opt: Any, original: Callable) -> list[str] | None:
+    """``opt.step()`` as the statements of its update kernels, or None where this module does not
+    know the optimizer (then its step is called). Each group's hyperparameters and each
+    parameter's state are read live, with the optimizer's own arithmetic; a guard sends the
+    replay to the optimizer's own step when the parameters, the state or the branches the
+    update takes differ from the capture's."""
+    sgd = sys.modules.get("tinygrad_lr.optim.sgd")
+    adam = sys.modules.get("tinygrad_lr.optim.adam")
+    if sgd is not None and type(opt) is sgd.SGD:
+        source = _sgd_source
+    elif adam is not None and type(opt) in (adam.Adam, adam.AdamW):
+        source = _adam_source
+    else:
+        return None
+    guard, groups = _param_guards(rec, opt)
+    state = rec.glob(opt.state, "state")
+    reads: list[str] = []
+    checks = [guard, f"{rec.glob(opt, 'opt')}.state is {state}"]
+    updates: list[str] = []
+    for g, (group, group_name, members) in enumerate(groups):
+        with_grad = [(p, name) for p, name in members if p._grad is not None]
+        for p, name in with_grad:
+            checks.append(f"len({state}[{name}]) == {len(opt.state[p])}")
+        source(rec, opt, g, group, group_name, with_grad, reads, checks, updates)
+    fallback = f"{rec.glob(original, 'optimizer_step')}({rec.glob(opt, 'opt')})"
+    return reads + [f"if {' and '.join(checks)}:"] + [f"    {u}" for u in updates] \
+        + ["else:", f"    {fallback}"]
 
 
-def _write_step(target: int, value: int, index: Any, counter: list | int | None
-                ) -> Callable[[list], None]:
-    """``counter``: the version counter the write bumps, or the index of the argument whose
-    counter it bumps (a new tensor at every call)."""
-    def run(env: list) -> None:
-        env[target][index] = env[value]
-        if type(counter) is int:
-            env[0][counter]._version_counter[0] += 1
-        elif counter is not None:
-            counter[0] += 1
-    return run
+def _sgd_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
+                reads: list, checks: list, updates: list) -> None:
+    """SGD's update (``SGD._update``): ``_sgd_kernel`` per parameter; the momentum buffer must
+    exist exactly when the momentum is nonzero (else the optimizer's step creates or skips it)."""
+    kernel = sys.modules["tinygrad_lr.optim.sgd"]._sgd_kernel
+    keys = ("lr", "momentum", "dampening", "weight_decay")
+    hyper = [f"{key}{g}" for key in keys]
+    reads += [f"{key}{g} = float({name}[{key!r}])" for key in keys]
+    reads += [f"nesterov{g} = bool({name}['nesterov'])",
+              f"maximize{g} = bool({name}['maximize'])"]
+    state = rec.glob(opt.state, "state")
+    with_buffer = float(group["momentum"]) != 0
+    checks.append(f"(momentum{g} != 0) is {with_buffer}")
+    for p, tensor in params:
+        if with_buffer:
+            checks.append(f"{state}[{tensor}].get('momentum_buffer') is not None")
+        work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(p._data, 2))
+        buffer = f"{state}[{tensor}]['momentum_buffer']._data" if with_buffer else "None"
+        updates.append(_update_call(
+            rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data", buffer, work, scratch],
+            hyper + [f"nesterov{g}", f"maximize{g}", "False"]))
+        updates.append(f"{tensor}._version_counter[0] += 1")
+
+
+def _adam_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
+                 reads: list, checks: list, updates: list) -> None:
+    """Adam's and AdamW's update (``Adam._update``): the step count, the bias corrections and
+    ``_adam_kernel`` per parameter; amsgrad as at capture (its buffer exists then)."""
+    kernel = sys.modules["tinygrad_lr.optim.adam"]._adam_kernel
+    reads += [f"lr{g} = float({name}['lr'])", f"eps{g} = float({name}['eps'])",
+              f"weight_decay{g} = float({name}['weight_decay'])",
+              f"beta1_{g}, beta2_{g} = {name}['betas']",
+              f"beta1_{g}, beta2_{g} = float(beta1_{g}), float(beta2_{g})",
+              f"shrink{g} = 1.0",
+              f"if {name}['decoupled_weight_decay']: "
+              f"shrink{g}, weight_decay{g} = 1 - lr{g} * weight_decay{g}, 0.0",
+              f"maximize{g} = bool({name}['maximize'])"]
+    amsgrad = bool(group["amsgrad"])
+    checks.append(f"bool({name}['amsgrad']) is {amsgrad}")
+    state_dict = rec.glob(opt.state, "state")
+    for p, tensor in params:
+        state = rec.glob(opt.state[p], "param_state")
+        checks.append(f"{state_dict}[{tensor}] is {state}")
+        work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(p._data, 2))
+        maximum = f"{state}['max_exp_avg_sq']._data" if amsgrad else "None"
+        updates += [f"{state}['step'] += 1", f"step = {state}['step']",
+                    f"root_correction2 = sqrt(1 - beta2_{g} ** step)"]
+        updates.append(_update_call(
+            rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data",
+                             f"{state}['exp_avg']._data", f"{state}['exp_avg_sq']._data",
+                             maximum, work, scratch],
+            [f"beta1_{g}", f"beta2_{g}", f"weight_decay{g}", f"shrink{g}", f"maximize{g}",
+             f"lr{g} * root_correction2 / (1 - beta1_{g} ** step)",
+             f"eps{g} * root_correction2"]))
+        updates.append(f"{tensor}._version_counter[0] += 1")
+
+
+def _generate(rec: _Recorder, output: Any) -> None:
+    """Write the capture's replay function (loads and guards, the kernels' statements, the
+    arrays the result needs) and compile it once."""
+    capture, names = rec.capture, rec.names
+    body = [f"{names[slot]} = flat[{i}]._data" for slot, i in capture.arg_loads]
+    guards = []
+    for slot, t, shape, dtype, requires_grad in capture.loads:
+        tensor = rec.tensor_name(t)
+        body.append(f"{names[slot]} = {tensor}._data")
+        guards.append(f"{names[slot]}.shape != {shape!r} or {names[slot]}.dtype != "
+                      f"{rec.glob(dtype, 'dtype')} or {tensor}._requires_grad is not "
+                      f"{requires_grad}")
+    if guards:
+        body += [f"if {' or '.join(guards)}:", "    return None"]
+    body += [f"{names[slot]} = {rec.glob(value, names[slot] + '_value')}"
+             for slot, value in capture.constants]
+    for line, statements in zip(capture.lines, capture.sources):
+        body.append(f"# {line}")
+        body += statements
+    kept = sorted(_needed_slots(output, set())) if output is not None else []
+    body.append("return {" + ", ".join(f"{slot}: {names[slot]}" for slot in kept) + "}")
+    capture.source = "def replay(flat):\n" + "\n".join(f"    {line}" for line in body) + "\n"
+    exec(builtins.compile(capture.source, f"<tl.compile {capture.signature}>", "exec"),
+         capture.namespace)
+    capture.run = capture.namespace["replay"]
 
 
 # ---- the hooks swapped in while capturing --------------------------------------------------------
@@ -676,7 +870,7 @@ def _hooks() -> list[tuple[Any, str, Any]]:
         rec = _active
         if _recording(rec):
             if grad is None:
-                rec.emit(_no_grad_guard(self), "guard     .grad is None            (as at capture)")
+                rec.no_grad_guard(self)
             else:
                 rec.load_grad(self, grad)
         return grad
@@ -762,8 +956,9 @@ def _later_layer_hooks() -> list[tuple[Any, str, Any]]:
             rec = _active
             if not _recording(rec) or closure is not None:
                 return original_step(self, closure)
-            rec.optimizer_step(self, original_step)
-            return _quietly(rec, original_step, self)
+            loss = _quietly(rec, original_step, self)
+            rec.optimizer_step(self, original_step)  # after the step: its state exists now
+            return loss
 
         def evaluate(self: Any, closure: Any) -> Any:
             if closure is not None:
@@ -978,8 +1173,8 @@ def _region_spec(value: Tensor, slot: int | None, rec: _Recorder, flat: list) ->
         return None
     rec.region = value.grad_fn
     plan = _RegionPlan(id(value.grad_fn), tuple(steps))
-    rec.emit(lambda env: None, f"region    {'CompiledRegion':<22} backward of {len(steps)} "
-             f"recorded nodes to {len(inputs)} inputs, run by loss.backward() after the call")
+    rec.emit(f"region    {'CompiledRegion':<22} backward of {len(steps)} "
+             f"recorded nodes to {len(inputs)} inputs, run by loss.backward() after the call", [])
     return ("region", slot, plan, tuple(inputs))
 
 
@@ -1098,8 +1293,9 @@ class CompiledFunction:
         if entry is not None:
             if entry.busy():  # the last call's graph still needs the recorded nodes' state
                 return self.fn(*args, **kwargs)
-            if entry.matches():
-                return entry.replay(flat)
+            result = entry.replay(flat)
+            if result is not _STALE:
+                return result
             del self.cache[key]
         if len(self.cache) >= cache_size_limit:
             if not self._warned_limit:
@@ -1143,8 +1339,8 @@ class CompiledFunction:
                 node.release()
         else:  # the recorded nodes serve the caller's graph until its backward frees them
             capture.pending = weakref.ref(rec.region)
-        capture.size = len(rec.values)
         capture.output = output
+        _generate(rec, output)
         self.cache[key] = capture
         self.latest = capture
         return result

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from helpers import F32_REDUCTION_TOL, needs_torch, torch
+from helpers import F32_REDUCTION_TOL, TORCH64_TOL, needs_torch, torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -727,16 +727,26 @@ def test_centered_rmsprop_trajectory_follows_pytorch_for_150_steps(alpha: float,
 
 
 # ---- the textbook updates beside the fused kernels ---------------------------------------------
-def _kernel_and_textbook(kernel, textbook, arrays: list, scalars: tuple, buffers: int = 2):
-    """Run the kernel (with its work buffers) and the textbook update on copies of ``arrays``."""
+def _kernel_and_textbook(kernel, textbook, arrays: list, scalars: tuple, buffers: int = 2,
+                         tolerance: dict | None = None, later_grads: tuple = ()):
+    """Run the kernel (with its work buffers) and the textbook update on copies of ``arrays``
+    (``arrays[1]`` is the gradient), then a step for each of ``later_grads``; the results must be
+    equal bit for bit, or within ``tolerance`` for a kernel that regroups the textbook's
+    arithmetic."""
     fused = [None if a is None else a.copy() for a in arrays]
     plain = [None if a is None else a.copy() for a in arrays]
     work = [np.empty_like(arrays[0]) for _ in range(buffers)]
-    kernel(*fused, *work, *scalars)
-    textbook(*plain, *scalars)
+    for grad in (arrays[1], *later_grads):
+        fused[1] = plain[1] = grad
+        kernel(*fused, *work, *scalars)
+        textbook(*plain, *scalars)
     for k, (a, b) in enumerate(zip(fused, plain)):
-        if a is not None:
+        if a is None:
+            continue
+        if tolerance is None:
             np.testing.assert_array_equal(a, b, err_msg=f"array {k}")
+        else:
+            np.testing.assert_allclose(a, b, **tolerance, err_msg=f"array {k}")
 
 
 _RNG = np.random.default_rng(7)
@@ -769,7 +779,27 @@ def test_rmsprop_kernel_is_the_textbook_update(alpha, weight_decay, momentum, ce
     _kernel_and_textbook(_rmsprop_kernel, rmsprop_update,
                          [param, grad, square_avg, grad_avg if centered else None,
                           buf if momentum else None],
-                         (0.01, alpha, 1e-8, weight_decay, momentum, maximize))
+                         (0.01, alpha, 1e-8, weight_decay, momentum, maximize),
+                         tolerance=TORCH64_TOL)
+
+
+@pytest.mark.parametrize("alpha, weight_decay, momentum, centered, maximize", [
+    (0.99, 0.0, 0.0, False, False), (0.9, 0.1, 0.5, True, True), (0.5, 0.2, 0.7, False, True)])
+def test_rmsprop_kernel_follows_the_textbook_over_a_float32_run(alpha, weight_decay, momentum,
+                                                                 centered, maximize) -> None:
+    """The kernel regroups the textbook's roundings; over 200 float32 steps, each with its own
+    gradient (a bias of 0.3 so that the parameters travel), the two stay within the
+    optimizer-run tolerance."""
+    from tinygrad_lr.optim.rmsprop import _rmsprop_kernel, rmsprop_update
+    rng = np.random.default_rng(11)
+    param = rng.standard_normal(1000, dtype=np.float32)
+    grads = rng.standard_normal((200, 1000), dtype=np.float32) + np.float32(0.3)
+    square_avg, grad_avg, buf = (np.zeros(1000, dtype=np.float32) for _ in range(3))
+    _kernel_and_textbook(_rmsprop_kernel, rmsprop_update,
+                         [param, grads[0], square_avg, grad_avg if centered else None,
+                          buf if momentum else None],
+                         (0.01, alpha, 1e-8, weight_decay, momentum, maximize),
+                         tolerance=F32_REDUCTION_TOL, later_grads=tuple(grads[1:]))
 
 
 @pytest.mark.parametrize("weight_decay, shrink, maximize, amsgrad", [

@@ -16,7 +16,7 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
                    eps: float, weight_decay: float, momentum: float, maximize: bool) -> None:
     """The textbook RMSprop step (PyTorch's ``_single_tensor_rmsprop``, with its roundings:
     addcmul's ``(value * d) * d``, lerp's two branches, addcdiv's ``(value * d) / avg``), in
-    place. The kernel below is the same arithmetic through preallocated buffers."""
+    place. The kernel below is the same arithmetic through preallocated buffers, regrouped."""
     d = -grad if maximize else grad
     if weight_decay != 0:
         d = weight_decay * param + d
@@ -41,12 +41,16 @@ def _rmsprop_kernel(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
                     grad_avg: np.ndarray | None, buf: np.ndarray | None, work: np.ndarray,
                     scratch: np.ndarray, lr: float, alpha: float, eps: float,
                     weight_decay: float, momentum: float, maximize: bool) -> None:
-    """One RMSprop step in place; ``grad_avg`` is None unless centered, ``buf`` unless momentum."""
+    """One RMSprop step in place; ``grad_avg`` is None unless centered, ``buf`` unless momentum.
+
+    The textbook update regrouped as ``(1 - alpha) * (d * d)`` and ``(d / avg) * lr``, so that
+    without momentum only the square and the square root write into an array they do not read:
+    such a pass costs about 1.5x an in-place one (benchmarks/SPEED_LOG.md). Each value moves by
+    a rounding or two from the textbook's; tests hold the two within the optimizer tolerance."""
     d = effective_grad(param, grad, weight_decay, maximize, work)
-    # square_avg.mul_(alpha).addcmul_(d, d, value=1 - alpha): addcmul rounds (value * d) * d
+    squared = np.multiply(np.square(d, out=scratch), 1 - alpha, out=scratch)
     np.multiply(square_avg, alpha, out=square_avg)
-    np.add(square_avg, np.multiply(np.multiply(d, 1 - alpha, out=scratch), d, out=scratch),
-           out=square_avg)
+    np.add(square_avg, squared, out=square_avg)
     if grad_avg is not None:  # grad_avg.lerp_(d, 1 - alpha), rounded as PyTorch's lerp
         weight = 1 - alpha
         difference = np.subtract(d, grad_avg, out=scratch)
@@ -60,13 +64,13 @@ def _rmsprop_kernel(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
     else:
         avg = np.sqrt(square_avg, out=scratch)
     np.add(avg, eps, out=avg)
+    ratio = np.divide(d, avg, out=avg)
     if buf is not None:  # buf.mul_(momentum).addcdiv_(d, avg); param.add_(buf, alpha=-lr)
         np.multiply(buf, momentum, out=buf)
-        np.add(buf, np.divide(d, avg, out=scratch), out=buf)
+        np.add(buf, ratio, out=buf)
         np.subtract(param, np.multiply(buf, lr, out=scratch), out=param)
-    else:  # param.addcdiv_(d, avg, value=-lr): addcdiv rounds (value * d) / avg
-        step = np.multiply(d, -lr, out=work)  # d is the gradient or already in work
-        np.add(param, np.divide(step, avg, out=step), out=param)
+    else:  # param.addcdiv_(d, avg, value=-lr)
+        np.subtract(param, np.multiply(ratio, lr, out=ratio), out=param)
 
 
 class RMSprop(Optimizer):

@@ -265,8 +265,14 @@ def optimizer_step(lib: Any, optim: Any, name: str, param: np.ndarray, grad: np.
     return opt.step
 
 
+# Issue 15's limits, one thread each: NumPy's binary ufuncs need four passes for SGD with momentum
+# where PyTorch's kernels take three (a floor of about 1.25).
+OPTIMIZER_LIMITS = {"SGD momentum=0.9": 1.3, "RMSprop": 1.1, "Adam": 1.1}
+
+
 def optimizer_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
-    """Case 3: one optimizer step on a 1,000,000-element float32 parameter."""
+    """Case 3: one optimizer step on a 1,000,000-element float32 parameter, one thread each (the
+    target), and each library's default threads beside it."""
     size = 1_000_000
     rng = np.random.default_rng(1)
     param = rng.standard_normal(size, dtype=np.float32)
@@ -275,7 +281,7 @@ def optimizer_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
     tl = optional("tinygrad_lr")
     table = Table("optimizer-step", f"optimizer step on one {size:,}-element float32 parameter",
                   ["optimizer", "ours", "torch", "ours/torch", "target", "status", "noise",
-                   "1 thread each: ours, torch, ours/torch"])
+                   "default threads: ours, torch, ours/torch"])
     checks = []
     for name, cls in (("SGD momentum=0.9", "SGD"), ("RMSprop", "RMSprop"), ("Adam", "Adam")):
         sides = {}
@@ -283,23 +289,26 @@ def optimizer_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
             sides["ours"] = optimizer_step(tl, optim, name, param, grad)
         if torch is not None:
             sides["torch"] = optimizer_step(torch, torch.optim, name, param, grad)
-        stats = interleave(sides, settings) if sides else {}
-        ours, theirs = median_or_none(stats, "ours"), median_or_none(stats, "torch")
-        check = Check("optimizer-step", name, ratio(ours, theirs), 1.0, "ours/torch <= 1.0",
-                      best_ratio(stats, "ours", "torch"))
-        checks.append(check)
         with one_thread(tl, torch):
             single = interleave(sides, settings) if sides else {}
-        ours_1, theirs_1 = median_or_none(single, "ours"), median_or_none(single, "torch")
+        ours, theirs = median_or_none(single, "ours"), median_or_none(single, "torch")
+        limit = OPTIMIZER_LIMITS[name]
+        check = Check("optimizer-step", name, ratio(ours, theirs), limit,
+                      f"ours/torch <= {limit} (1 thread each)",
+                      best_ratio(single, "ours", "torch"))
+        checks.append(check)
+        default = interleave(sides, settings) if sides else {}
+        ours_n, theirs_n = median_or_none(default, "ours"), median_or_none(default, "torch")
         table.rows.append([name, fmt_time(ours), fmt_time(theirs), fmt_ratio(check.value),
-                           check.rule, check.status, fmt_noise(*stats.values()),
-                           f"{fmt_time(ours_1)}, {fmt_time(theirs_1)}, "
-                           f"{fmt_ratio(ratio(ours_1, theirs_1))}"])
+                           check.rule, check.status, fmt_noise(*single.values()),
+                           f"{fmt_time(ours_n)}, {fmt_time(theirs_n)}, "
+                           f"{fmt_ratio(ratio(ours_n, theirs_n))}"])
     table.notes.append("Default hyperparameters (SGD: lr=1e-3, momentum=0.9); torch picks its own "
                        "foreach/fused defaults on CPU. The same preset gradient every step.")
-    table.notes.append("1 thread each: both libraries' set_num_threads(1). NumPy has no fused "
-                       "multiply-add, so our update takes more whole-array passes than torch's "
-                       "fused kernels (SGD with momentum 4 against 3, RMSprop 9 against 5, Adam "
-                       "12 against 7; the square root costs the same on both sides). This ratio "
-                       "is that difference alone; two threads at best halve each side's time.")
+    table.notes.append("ours, torch: both libraries' set_num_threads(1), as the target is set. "
+                       "NumPy has no fused multiply-add, so our update takes more whole-array "
+                       "passes than torch's fused kernels (SGD with momentum 4 against 3, RMSprop "
+                       "9 against 5, Adam 12 against 7; the square root costs the same on both "
+                       "sides). Default threads: each library's own setting (--threads N sets "
+                       "both); two threads at best halve each side's time.")
     return table, checks

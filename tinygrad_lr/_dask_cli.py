@@ -23,7 +23,7 @@ import numpy as np
 
 from tinygrad_lr.data import StandardScaler
 from tinygrad_lr.exceptions import DataError
-from tinygrad_lr.linear_model import LogisticRegression, _dask
+from tinygrad_lr.linear_model import LogisticRegression, fit_logistic_dask
 
 PROG = "tinygrad-lr"
 SOLVERS = ("lbfgs", "newton")
@@ -166,9 +166,9 @@ def _test_metrics(model: LogisticRegression, X: Any, y: Any) -> tuple[float, flo
 
 def train(args: argparse.Namespace) -> int:
     """``train --dask``: read, split, standardise, fit on the cluster, report, save."""
-    from tinygrad_lr.cli import _check_output, _line, save_model
+    from tinygrad_lr.cli import check_output_path, report_line, save_model
 
-    _check_output("--save", args.save, args.csv, args.parquet)
+    check_output_path("--save", args.save, args.csv, args.parquet)
     if args.csv is None and args.parquet is None:
         raise _usage("--dask needs --csv PATTERN or --parquet PATH (the shipped data sets fit "
                      "in memory)")
@@ -206,26 +206,27 @@ def train(args: argparse.Namespace) -> int:
                 print(f"pass {passes} over the data ({kind}){shown}{tail}", file=sys.stderr)
 
         fit_started = time.perf_counter()
-        _dask.fit_logistic(model, _standardised(X_train, scaler),
-                           train_part[args.target].to_dask_array(), progress=progress)
+        fit_logistic_dask(model, _standardised(X_train, scaler),
+                          train_part[args.target].to_dask_array(), progress=progress)
         fitted = time.perf_counter() - fit_started
         accuracy, loss, test_rows = _test_metrics(
             model, _standardised(_columns(test_part, names, source).to_dask_array(), scaler),
             test_part[args.target].to_dask_array())
         workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        print(_line("data", f"{source}: {scaler.n_samples_seen_} train / {test_rows} test rows "
-                            f"(random split per partition, seed {args.seed}), {len(names)} "
-                            f"features, {model.classes_.size} classes"))
-        print(_line("cluster", f"{workers} Dask workers"
-                               + (f" at {args.scheduler}" if args.scheduler else " (local)")))
-        print(_line("solver", f"{args.solver}, penalty {'none' if no_penalty else 'l2'}, "
-                              f"C={args.C}"))
-        print(_line("iterations", f"{int(model.n_iter_[0])} ({model.n_passes_} passes over "
-                                  "the data)"))
-        print(_line("time", f"fit {fitted:.3f} s (total {time.perf_counter() - started:.3f} s)"))
-        print(_line("objective", f"{model.loss_curve_[-1]:.4f}"))
-        print(_line("test accuracy", f"{accuracy:.4f}"))
-        print(_line("test log loss", f"{loss:.4f}"))
+        print(report_line("data", f"{source}: {scaler.n_samples_seen_} train / {test_rows} "
+                                  f"test rows (random split per partition, seed {args.seed}), "
+                                  f"{len(names)} features, {model.classes_.size} classes"))
+        print(report_line("cluster", f"{workers} Dask workers"
+                                     + (f" at {args.scheduler}" if args.scheduler else " (local)")))
+        print(report_line("solver", f"{args.solver}, penalty {'none' if no_penalty else 'l2'}, "
+                                    f"C={args.C}"))
+        print(report_line("iterations", f"{int(model.n_iter_[0])} ({model.n_passes_} passes over "
+                                        "the data)"))
+        total = time.perf_counter() - started
+        print(report_line("time", f"fit {fitted:.3f} s (total {total:.3f} s)"))
+        print(report_line("objective", f"{model.loss_curve_[-1]:.4f}"))
+        print(report_line("test accuracy", f"{accuracy:.4f}"))
+        print(report_line("test log loss", f"{loss:.4f}"))
         if args.save is not None:
             save_model(args.save, model, scaler, names, args.target)
             print(f"model saved to {args.save}")
@@ -251,7 +252,7 @@ def _predict_partition(part: Any, model: LogisticRegression, scaler: StandardSca
 
 def predict(args: argparse.Namespace) -> int:
     """``predict --dask``: one CSV of labels and probabilities per partition, in --out."""
-    from tinygrad_lr.cli import _trained_names, load_model
+    from tinygrad_lr.cli import load_model, trained_feature_names
 
     if args.out is None:
         raise _usage("predict --dask needs --out FOLDER: one CSV per partition is written there")
@@ -259,7 +260,7 @@ def predict(args: argparse.Namespace) -> int:
         raise _usage(f"--out {args.out}: exists and is not a folder (predict --dask writes one "
                      "file per partition into a folder)")
     model, scaler, trained = load_model(args.model)
-    names = _trained_names(model, trained)
+    names = trained_feature_names(model, trained)
     if names is None:
         raise DataError(f"{args.model}: the model file holds no feature names; predict --dask "
                         "finds the columns by name")

@@ -197,7 +197,7 @@ def _split(X: np.ndarray, y: np.ndarray, args: argparse.Namespace, source: str, 
 
 
 # ---- reporting ---------------------------------------------------------------------------------
-def _line(name: str, value: Any) -> str:
+def report_line(name: str, value: Any) -> str:
     """One report line: the name in a 16-character column, then the value."""
     return f"{name:<16}{value}"
 
@@ -207,12 +207,12 @@ def _metrics_report(model: LogisticRegression, X: np.ndarray, y: np.ndarray, pre
     proba = model.predict_proba(X)
     predicted = model.classes_[proba.argmax(axis=1)]
     classes = model.classes_
-    lines = [_line(prefix + "accuracy", f"{accuracy_score(y, predicted):.4f}"),
-             _line(prefix + "log loss", f"{log_loss(y, proba, labels=classes):.4f}")]
+    lines = [report_line(prefix + "accuracy", f"{accuracy_score(y, predicted):.4f}"),
+             report_line(prefix + "log loss", f"{log_loss(y, proba, labels=classes):.4f}")]
     if classes.size == 2:
         auc = (f"{roc_auc_score(y == classes[1], proba[:, 1]):.4f}" if np.unique(y).size == 2
                else "n/a (only one class in the data)")
-        lines.append(_line(prefix + "ROC AUC", auc))
+        lines.append(report_line(prefix + "ROC AUC", auc))
     matrix = confusion_matrix(y, predicted, labels=classes)
     names = [str(c) for c in classes.tolist()]
     width = max(6, *(len(n) + 1 for n in names), len(str(matrix.max())) + 1)
@@ -337,7 +337,7 @@ def _check_train_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
 
 
-def _check_output(flag: str, path: str | None, *inputs: str | None) -> None:
+def check_output_path(flag: str, path: str | None, *inputs: str | None) -> None:
     """An output path must be creatable (its folder exists and is writable), must not be a
     folder, and must not be one of the command's input files (user data is never overwritten)."""
     if path is None:
@@ -374,8 +374,8 @@ def _train(args: argparse.Namespace) -> int:
     if _dask_cli.wanted(args):
         return _dask_cli.train(args)
     _check_train_options(args)
-    _check_output("--save", args.save, args.csv)
-    _check_output("--plot", args.plot, args.csv)
+    check_output_path("--save", args.save, args.csv)
+    check_output_path("--plot", args.plot, args.csv)
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401  (checked before training, not after)
@@ -400,17 +400,18 @@ def _train(args: argparse.Namespace) -> int:
     stopped = "converged" if converged else "stopped by --max-iter before converging"
     train_loss = log_loss(y_train, model.predict_proba(X_train), labels=model.classes_)
     minimised = "train log loss, no penalty" if no_penalty else "train log loss + L2 penalty"
-    print(_line("data", f"{source}: {X.shape[0]} samples, {X.shape[1]} features, "
-                        f"{model.classes_.size} classes"))
-    print(_line("split", f"{len(y_train)} train / {len(y_test)} test (stratified, seed "
-                         f"{args.seed}); features standardised on the train part"))
-    print(_line("solver", f"{args.solver}, {batches}, penalty "
-                          f"{'none' if no_penalty else 'l2'}, C={args.C}"))
-    print(_line("iterations", f"{int(np.max(model.n_iter_))} ({stopped})"))
-    print(_line("time", f"fit {elapsed:.3f} s (reading and splitting the data {read_time:.3f} s)"))
-    print(_line("train log loss", f"{train_loss:.4f}"))
-    print(_line("objective", f"{model.loss_curve_[-1]:.4f} ({minimised}: what the solver "
-                             "minimises)"))
+    print(report_line("data", f"{source}: {X.shape[0]} samples, {X.shape[1]} features, "
+                              f"{model.classes_.size} classes"))
+    print(report_line("split", f"{len(y_train)} train / {len(y_test)} test (stratified, seed "
+                               f"{args.seed}); features standardised on the train part"))
+    print(report_line("solver", f"{args.solver}, {batches}, penalty "
+                                f"{'none' if no_penalty else 'l2'}, C={args.C}"))
+    print(report_line("iterations", f"{int(np.max(model.n_iter_))} ({stopped})"))
+    print(report_line("time", f"fit {elapsed:.3f} s (reading and splitting the data "
+                              f"{read_time:.3f} s)"))
+    print(report_line("train log loss", f"{train_loss:.4f}"))
+    print(report_line("objective", f"{model.loss_curve_[-1]:.4f} ({minimised}: what the solver "
+                                   "minimises)"))
     print(_metrics_report(model, scaler.transform(X_test), y_test, "test "))
     if args.save is not None:
         save_model(args.save, model, scaler, feature_names, args.target)
@@ -421,7 +422,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trained_names(model: LogisticRegression, trained: dict[str, Any]) -> list[str] | None:
+def trained_feature_names(model: LogisticRegression, trained: dict[str, Any]) -> list[str] | None:
     """The feature names the model was trained with, when its file keeps them."""
     names = trained["feature_names"]
     if names is None:
@@ -442,7 +443,7 @@ def _model_features(args: argparse.Namespace, model: LogisticRegression,
     labels when --target is given (evaluate) . Columns are matched by name: any order, other
     columns ignored; a model file without names matches by position, and only a file with
     exactly the model's number of feature columns."""
-    names = _trained_names(model, trained)
+    names = trained_feature_names(model, trained)
     target = args.target
     if target is not None and names is not None and target in names:
         raise DataError(f"{args.csv}: --target {target!r} is one of the model's feature "
@@ -481,7 +482,7 @@ def _predict(args: argparse.Namespace) -> int:
     """``predict``: the label and per-class probabilities of every row, as CSV."""
     if _dask_cli.wanted(args):
         return _dask_cli.predict(args)
-    _check_output("--out", args.out, args.csv, args.model)
+    check_output_path("--out", args.out, args.csv, args.model)
     model, scaler, trained = load_model(args.model)
     X, _ = _model_features(args, model, scaler, trained)
     proba = model.predict_proba(X)
@@ -504,7 +505,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     X, y = _model_features(args, model, scaler, trained)
     assert y is not None
     _check_known_labels(model, y, args.csv, args.target)
-    print(_line("data", f"{args.csv}: {X.shape[0]} samples"))
+    print(report_line("data", f"{args.csv}: {X.shape[0]} samples"))
     print(_metrics_report(model, X, y, ""))
     return 0
 

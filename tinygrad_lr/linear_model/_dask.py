@@ -34,6 +34,7 @@ import tinygrad_lr.nn.functional as F
 from tinygrad_lr.autograd import enable_grad, grad, no_grad
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.kernels.threads import get_num_threads, set_num_threads
 
 _LOGISTIC_SOLVERS = ("lbfgs", "newton")
 _LINEAR_SOLVERS = ("lstsq", "normal")
@@ -265,10 +266,8 @@ def _follow_worker_threads(client_pid: int) -> None:
         except (ImportError, ValueError, AttributeError):
             per_worker = 1
         threads = max(1, (os.cpu_count() or 1) // max(1, per_worker))
-    import tinygrad_lr  # the public thread limit; the package is fully imported by now
-
-    if tinygrad_lr.get_num_threads() != threads:
-        tinygrad_lr.set_num_threads(threads)
+    if get_num_threads() != threads:
+        set_num_threads(threads)
 
 
 def _add(*parts: np.ndarray) -> np.ndarray:

@@ -70,8 +70,8 @@ from tinygrad_lr import factories
 from tinygrad_lr.autograd import engine
 from tinygrad_lr.autograd.function import Function, sum_to
 from tinygrad_lr.autograd.grad_mode import _state
-from tinygrad_lr.kernels import threads
-from tinygrad_lr.kernels.tuning import MIN_SLICE
+from tinygrad_lr.kernels import elementwise, threads
+from tinygrad_lr.kernels.tuning import MIN_SLICE, POOL_MIN_BYTES, ROW_BLOCK
 from tinygrad_lr.ops import inplace
 from tinygrad_lr.tensor import Tensor, get_default_dtype
 
@@ -86,7 +86,7 @@ _capture_lock = threading.Lock()
 _active: "_Recorder | None" = None  # the recorder of the capture in progress
 _compiled: "weakref.WeakSet[CompiledFunction]" = weakref.WeakSet()
 # Local variables of the generated replays besides the slots' (no global may take these names).
-_TEMPORARIES = frozenset({"flat", "replay", "grads", "step", "root_correction2"})
+_TEMPORARIES = frozenset({"flat", "replay", "grads", "step", "root_correction2", "s"})
 
 
 def reset() -> None:
@@ -132,6 +132,9 @@ _NAMESPACE: dict[str, Any] = {
     "add_reduce": np.add.reduce, "sum_to": sum_to, "make": _make, "sqrt": math.sqrt,
     "accumulate": engine._accumulate, "threads_run": threads.run,
     "grad_disappeared": _grad_disappeared, "grad_appeared": _grad_appeared,
+    "absolute": np.absolute, "negative": np.negative, "exp": np.exp, "log1p": np.log1p,
+    "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
+    "maximum": np.maximum, "vdot": np.vdot, "minimum_reduce": np.minimum.reduce,
 }
 
 
@@ -392,10 +395,14 @@ class _Recorder:
         if result.grad_fn is not None:
             self.nodes[id(node)] = node_in
             self.keep.append(node)
-        forward = self.glob(node.forward, f"{cls.__name__}_forward")
         target = self.names[out]
-        statements += [f"{target} = {forward}({', '.join(self.names[s] for s in node_in)})",
-                       f"if type({target}) is not ndarray: {target} = asarray({target})"]
+        inline = None if convert else _inline_forward(
+            node, self.glob(node, f"{cls.__name__}_node"), arrays,
+            [self.names[s] for s in node_in], target)
+        if inline is None:
+            forward = self.glob(node.forward, f"{cls.__name__}_forward")
+            inline = [f"{target} = {forward}({', '.join(self.names[s] for s in node_in)})"]
+        statements += inline + [f"if type({target}) is not ndarray: {target} = asarray({target})"]
         self.emit(f"forward   {type(node).__name__:<22} {self.describe(out)} <- "
                   + ", ".join(self.names[s] for s in in_slots), statements)
 
@@ -455,7 +462,8 @@ class _Recorder:
             self.emit(f"backward  {node.name():<22} "
                       + ", ".join(self.describe(s) for _, s, _ in outs)
                       + f" <- {self.names[g_slot]}, " + ", ".join(self.names[s] for s in in_slots),
-                      self._rule_source(node, g_slot, in_slots, outs, len(returned) == 1))
+                      self._rule_source(node, g_slot, in_slots, outs, len(returned) == 1,
+                                        arrays))
             for parent, slot in results:
                 if isinstance(parent, Tensor):
                     self._add_leaf(leaves, parent, slot)
@@ -474,18 +482,25 @@ class _Recorder:
                        f"{grad} = {tensor}._grad._data"])
 
     def _rule_source(self, node: Function, g: int, ins: tuple[int, ...], outs: list,
-                     single: bool) -> list[str]:
+                     single: bool, arrays: tuple) -> list[str]:
         """A derivative rule's call, then each kept input gradient summed back to its input's
         shape and cast to its dtype where the capture saw that needed (as the engine does)."""
-        rule = self.glob(node.backward, f"{type(node).__name__}_rule")
-        xp = self.glob(Function.array_ops, "xp")
-        call = f"{rule}({', '.join([self.names[g], xp] + [self.names[i] for i in ins])})"
-        if single and len(outs) == 1 and not outs[0][2]:
-            return [f"{self.names[outs[0][1]]} = {call}"]
-        statements = [f"grads = {call}"]
+        inline = _inline_rule(node, self.glob(node, f"{type(node).__name__}_node"),
+                              self.names[g], [self.names[i] for i in ins], arrays)
+        if inline is not None and all(i in inline[1] for i, _, _ in outs):
+            statements, expressions = inline
+            statements = list(statements)
+        else:
+            rule = self.glob(node.backward, f"{type(node).__name__}_rule")
+            xp = self.glob(Function.array_ops, "xp")
+            call = f"{rule}({', '.join([self.names[g], xp] + [self.names[i] for i in ins])})"
+            if single and len(outs) == 1 and not outs[0][2]:
+                return [f"{self.names[outs[0][1]]} = {call}"]
+            statements = [f"grads = {call}"]
+            expressions = {i: "grads" if single else f"grads[{i}]" for i, _, _ in outs}
         for i, slot, after in outs:
             name = self.names[slot]
-            statements.append(f"{name} = grads" if single else f"{name} = grads[{i}]")
+            statements.append(f"{name} = {expressions[i]}")
             statements += [line.format(name) for line in after]
         return statements
 
@@ -624,6 +639,87 @@ def _plain_index(index: Any) -> bool:
 
 def _show_index(index: Any) -> str:
     return "..." if index is Ellipsis else str(index)
+
+
+# ---- the hot ops inlined -------------------------------------------------------------------------
+# A replay calls each op's forward and rule as written (correct for every op). For the ops of a
+# typical training step it writes their NumPy calls into the replay instead, exactly the calls
+# the op makes for the shapes the capture saw (so the bits are eager's; the tests hold every op
+# and optimizer to that), without the layers of Python around them: at these sizes those layers
+# cost more than the arithmetic.
+def _engine_op(node: Function, name: str) -> bool:
+    """True when ``node`` is the engine's op ``name`` (not a user's Function of that name)."""
+    cls = type(node)
+    return cls.__name__ == name and cls.__module__.startswith("tinygrad_lr.ops")
+
+
+def _small(*arrays: Any) -> bool:
+    """True when the kernels take their plain path for these arrays (no pool, no threads)."""
+    return all(type(a) is np.ndarray and a.ndim and a.nbytes < POOL_MIN_BYTES for a in arrays)
+
+
+_BINARY_OPERATORS = {"Add": "+", "Sub": "-", "Mul": "*"}
+
+
+def _inline_forward(node: Function, node_name: str, arrays: list, ins: list[str], out: str
+                    ) -> list[str] | None:
+    """The statements computing ``out`` as ``node.forward`` does on arrays like ``arrays``, or
+    None (the forward is called). ``node_name``: the replay's name for the node."""
+    kind = type(node).__name__
+    if kind in _BINARY_OPERATORS and _engine_op(node, kind) and _small(arrays[0]) \
+            and type(arrays[1]) is np.ndarray:  # kernels.add/subtract/multiply: x op y
+        return [f"{out} = {ins[0]} {_BINARY_OPERATORS[kind]} {ins[1]}"]
+    if _engine_op(node, "MatMul") and _small(*arrays) and arrays[0].ndim <= 2 \
+            and arrays[1].ndim <= 2:  # products.matmul: ndarray.dot for 1-D and 2-D operands
+        return [f"{out} = {ins[0]}.dot({ins[1]})"]
+    if _engine_op(node, "BinaryCrossEntropyWithLogits") and _fused_bce(node, arrays):
+        x, y = ins
+        e, mask = f"{out}_e", f"{out}_mask"
+        total = (f"add_reduce(log1p({e}), axis=None) + vdot({x}, subtract({mask}, {y}))")
+        if node.reduction == "mean":
+            total = f"({total}) / {arrays[0].size}"
+        # kernels.bce_with_logits_sum (e = e^-|x| in one buffer, the mask x >= 0); the node
+        # keeps e and the mask for its rule, as its forward does
+        return [f"{e} = absolute({x})", f"negative({e}, out={e})", f"exp({e}, out={e})",
+                f"{mask} = {x} >= 0", f"{out} = {total}",
+                f"{node_name}.e, {node_name}.nonnegative = {e}, {mask}"]
+    return None
+
+
+def _fused_bce(node: Function, arrays: list) -> bool:
+    """True when the logistic loss takes its fused path on the kernels' plain path."""
+    x, y = arrays
+    return (node.pos_weight is None and node.weight is None and node.reduction != "none"
+            and x.shape == y.shape and _small(x) and type(y) is np.ndarray)
+
+
+def _inline_rule(node: Function, node_name: str, g: str, ins: list[str], arrays: tuple
+                 ) -> tuple[list[str], dict[int, str]] | None:
+    """Statements, and an expression per input gradient, that compute what ``node.backward``
+    returns on arrays like ``arrays`` (inputs that need no gradient are left out); or None."""
+    kind = type(node).__name__
+    needs = node.needs
+    if kind in ("Add", "Sub") and _engine_op(node, kind):
+        second = g if kind == "Add" else f"-{g}"
+        return [], {i: expr for i, expr in ((0, g), (1, second)) if needs[i]}
+    if kind == "Mul" and _engine_op(node, kind):
+        return [], {i: f"{g} * {ins[1 - i]}" for i in (0, 1) if needs[i]}
+    if _engine_op(node, "MatMul") and arrays[0].ndim == 2 and arrays[1].ndim == 1 \
+            and arrays[0].shape[0] // ROW_BLOCK < 2:  # matrix @ vector; vector_matrix's one dot
+        x, y = ins
+        return [], {i: expr for i, expr in ((0, f"{g}.reshape((-1, 1)) * {y}"), (1, f"{g}.dot({x})"))
+                    if needs[i]}
+    if _engine_op(node, "BinaryCrossEntropyWithLogits") and node.fused and not needs[1] \
+            and node.e is not None and _small(node.e) and arrays[0].size:
+        x, y = ins
+        e, mask = f"{node_name}.e", f"{node_name}.nonnegative"
+        scale = f"{g} / {node.count}" if node.reduction == "mean" else g
+        limit = -elementwise._EXP_OVERFLOW.get(arrays[0].dtype, 709.78)
+        # kernels.bce_with_logits_grad: sigmoid from e and the mask, minus y, times g
+        return [f"s = maximum({e}, {mask})", f"divide(s, add({e}, 1), out=s)",
+                f"if minimum_reduce({x}, axis=None) < {limit!r}: s[{x} < {limit!r}] = 0",
+                f"subtract(s, {y}, out=s)", f"multiply(s, {scale}, out=s)"], {0: "s"}
+    return None
 
 
 # ---- the statements of the replay ----------------------------------------------------------------

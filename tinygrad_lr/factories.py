@@ -216,10 +216,9 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (changes to one show in the other), as
     ``torch.from_numpy``: a leaf outside the graph, with a version counter of its own.
 
-    This is the public way for the layers above the engine (nn, optim, utils, linear_model,
-    serialization) to wrap an array they built without copying it: the one place outside the
-    reference layer that calls the private ``Tensor._make``. Ask for gradients with
-    ``from_numpy(array).requires_grad_()``.
+    The layers above the engine (nn, optim, utils, linear_model, serialization) wrap the arrays
+    they build with it, never with the engine's private ``Tensor._make`` (tests/test_layers.py
+    holds them to that). Ask for gradients with ``from_numpy(array).requires_grad_()``.
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")

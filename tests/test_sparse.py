@@ -14,7 +14,7 @@ import tinygrad_lr as tl
 from tinygrad_lr.autograd.function import Function
 from tinygrad_lr.exceptions import ConvergenceWarning
 from tinygrad_lr.linear_model import LinearRegression, LogisticRegression
-from tinygrad_lr.ops.sparse import SparseMatMul, is_sparse, sparse_matmul
+from tinygrad_lr.ops.catalogue.sparse import SparseMatMul, is_sparse, sparse_matmul
 
 sp = pytest.importorskip("scipy.sparse", reason="SciPy provides the sparse matrices under test")
 

@@ -20,27 +20,30 @@ from tinygrad_lr.factories import (BoolTensor, ByteTensor, DoubleTensor, FloatTe
 from tinygrad_lr.linear_model import LinearRegression, LogisticRegression
 from tinygrad_lr.nn.functional import log_softmax, softmax
 from tinygrad_lr.kernels.threads import get_num_threads, set_num_threads
-from tinygrad_lr.ops.functional import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat,
-                                        clamp, clip, clone, div, eq, exp, flatten, ge, gt, le, log,
-                                        log1p, logsigmoid, logsumexp, lt, matmul, max, maximum,
-                                        mean, min, minimum, mm, mul, ne, neg, permute, pow, prod,
-                                        relu, reshape, sigmoid, softplus, sqrt, squeeze, stack, std,
-                                        sub, sum, t, tanh, transpose, unsqueeze, var, where)
-from tinygrad_lr.ops.functional import logical_not
-from tinygrad_lr.ops.linalg import det, dot, norm, outer
-from tinygrad_lr.ops.linalg import inv as inverse
-from tinygrad_lr.ops.linalg import pinv as pinverse
-from tinygrad_lr.ops.logical import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or,
-                                     bitwise_xor, equal, floor_divide, isclose, isfinite, isinf,
-                                     isnan, logical_and, logical_or, logical_xor, nan_to_num,
-                                     remainder)
-from tinygrad_lr.ops.reshaping import (addmm, bmm, chunk, corrcoef, count_nonzero, cov, diag, diff,
-                                       flip, is_floating_point, lerp, masked_fill, median, meshgrid,
-                                       mv, nonzero, roll, split, std_mean, trace, unique, var_mean)
-from tinygrad_lr.ops.sorting import argsort, cumsum, gather, sort, topk
-from tinygrad_lr.ops.trig_round import (atan, ceil, clamp_max, clamp_min, cos, erf, expm1, floor,
-                                        log2, log10, reciprocal, round, rsqrt, sign, sin, square,
-                                        tan)
+from tinygrad_lr.ops.catalogue.conveniences import (addmm, bmm, chunk, corrcoef, count_nonzero,
+                                                    cov, diag, diff, flip, is_floating_point, lerp,
+                                                    masked_fill, median, meshgrid, mv, nonzero,
+                                                    roll, split, std_mean, trace, unique, var_mean)
+from tinygrad_lr.ops.catalogue.conveniences import mm
+from tinygrad_lr.ops.catalogue.linalg import det, dot, norm, outer
+from tinygrad_lr.ops.catalogue.linalg import inv as inverse
+from tinygrad_lr.ops.catalogue.linalg import pinv as pinverse
+from tinygrad_lr.ops.catalogue.logical import (all, allclose, any, bitwise_and, bitwise_not,
+                                               bitwise_or, bitwise_xor, eq, equal, floor_divide,
+                                               ge, gt, isclose, isfinite, isinf, isnan, le,
+                                               logical_and, logical_not, logical_or, logical_xor,
+                                               lt, nan_to_num, ne, remainder)
+from tinygrad_lr.ops.catalogue.pointwise import (atan, ceil, clamp_max, clamp_min, cos, erf, expm1,
+                                                 floor, log1p, log2, log10, logsigmoid, reciprocal,
+                                                 round, rsqrt, sign, sin, square, tan)
+from tinygrad_lr.ops.catalogue.reductions import (amax, amin, argmax, argmin, logsumexp, max, min,
+                                                  prod, std, var)
+from tinygrad_lr.ops.catalogue.shape import cat, flatten, squeeze, stack, t, transpose, unsqueeze
+from tinygrad_lr.ops.catalogue.sorting import argsort, cumsum, gather, sort, topk
+from tinygrad_lr.ops.functional import (abs, add, broadcast_to, clamp, clip, clone, div, exp, log,
+                                        matmul, maximum, mean, minimum, mul, neg, permute, pow,
+                                        relu, reshape, sigmoid, softplus, sqrt, sub, sum, tanh,
+                                        where)
 from tinygrad_lr.serialization import load, save
 from tinygrad_lr.size import Size
 from tinygrad_lr.tensor import (Tensor, bool_, float16, float32, float64, get_default_dtype, int32,

@@ -1,17 +1,18 @@
 """The Tensor: a NumPy array plus the links autograd needs (``grad``, ``grad_fn``, ``requires_grad``).
 
-Differentiable operations are defined in :mod:`tinygrad_lr.ops`, each op's forward and derivative
-side by side, and installed onto :class:`Tensor` as methods and operators when the package loads.
+Its operators and methods prepare their operands (PyTorch's type promotion) and apply a rule from
+:mod:`tinygrad_lr.ops.rules`, where each op's forward and derivative stand side by side; its
+``backward()`` runs :mod:`tinygrad_lr.autograd.engine`. The op catalogue
+(:mod:`tinygrad_lr.ops.catalogue`) installs the rest of PyTorch's Tensor API when the package loads.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from tinygrad_lr._printing import tensor_repr
-from tinygrad_lr.devices import CPU, check_device, is_device_name
-from tinygrad_lr.devices import device as _device
+from tinygrad_lr.devices import check_device
 from tinygrad_lr.size import Size
 
 float16 = np.dtype(np.float16)
@@ -71,6 +72,138 @@ def as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarra
             raise TypeError(f"tensor: cannot build a tensor from data of type {type(data).__name__} "
                             f"(NumPy dtype {arr.dtype})")
     return arr
+
+
+# ---- operand preparation: PyTorch's type promotion and argument forms --------------------------
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _category(dtype: np.dtype) -> int:
+    try:
+        return _CATEGORY[dtype.kind]
+    except KeyError:
+        raise TypeError(f"unsupported dtype {dtype}") from None
+
+
+def _scalar_category(value: Any) -> int | None:
+    if isinstance(value, (bool, np.bool_)):
+        return 0
+    if isinstance(value, (int, np.integer)):
+        return 1
+    if isinstance(value, (float, np.floating)):
+        return 2
+    return None
+
+
+def _category_default(category: int) -> np.dtype:
+    return _default_dtype if category == 2 else int64
+
+
+def promote(a: "Tensor", b: "Tensor") -> np.dtype:
+    """PyTorch's result dtype: dimensioned tensors outrank 0-d ones unless of a lower category."""
+    da, db = a._data.dtype, b._data.dtype
+    ca, cb = _category(da), _category(db)
+    if (a._data.ndim > 0) == (b._data.ndim > 0):
+        if ca == cb:
+            return np.promote_types(da, db)
+        return da if ca > cb else db
+    high, low = (a, b) if a._data.ndim > 0 else (b, a)
+    return high._data.dtype if _category(high._data.dtype) >= _category(low._data.dtype) \
+        else low._data.dtype
+
+
+def as_tensor_operand(value: Any) -> "Tensor":
+    """``value`` itself if a Tensor, else a constant Tensor over it (an array is not copied)."""
+    return value if isinstance(value, Tensor) else Tensor._make(as_array(value, copy=False))
+
+
+def coerce(a: Any, b: Any) -> tuple["Tensor", "Tensor"]:
+    """Make two operands Tensors of one dtype by PyTorch's rules (Python numbers are weak)."""
+    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is and b_is:
+        if a._data.dtype == b._data.dtype:
+            return a, b
+        dtype = promote(a, b)
+        return a._cast(dtype), b._cast(dtype)
+    if not a_is and not b_is:
+        return coerce(as_tensor_operand(a), b)
+    t, other = (a, b) if a_is else (b, a)
+    category = _scalar_category(other)
+    if category is None:
+        other_t = as_tensor_operand(other)
+        return coerce(t, other_t) if a_is else coerce(other_t, t)
+    if category > _category(t._data.dtype):
+        t = t._cast(_category_default(category))
+    constant = Tensor._make(np.array(other, dtype=t._data.dtype))
+    return (t, constant) if a_is else (constant, t)
+
+
+def as_float(x: Any) -> "Tensor":
+    """``x`` as a Tensor of a floating dtype (integers and bools become the default dtype)."""
+    x = as_tensor_operand(x)
+    return x if x._data.dtype.kind == "f" else x._cast(_default_dtype)
+
+
+def _refuse_bool(what: str, *operands: Any) -> None:
+    """PyTorch refuses subtraction and negation of bool tensors (a mask is inverted with ~)."""
+    if any(isinstance(t, Tensor) and t._data.dtype == np.bool_ for t in operands):
+        raise RuntimeError(f"{what} with a bool tensor is not supported; to invert a mask, use "
+                           "the `~` operator or logical_not()")
+
+
+def reflected(op: Any) -> Any:
+    """The method for an operator's reflected form (``other OP self``), as ``__radd__``."""
+    def method(self: "Tensor", other: Any) -> "Tensor":
+        return op(other, self)
+    return method
+
+
+def normalize_axes(name: str, x: "Tensor", dim: Any, axis: Any = None) -> tuple[int, ...] | None:
+    """Normalize ``dim`` (or its alias ``axis``): None, an int or a sequence of ints."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{name}: pass either dim or axis, not both")
+        dim = axis
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    ndim = x._data.ndim
+    limit = max(ndim, 1)
+    for d in dims:
+        if not -limit <= d < limit:
+            raise IndexError(f"{name}: dimension {d} is out of range for a tensor of shape "
+                             f"{x.shape} (expected in [{-limit}, {limit - 1}])")
+    out = tuple(d % limit if ndim else 0 for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{name}: dimension {dims} repeats a dimension")
+    return out if ndim else None
+
+
+def normalize_dim(name: str, x: "Tensor", dim: int, extra: int = 0) -> int:
+    """Normalize one dimension index (``extra`` = 1 where a new dimension may be inserted)."""
+    limit = max(x._data.ndim + extra, 1)
+    if not -limit <= dim < limit:
+        raise IndexError(f"{name}: dimension {dim} is out of range for a tensor of shape "
+                         f"{x.shape} (expected in [{-limit}, {limit - 1}])")
+    return dim % limit
+
+
+def shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
+    """A shape given as separate ints or as one sequence."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _index_part(item: Any) -> Any:
+    if isinstance(item, Tensor):
+        return item._data
+    return np.asarray(item) if isinstance(item, list) else item
+
+
+def index_key(key: Any) -> Any:
+    """An indexing key with Tensors and lists turned into arrays."""
+    return tuple(_index_part(k) for k in key) if isinstance(key, tuple) else _index_part(key)
 
 
 class Tensor:
@@ -196,7 +329,7 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Iterable["Tensor"] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` by the chain rule."""
-        Tensor._run_backward(self, gradient, retain_graph, create_graph, inputs)
+        engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> "Tensor":
         """A tensor sharing this data and its version counter, outside the graph: writes
@@ -227,72 +360,6 @@ class Tensor:
         """Number of dimensions."""
         return self._data.ndim
 
-    @property
-    def device(self) -> _device:
-        """Always ``device("cpu")``: there is only NumPy."""
-        return CPU
-
-    @property
-    def is_cuda(self) -> bool:
-        """False: tensors live on the CPU."""
-        return False
-
-    def dim(self) -> int:
-        """Number of dimensions (PyTorch's name)."""
-        return self._data.ndim
-
-    def size(self, dim: int | None = None) -> Any:
-        """The shape, or the length of one dimension."""
-        return Size(self._data.shape) if dim is None else self._data.shape[dim]
-
-    def numel(self) -> int:
-        """Number of elements."""
-        return self._data.size
-
-    def __len__(self) -> int:
-        if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self._data.shape[0]
-
-    def item(self) -> Any:
-        """The single element as a Python number."""
-        if self._data.size != 1:
-            raise RuntimeError(f"item(): a tensor with {self._data.size} elements cannot be "
-                               "converted to a Python scalar")
-        return self._data.item()
-
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied), as PyTorch's ``numpy()``."""
-        if self._requires_grad:
-            raise RuntimeError("can't call numpy() on a tensor that requires grad; "
-                               "use tensor.detach().numpy()")
-        return self._data
-
-    def tolist(self) -> Any:
-        """Nested Python lists of Python numbers."""
-        return self._data.tolist()
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if dtype is not None and np.dtype(dtype) != self._data.dtype:
-            return self._data.astype(dtype)
-        return self._data.copy() if copy else self._data
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError("the truth value of a tensor with more than one element is ambiguous")
-        return bool(self._data)
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iu" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self._data)
-
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
@@ -303,88 +370,199 @@ class Tensor:
             extras.append("requires_grad=True")
         return tensor_repr(self._data, _default_dtype, extras)
 
-    def __format__(self, format_spec: str) -> str:
-        # As PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}").
-        if self._data.ndim == 0:
-            return self._data.item().__format__(format_spec)
-        return object.__format__(self, format_spec)
+    # ---- the operations: operand preparation, then the rule (tinygrad_lr/ops/rules.py) --------
+    # Each method also serves as the function (``tl.mul(x, y)`` is ``Tensor.mul(x, y)``), so its
+    # first operand may be a number or an array too.
+    def add(self, other: Any, alpha: Any = 1) -> "Tensor":
+        """self + alpha * other, broadcasting."""
+        if alpha != 1:
+            other = Tensor.mul(other, alpha)
+        return Add.apply(*coerce(self, other))
 
-    # ---- copies and conversions -----------------------------------------------------------------
-    def to(self, *args: Any, dtype: DTypeLike = None, device: Any = None,
-           non_blocking: bool = False, copy: bool = False) -> "Tensor":
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)`` (other's dtype), as
-        PyTorch: converts differentiably, returns self when nothing changes unless ``copy``.
-        Only the CPU exists; another device is an error that names it."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg._data.dtype
-            elif isinstance(arg, _device) or (isinstance(arg, str) and is_device_name(arg)):
-                device = arg
-            elif isinstance(arg, int) and not isinstance(arg, bool):
-                device = arg
-            else:
-                dtype = _as_dtype(arg)
-        check_device(device)
-        dtype = self._data.dtype if dtype is None else _as_dtype(dtype)
+    def sub(self, other: Any, alpha: Any = 1) -> "Tensor":
+        """self - alpha * other, broadcasting."""
+        _refuse_bool("subtraction, the `-` operator,", self, other)
+        if alpha != 1:
+            other = Tensor.mul(other, alpha)
+        return Sub.apply(*coerce(self, other))
+
+    def mul(self, other: Any) -> "Tensor":
+        """Elementwise product, broadcasting."""
+        return Mul.apply(*coerce(self, other))
+
+    def div(self, other: Any) -> "Tensor":
+        """True division (integers give floats), broadcasting."""
+        a, b = coerce(self, other)
+        if a._data.dtype.kind != "f":
+            a, b = a._cast(_default_dtype), b._cast(_default_dtype)
+        return Div.apply(a, b)
+
+    def pow(self, exponent: Any) -> "Tensor":
+        """self ** exponent; either side may be a Python number."""
+        category = _scalar_category(exponent)
+        if isinstance(self, Tensor) and category is not None:
+            if category == 0 and self._data.dtype == np.bool_:
+                # A boolean tensor to a boolean power stays boolean, as in PyTorch (NumPy: int8).
+                return Tensor._make(np.power(self._data, exponent).astype(np.bool_))
+            x = self._cast(_category_default(category)) \
+                if category > _category(self._data.dtype) else self
+            return PowScalar.apply(x, exponent=exponent)
+        base_category = _scalar_category(self)
+        if isinstance(exponent, Tensor) and base_category is not None:
+            if exponent._data.dtype.kind != "f" and base_category == 2:
+                exponent = exponent._cast(_default_dtype)
+            return RPowScalar.apply(exponent, base=self)
+        return Pow.apply(*coerce(self, exponent))
+
+    def matmul(self, other: Any) -> "Tensor":
+        """Matrix product with NumPy/PyTorch rules for 1-D and batched operands; both operands
+        must have one dtype, as in PyTorch (no promotion)."""
+        if isinstance(self, Tensor) and isinstance(other, Tensor) \
+                and self._data.dtype != other._data.dtype:
+            raise RuntimeError(f"matmul: expected both operands to have the same dtype, but got "
+                               f"{self._data.dtype} and {other._data.dtype}")
+        x, y = coerce(self, other)
+        if x._data.ndim == 0 or y._data.ndim == 0:
+            raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                               f"{x.shape} and {y.shape}")
+        return MatMul.apply(x, y)
+
+    __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__ = add, sub, mul, div, pow, matmul
+    __radd__, __rsub__, __rmul__ = reflected(add), reflected(sub), reflected(mul)
+    __rtruediv__, __rpow__, __rmatmul__ = reflected(div), reflected(pow), reflected(matmul)
+
+    def neg(self) -> "Tensor":
+        """-self."""
+        _refuse_bool("negation, the `-` operator,", self)
+        return Neg.apply(self)
+
+    def abs(self) -> "Tensor":
+        """Absolute value (derivative sign(x), 0 at 0)."""
+        return Abs.apply(as_tensor_operand(self))
+
+    def relu(self) -> "Tensor":
+        """max(x, 0)."""
+        return Relu.apply(as_tensor_operand(self))
+
+    __neg__, __abs__ = neg, abs
+
+    def exp(self) -> "Tensor":
+        """e ** self."""
+        return Exp.apply(as_float(self))
+
+    def log(self) -> "Tensor":
+        """Natural logarithm."""
+        return Log.apply(as_float(self))
+
+    def sqrt(self) -> "Tensor":
+        """Square root."""
+        return Sqrt.apply(as_float(self))
+
+    def sigmoid(self) -> "Tensor":
+        """1 / (1 + e^-x), stable for any x."""
+        return Sigmoid.apply(as_float(self))
+
+    def tanh(self) -> "Tensor":
+        """Hyperbolic tangent."""
+        return Tanh.apply(as_float(self))
+
+    def clone(self) -> "Tensor":
+        """A copy with its own memory; gradients flow back to ``self``."""
+        return Clone.apply(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> "Tensor":
+        """Clip values to [min, max]; tensor bounds use maximum/minimum."""
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of min and max must be given")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self if min is None else Tensor.maximum(self, min)
+            return out if max is None else Tensor.minimum(out, max)
+        if _scalar_category(min) == 2 or _scalar_category(max) == 2:
+            return Clamp.apply(as_float(self), low=min, high=max)
+        return Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> "Tensor":
+        """Elementwise maximum, broadcasting."""
+        return Maximum.apply(*coerce(self, other))
+
+    def minimum(self, other: Any) -> "Tensor":
+        """Elementwise minimum, broadcasting."""
+        return Minimum.apply(*coerce(self, other))
+
+    def _cast(self, dtype: np.dtype) -> "Tensor":
+        """Convert to ``dtype``; differentiable between float dtypes, a constant otherwise."""
         if dtype == self._data.dtype:
-            return self.clone() if copy else self
-        return self._cast(dtype)
+            return self
+        if dtype.kind == "f" and self._data.dtype.kind == "f":
+            return Cast.apply(self, dtype=dtype)
+        return Tensor._make(self._data.astype(dtype))
 
-    def cpu(self) -> "Tensor":
-        """This tensor (it is already on the CPU)."""
-        return self
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None, dtype: Any = None) -> "Tensor":
+        """Sum over ``dim`` (all by default); bool and int tensors sum to int64."""
+        x = as_tensor_operand(self)
+        if dtype is not None:
+            x = x._cast(np.dtype(dtype))
+        elif x._data.dtype.kind == "b":
+            x = x._cast(int64)
+        return Sum.apply(x, axes=normalize_axes("sum", x, dim, axis),
+                         keepdim=bool(keepdim if keepdims is None else keepdims))
 
-    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
-        """Always an error: there is no GPU (check ``torch.cuda.is_available()`` first)."""
-        check_device("cuda" if device is None else device)
-        return self
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> "Tensor":
+        """Arithmetic mean over ``dim`` (all by default); floating-point tensors only, as PyTorch."""
+        x = as_tensor_operand(self)
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"mean(): could not infer output dtype: the input must be a "
+                               f"floating point tensor, got dtype {x._data.dtype}; convert it "
+                               "with .float()")
+        return Mean.apply(x, axes=normalize_axes("mean", x, dim, axis),
+                          keepdim=bool(keepdim if keepdims is None else keepdims))
 
-    def float(self) -> "Tensor":
-        """Convert to float32."""
-        return self.to(float32)
+    def reshape(self, *shape: Any) -> "Tensor":
+        """Same data, new shape (one dimension may be -1)."""
+        shape = shape_arg(shape)
+        return self if shape == self._data.shape else Reshape.apply(self, shape=shape)
 
-    def double(self) -> "Tensor":
-        """Convert to float64."""
-        return self.to(float64)
+    view = reshape
 
-    def long(self) -> "Tensor":
-        """Convert to int64 (no gradient)."""
-        return self.to(int64)
+    def permute(self, *dims: Any) -> "Tensor":
+        """Reorder dimensions."""
+        dims = shape_arg(dims)
+        axes = tuple(normalize_dim("permute", self, d) for d in dims)
+        if sorted(axes) != list(range(self.ndim)):
+            raise RuntimeError(f"permute: {dims} is not a permutation of the {self.ndim} "
+                               f"dimensions of a tensor of shape {self.shape}")
+        return Permute.apply(self, axes=axes)
 
-    def int(self) -> "Tensor":
-        """Convert to int32 (no gradient)."""
-        return self.to(int32)
+    @property
+    def T(self) -> "Tensor":
+        """The tensor with its dimensions reversed."""
+        return Permute.apply(self, axes=tuple(reversed(range(self._data.ndim))))
 
-    def bool(self) -> "Tensor":
-        """Convert to bool (no gradient)."""
-        return self.to(bool_)
+    def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
+        """A broadcast view with ``shape`` (gradients sum back)."""
+        shape = tuple(int(s) for s in shape)
+        return self if shape == self._data.shape else Expand.apply(self, shape=shape)
 
-    def type(self, dtype: DTypeLike = None) -> "Tensor | str":
-        """``type()``: PyTorch's type name ('torch.FloatTensor'); ``type(dtype)`` converts, also
-        for ``tinygrad_lr.FloatTensor`` and the names ``type()`` returns."""
-        if dtype is None:
-            return _LEGACY_NAMES.get(self._data.dtype, f"torch.{self._data.dtype.name}")
-        return self.to(_as_dtype(dtype))
+    def expand(self, *sizes: Any) -> "Tensor":
+        """Broadcast to ``sizes``; -1 keeps that dimension's size."""
+        sizes = shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: the number of sizes {sizes} is less than the number of "
+                               f"dimensions of shape {self.shape}")
+        if -1 in sizes[:lead]:
+            raise RuntimeError(f"expand: size -1 is not allowed for the new leading dimension "
+                               f"{sizes.index(-1)} of sizes {sizes} (tensor shape {self.shape})")
+        return self.broadcast_to(tuple(self.shape[i - lead] if s == -1 else s
+                                       for i, s in enumerate(sizes)))
 
-    # In-place methods (add_, mul_, __iadd__, __setitem__, zero_, copy_, ...) are installed with
-    # the ops by tinygrad_lr.ops.inplace: they bump the version counter and, when recorded,
-    # rebase this tensor's history.
-
-
-_LEGACY_NAMES = {float64: "torch.DoubleTensor", float32: "torch.FloatTensor",
-                 float16: "torch.HalfTensor", int64: "torch.LongTensor", int32: "torch.IntTensor",
-                 np.dtype(np.int16): "torch.ShortTensor", np.dtype(np.int8): "torch.CharTensor",
-                 np.dtype(np.uint8): "torch.ByteTensor", bool_: "torch.BoolTensor"}
-
-
-def _as_dtype(value: Any) -> np.dtype:
-    """A dtype from a dtype, a legacy tensor type (``FloatTensor``) or its name."""
-    if isinstance(value, str):
-        for dtype, name in _LEGACY_NAMES.items():
-            if value == name:
-                return dtype
-    legacy = getattr(value, "legacy_dtype", None)
-    return np.dtype(value if legacy is None else legacy)
+    def __getitem__(self, key: Any) -> "Tensor":
+        """``self[key]``: ints, slices, None, Ellipsis, boolean masks, integer arrays."""
+        return Index.apply(self, index=index_key(key))
 
 
 def reset_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
@@ -413,3 +591,29 @@ def tensor(data: Any, dtype: DTypeLike = None, *, device: Any = None,
         _check_can_require_grad(t._data.dtype)
         t._requires_grad = True
     return t
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
+    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
+    x, y = coerce(input, other)
+    try:
+        np.broadcast_shapes(cond.shape, x.shape, y.shape)
+    except ValueError:
+        raise RuntimeError(f"where: condition {cond.shape}, input {x.shape} and other {y.shape} "
+                           "cannot be broadcast together") from None
+    return Where.apply(x, y, condition=cond)
+
+
+def softplus(input: Any) -> Tensor:
+    """log(1 + e^x), stable for any x."""
+    return Softplus.apply(as_float(input))
+
+
+# The rules and the engine import Tensor, so they are imported once it exists; importing the ops
+# package also installs the op catalogue and the in-place methods onto Tensor.
+from tinygrad_lr.autograd import engine  # noqa: E402
+from tinygrad_lr.ops.rules import (Abs, Add, Cast, Clamp, Clone, Div, Exp, Expand,  # noqa: E402
+                                   Index, Log, MatMul, Maximum, Mean, Minimum, Mul, Neg, Permute,
+                                   Pow, PowScalar, Relu, Reshape, RPowScalar, Sigmoid, Softplus,
+                                   Sqrt, Sub, Sum, Tanh, Where)

@@ -243,8 +243,3 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         else:
             answer.append(Tensor._make(np.array(g, dtype=t._data.dtype)))
     return tuple(answer)
-
-
-# Tensor.backward runs the engine through this attribute: tensor.py cannot import the engine
-# (which imports it), and an import inside the method would run on every call.
-Tensor._run_backward = staticmethod(backward)

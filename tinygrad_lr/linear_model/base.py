@@ -15,7 +15,7 @@ from tinygrad_lr.autograd import enable_grad
 from tinygrad_lr.exceptions import DataConversionWarning, NotFittedError, sklearn_compatible
 from tinygrad_lr.linear_model import _dask, _solvers
 from tinygrad_lr.metrics import accuracy_score, r2_score
-from tinygrad_lr.ops.sparse import is_sparse
+from tinygrad_lr.ops.catalogue.sparse import is_sparse
 from tinygrad_lr.optim import Optimizer
 from tinygrad_lr.tensor import Tensor
 

@@ -22,7 +22,7 @@ from tinygrad_lr.linear_model.base import (
     check_targets,
     descend,
 )
-from tinygrad_lr.ops.sparse import is_sparse, sparse_matmul
+from tinygrad_lr.ops.catalogue.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD
 from tinygrad_lr.tensor import Tensor
 from tinygrad_lr.utils.validation import check_float, check_int

@@ -36,7 +36,7 @@ from tinygrad_lr.linear_model.base import (
 )
 from tinygrad_lr.kernels.elementwise import sigmoid
 from tinygrad_lr.ops.functional import binary_cross_entropy_with_logits, log_softmax
-from tinygrad_lr.ops.sparse import is_sparse, sparse_matmul
+from tinygrad_lr.ops.catalogue.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD, Adam, RMSprop
 from tinygrad_lr.tensor import Tensor
 from tinygrad_lr.utils.minibatches import iterate_minibatches

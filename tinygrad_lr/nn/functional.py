@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.autograd.grad_mode import is_grad_enabled, no_grad
-from tinygrad_lr.ops import losses, movement
+from tinygrad_lr.ops import rules
 from tinygrad_lr import factories
 from tinygrad_lr.ops import functional as fn
-from tinygrad_lr.ops.functional import coerce, logsigmoid, sigmoid, tanh
-from tinygrad_lr.ops.trig_round import erf
-from tinygrad_lr.tensor import Tensor, get_default_dtype, int64
+from tinygrad_lr.ops.catalogue import losses
+from tinygrad_lr.ops.catalogue.pointwise import erf, logsigmoid
+from tinygrad_lr.ops.functional import sigmoid, tanh
+from tinygrad_lr.tensor import Tensor, coerce, get_default_dtype, int64
 
 __all__ = ["sigmoid", "relu", "tanh", "softplus", "logsigmoid", "softmax", "log_softmax",
            "leaky_relu", "elu", "gelu", "silu", "batch_norm", "hardtanh", "relu6", "selu",
@@ -217,7 +218,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """x1 . x2 / max(||x1|| ||x2||, eps) along ``dim``."""
-    from tinygrad_lr.ops.linalg import vector_norm
+    from tinygrad_lr.ops.catalogue.linalg import vector_norm
     a, b = coerce(_float_tensor(x1), _float_tensor(x2))
     dot = fn.sum(a * b, dim)
     norms = vector_norm(a, 2, dim) * vector_norm(b, 2, dim)
@@ -227,7 +228,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p along the last dimension."""
-    from tinygrad_lr.ops.linalg import vector_norm
+    from tinygrad_lr.ops.catalogue.linalg import vector_norm
     a, b = coerce(_float_tensor(x1), _float_tensor(x2))
     return vector_norm(a - b + eps, p, -1, keepdim)
 
@@ -246,13 +247,13 @@ def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean",
         pointwise = fn.where(positive, y * (fn.log(safe) - x), 0.0)
     if reduction == "batchmean":
         return fn.sum(pointwise) / (x.shape[0] if x.ndim else 1)
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     return _reduce(pointwise, reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for targets y in {-1, 1}."""
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     x, y = _broadcast_pair("soft_margin_loss", input, target)
     return _reduce(softplus(-(x * y)), reduction)
 
@@ -330,7 +331,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """input / max(||input||_p along dim, eps)."""
-    from tinygrad_lr.ops.linalg import vector_norm
+    from tinygrad_lr.ops.catalogue.linalg import vector_norm
     x = _float_tensor(input)
     return x / fn.clamp(vector_norm(x, p, dim, keepdim=True), min=eps)
 
@@ -338,15 +339,15 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
             dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, without overflow for any finite logits."""
-    x = _float_tensor(input) if dtype is None else fn.as_tensor(input).to(np.dtype(dtype))
+    x = _float_tensor(input) if dtype is None else factories.as_tensor(input).to(np.dtype(dtype))
     return losses.Softmax.apply(x, axis=_softmax_axis("softmax", x, dim))
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype: Any = None) -> Tensor:
     """log(softmax(x)) along ``dim`` as x - logsumexp(x): stable, and twice differentiable."""
-    x = _float_tensor(input) if dtype is None else fn.as_tensor(input).to(np.dtype(dtype))
-    return losses.LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
+    x = _float_tensor(input) if dtype is None else factories.as_tensor(input).to(np.dtype(dtype))
+    return rules.LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -363,8 +364,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         out = x @ w.T
         return out if bias is None else out + bias
     if bias is None:
-        return movement.Linear.apply(x, w)
-    return movement.Linear.apply(x, w, bias)
+        return rules.Linear.apply(x, w)
+    return rules.Linear.apply(x, w, bias)
 
 
 # ---- losses on probabilities and logits -------------------------------------------------------
@@ -375,7 +376,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     Each log is clamped at -100 and the derivative's denominator x(1 - x) at 1e-12, as PyTorch,
     so inputs of exactly 0 or 1 give finite values and gradients.
     """
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     _check_bce_target("binary_cross_entropy", input, target, exact=True)
     x, y = _input_and_target("binary_cross_entropy", input, target)
     _check_unit_interval("binary_cross_entropy", "input", x)
@@ -393,26 +394,26 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     ``pos_weight`` multiplies the positive term: -w [p y log s(x) + (1 - y) log(1 - s(x))].
     """
     name = "binary_cross_entropy_with_logits"
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     _check_bce_target(name, input, target, exact=False)
     x, y = _input_and_target(name, input, target)
     _check_unit_interval(name, "target", y)
     w = _constant(name, "weight", weight, x.dtype, x.shape)
     p = _constant(name, "pos_weight", pos_weight, x.dtype, x.shape)
-    return losses.BinaryCrossEntropyWithLogits.apply(x, y, reduction=reduction, weight=w,
+    return rules.BinaryCrossEntropyWithLogits.apply(x, y, reduction=reduction, weight=w,
                                                      pos_weight=p)
 
 
 def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)^2, averaged, summed or per element."""
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     x, y = _broadcast_pair("mse_loss", input, target)
     return losses.MSELoss.apply(x, y, reduction=reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Absolute error |input - target|, averaged, summed or per element."""
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     x, y = _broadcast_pair("l1_loss", input, target)
     return losses.L1Loss.apply(x, y, reduction=reduction)
 
@@ -426,7 +427,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
     x, y = _broadcast_pair("smooth_l1_loss", input, target)
@@ -440,7 +441,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
 def huber_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
                delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError(f"huber_loss does not support non-positive values for delta, got "
                            f"{delta}")
@@ -523,7 +524,7 @@ def _negative_log_likelihood(name: str, logp: Tensor, target: Any, weight: Any, 
     coef = _class_coefficients(name, logp, target, weight, reduction, ignore_index,
                                label_smoothing)
     axis = 1 if logp.ndim > 1 else 0
-    return losses.NegativeLogLikelihood.apply(logp, coef=coef, axis=axis,
+    return rules.NegativeLogLikelihood.apply(logp, coef=coef, axis=axis,
                                               total=reduction != "none")
 
 
@@ -531,7 +532,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets given log-probabilities ``input``
     ((C,), (N, C) or (N, C, d1, ...)); ``mean`` divides by the summed target weights."""
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     dtype = (target._data if isinstance(target, Tensor) else np.asarray(target)).dtype
     if dtype != np.int64 and dtype != np.uint8:
         raise RuntimeError(f"nll_loss: expected target dtype to be Long or Byte (class "
@@ -546,14 +547,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
     """Cross-entropy of logits ``input`` ((C,), (N, C) or (N, C, d1, ...)) against class indices
     (or class probabilities of the input's shape): nll_loss(log_softmax(input, class dim)) with
     PyTorch's label smoothing and weighted mean."""
-    losses.check_reduction(reduction)
+    rules.check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, "
                          f"got {label_smoothing}")
     x = _float_tensor(input)
     if x.ndim == 0:
         raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
-    logp = losses.LogSoftmax.apply(x, axis=1 if x.ndim > 1 else 0)
+    logp = rules.LogSoftmax.apply(x, axis=1 if x.ndim > 1 else 0)
     return _negative_log_likelihood("cross_entropy", logp, target, weight, reduction,
                                     ignore_index, label_smoothing)
 

@@ -86,7 +86,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened into one vector (differentiable, as PyTorch's)."""
-    from tinygrad_lr.ops.functional import cat
+    from tinygrad_lr.ops.catalogue.shape import cat
     return cat([p.reshape(-1) for p in parameters])
 
 

@@ -14,9 +14,8 @@ from typing import Any, Callable
 import numpy as np
 
 from tinygrad_lr.autograd.grad_mode import _state
-from tinygrad_lr.tensor import Tensor
-from tinygrad_lr.ops import functional as fn
-from tinygrad_lr.ops.movement import Expand, Index, IndexPut, Permute, Reshape
+from tinygrad_lr.ops.rules import Expand, Index, IndexPut, Permute, Reshape
+from tinygrad_lr.tensor import Tensor, index_key
 
 
 def _recording(t: Tensor, args: tuple) -> bool:
@@ -68,9 +67,9 @@ def _expanded(base: Tensor, value: Tensor, **params: Any) -> None:
 # How a write into a view reaches its base, by the view op that made it.
 _WRITE_BACK: dict[type, Callable[..., None]] = {
     Index: lambda base, value, index: setitem(base, index, value),
-    Reshape: lambda base, value, shape: base.copy_(fn.reshape(value, base._data.shape)),
+    Reshape: lambda base, value, shape: base.copy_(value.reshape(base._data.shape)),
     Permute: lambda base, value, axes: base.copy_(
-        fn.permute(value, tuple(int(i) for i in np.argsort(axes)))),
+        value.permute(tuple(int(i) for i in np.argsort(axes)))),
     Expand: _expanded,
 }
 
@@ -105,17 +104,9 @@ def apply_inplace(t: Tensor, name: str, op: Callable[..., Tensor], *args: Any,
     old = Tensor._make(t._data.copy() if reads_self else t._data, t.grad_fn)
     result = op(old, *args)
     if result is old or any(result is a for a in args):  # an op that returned its input
-        result = fn.clone(result)
+        result = result.clone()
     _rebase(t, name, result)
     return t
-
-
-def _index_key(key: Any) -> Any:
-    def part(item: Any) -> Any:
-        if isinstance(item, Tensor):
-            return item._data
-        return np.asarray(item) if isinstance(item, list) else item
-    return tuple(part(k) for k in key) if isinstance(key, tuple) else part(key)
 
 
 def _put(old: Tensor, value: Any, index: Any) -> Tensor:
@@ -123,14 +114,14 @@ def _put(old: Tensor, value: Any, index: Any) -> Tensor:
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value, dtype=old._data.dtype))
     elif value._data.dtype != old._data.dtype:
-        value = fn.to_dtype(value, old._data.dtype)
+        value = value._cast(old._data.dtype)
     return IndexPut.apply(old, value, index=index)
 
 
 def setitem(t: Tensor, key: Any, value: Any) -> None:
     """``t[key] = value`` for ints, slices, masks and integer arrays, a Tensor or a number:
     differentiable in t's other elements and in ``value``, as in PyTorch."""
-    index = _index_key(key)
+    index = index_key(key)
     if _recording(t, (value,)):
         apply_inplace(t, "setitem", _put, value, index, reads_self=False)
     else:
@@ -175,12 +166,13 @@ def inplace_variant(name: str, op: Callable[..., Tensor]) -> Callable[..., Tenso
 
 
 _VARIANTS = {
-    "add_": fn.add, "sub_": fn.sub, "mul_": fn.mul, "div_": fn.div, "pow_": fn.pow,
-    "neg_": fn.neg, "abs_": fn.abs, "exp_": fn.exp, "log_": fn.log, "log1p_": fn.log1p,
-    "sqrt_": fn.sqrt, "sigmoid_": fn.sigmoid, "tanh_": fn.tanh, "relu_": fn.relu,
-    "clamp_": fn.clamp, "clip_": fn.clamp, "maximum_": fn.maximum, "minimum_": fn.minimum,
-    "__iadd__": fn.add, "__isub__": fn.sub, "__imul__": fn.mul, "__itruediv__": fn.div,
-    "__ipow__": fn.pow,
+    "add_": Tensor.add, "sub_": Tensor.sub, "mul_": Tensor.mul, "div_": Tensor.div,
+    "pow_": Tensor.pow, "neg_": Tensor.neg, "abs_": Tensor.abs, "exp_": Tensor.exp,
+    "log_": Tensor.log, "sqrt_": Tensor.sqrt, "sigmoid_": Tensor.sigmoid, "tanh_": Tensor.tanh,
+    "relu_": Tensor.relu, "clamp_": Tensor.clamp, "clip_": Tensor.clamp,
+    "maximum_": Tensor.maximum, "minimum_": Tensor.minimum, "__iadd__": Tensor.add,
+    "__isub__": Tensor.sub, "__imul__": Tensor.mul, "__itruediv__": Tensor.div,
+    "__ipow__": Tensor.pow,
 }
 _NAMES = {"__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
           "__ipow__": "pow_"}
@@ -194,3 +186,6 @@ def install_inplace(cls: type) -> None:
     cls.fill_ = fill_
     cls.zero_ = zero_
     cls.copy_ = copy_
+
+
+install_inplace(Tensor)

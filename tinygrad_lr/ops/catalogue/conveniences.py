@@ -11,29 +11,31 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygrad_lr.tensor import Tensor, int64
-from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.ops.catalogue.reductions import ValuesIndices
+from tinygrad_lr.ops.catalogue.shape import cat
+from tinygrad_lr.ops.catalogue.sorting import sort
 from tinygrad_lr.ops.inplace import inplace_variant
-from tinygrad_lr.ops.sorting import sort
+from tinygrad_lr.tensor import (Tensor, as_tensor_operand, get_default_dtype, int64, normalize_axes,
+                                shape_arg, where)
 
 
 def _dim(x: Tensor, dim: int) -> int:
-    (axis,) = fn._axes("dim", x, dim, None) or (0,)
+    (axis,) = normalize_axes("dim", x, dim, None) or (0,)
     return axis
 
 
 def _along(x: Tensor, axis: int, index: Any) -> Tensor:
-    return fn.index(x, (slice(None),) * axis + (index,))
+    return x[(slice(None),) * axis + (index,)]
 
 
 def view_as(self: Tensor, other: Tensor) -> Tensor:
     """This tensor viewed with ``other``'s shape."""
-    return fn.reshape(self, other.shape)
+    return Tensor.reshape(self, other.shape)
 
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
     """This tensor broadcast to ``other``'s shape."""
-    return fn.broadcast_to(self, other.shape)
+    return Tensor.broadcast_to(self, other.shape)
 
 
 def type_as(self: Tensor, other: Tensor) -> Tensor:
@@ -50,7 +52,7 @@ def _new(fill: Any) -> Any:
     def method(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
         from tinygrad_lr import factories
-        shape = fn._shape_arg(size)
+        shape = shape_arg(size)
         return getattr(factories, fill)(shape, dtype=dtype or self.dtype, device=device,
                                         requires_grad=requires_grad)
     method.__doc__ = f"A new tensor of ``{fill}`` with this tensor's dtype (unless given)."
@@ -84,21 +86,21 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
     elif value._data.ndim:
         raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value._data.ndim} dimension(s)")
-    out = fn.where(mask_data, value.to(input.dtype), input)
-    return out if out.shape == input.shape else fn.broadcast_to(out, input.shape)
+    out = where(mask_data, value.to(input.dtype), input)
+    return out if out.shape == input.shape else Tensor.broadcast_to(out, input.shape)
 
 
 def repeat(self: Tensor, *sizes: Any) -> Tensor:
     """The tensor tiled ``sizes`` times along each dimension (leading new dimensions allowed)."""
-    reps = fn._shape_arg(sizes)
+    reps = shape_arg(sizes)
     if len(reps) < self.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
     shape = (1,) * (len(reps) - self.ndim) + tuple(self.shape)
     interleaved = [n for s in shape for n in (1, s)]
     expanded = [n for r, s in zip(reps, shape) for n in (r, s)]
-    tiled = fn.broadcast_to(fn.reshape(self, tuple(interleaved)), tuple(expanded))
-    return fn.reshape(tiled, tuple(r * s for r, s in zip(reps, shape)))
+    tiled = Tensor.broadcast_to(Tensor.reshape(self, tuple(interleaved)), tuple(expanded))
+    return Tensor.reshape(tiled, tuple(r * s for r, s in zip(reps, shape)))
 
 
 def flip(input: Tensor, dims: Any) -> Tensor:
@@ -106,13 +108,13 @@ def flip(input: Tensor, dims: Any) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = {_dim(input, d) for d in dims}
     key = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(input.ndim))
-    return fn.index(input, key)
+    return input[key]
 
 
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Elements shifted cyclically by ``shifts`` along ``dims`` (the flattened tensor if None)."""
     if dims is None:
-        return fn.reshape(roll(fn.flatten(input), shifts, 0), input.shape)
+        return Tensor.reshape(roll(Tensor.flatten(input), shifts, 0), input.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     out = input
@@ -122,7 +124,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         k = shift % n if n else 0
         if k:
             tail, head = _along(out, axis, slice(n - k, None)), _along(out, axis, slice(0, n - k))
-            out = fn.cat([tail, head], axis)
+            out = cat([tail, head], axis)
     return out
 
 
@@ -158,7 +160,7 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
         raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
-    vectors = [fn.reshape(fn.as_tensor(t), -1) for t in tensors]
+    vectors = [Tensor.reshape(as_tensor_operand(t), -1) for t in tensors]
     order = list(range(len(vectors)))
     if indexing == "xy" and len(vectors) > 1:
         order[0], order[1] = 1, 0
@@ -168,33 +170,33 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         position = order.index(i)
         view = [1] * len(vectors)
         view[position] = v.shape[0]
-        grids.append(fn.broadcast_to(fn.reshape(v, tuple(view)), shape))
+        grids.append(Tensor.broadcast_to(Tensor.reshape(v, tuple(view)), shape))
     return tuple(grids)
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A 1-D tensor as the diagonal of a square matrix, or a matrix's diagonal as a 1-D tensor."""
-    x = fn.as_tensor(input)
+    x = as_tensor_operand(input)
     if x.ndim == 1:
         n = x.shape[0] + builtins.abs(diagonal)
         rows = np.arange(x.shape[0]) + builtins.max(-diagonal, 0)
         cols = np.arange(x.shape[0]) + builtins.max(diagonal, 0)
         placed = np.zeros((x.shape[0], n * n), dtype=x.dtype)
         placed[np.arange(x.shape[0]), rows * n + cols] = 1
-        return fn.reshape(fn.matmul(x, Tensor._make(placed)), (n, n))
+        return Tensor.reshape(Tensor.matmul(x, Tensor._make(placed)), (n, n))
     if x.ndim != 2:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
     rows, cols = x.shape
     start_row, start_col = builtins.max(-diagonal, 0), builtins.max(diagonal, 0)
     length = builtins.max(builtins.min(rows - start_row, cols - start_col), 0)
-    return fn.index(x, (np.arange(length) + start_row, np.arange(length) + start_col))
+    return x[np.arange(length) + start_row, np.arange(length) + start_col]
 
 
 def trace(input: Tensor) -> Tensor:
     """The sum of a matrix's diagonal."""
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
-    return fn.sum(diag(input))
+    return Tensor.sum(diag(input))
 
 
 def diff(input: Tensor, n: int = 1, dim: int = -1) -> Tensor:
@@ -208,48 +210,47 @@ def diff(input: Tensor, n: int = 1, dim: int = -1) -> Tensor:
 
 def lerp(input: Tensor, end: Any, weight: Any) -> Tensor:
     """input + weight * (end - input)."""
-    return fn.add(input, fn.mul(weight, fn.sub(end, input)))
+    return Tensor.add(input, Tensor.mul(weight, Tensor.sub(end, input)))
 
 
 def median(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """The lower median (of all elements, or (values, indices) along ``dim``), as PyTorch."""
-    from tinygrad_lr.ops.functional import ValuesIndices
     if dim is None:
-        flat = fn.reshape(input, -1)
-        return fn.index(sort(flat).values, (flat.shape[0] - 1) // 2)
+        flat = Tensor.reshape(input, -1)
+        return sort(flat).values[(flat.shape[0] - 1) // 2]
     axis = _dim(input, dim)
     result = sort(input, axis)
     k = (input.shape[axis] - 1) // 2
     values, indices = _along(result.values, axis, k), _along(result.indices, axis, k)
     if keepdim:
-        values, indices = fn.unsqueeze(values, axis), fn.unsqueeze(indices, axis)
+        values, indices = Tensor.unsqueeze(values, axis), Tensor.unsqueeze(indices, axis)
     return ValuesIndices(values, indices)
 
 
 def std_mean(input: Tensor, dim: Any = None, *, correction: float = 1,
              keepdim: bool = False) -> tuple[Tensor, Tensor]:
     """(std, mean) over ``dim``."""
-    return (fn.std(input, dim, keepdim=keepdim, correction=correction),
-            fn.mean(input, dim, keepdim=keepdim))
+    return (Tensor.std(input, dim, keepdim=keepdim, correction=correction),
+            Tensor.mean(input, dim, keepdim=keepdim))
 
 
 def var_mean(input: Tensor, dim: Any = None, *, correction: float = 1,
              keepdim: bool = False) -> tuple[Tensor, Tensor]:
     """(var, mean) over ``dim``."""
-    return (fn.var(input, dim, keepdim=keepdim, correction=correction),
-            fn.mean(input, dim, keepdim=keepdim))
+    return (Tensor.var(input, dim, keepdim=keepdim, correction=correction),
+            Tensor.mean(input, dim, keepdim=keepdim))
 
 
 def cov(input: Tensor, *, correction: int = 1) -> Tensor:
     """The covariance matrix of the variables in the rows of ``input`` (observations in the
     columns), with Bessel's correction by default."""
-    x = fn.as_tensor(input)
-    x = x if x._data.dtype.kind == "f" else x.to(fn.get_default_dtype())
-    rows = fn.reshape(x, (1, -1)) if x.ndim < 2 else x
-    centered = rows - fn.mean(rows, 1, keepdim=True)
-    out = fn.matmul(centered, fn.transpose(centered, 0, 1)) / builtins.max(
+    x = as_tensor_operand(input)
+    x = x if x._data.dtype.kind == "f" else x.to(get_default_dtype())
+    rows = Tensor.reshape(x, (1, -1)) if x.ndim < 2 else x
+    centered = rows - Tensor.mean(rows, 1, keepdim=True)
+    out = Tensor.matmul(centered, Tensor.transpose(centered, 0, 1)) / builtins.max(
         rows.shape[1] - correction, 0)
-    return fn.reshape(out, ()) if x.ndim < 2 else out
+    return Tensor.reshape(out, ()) if x.ndim < 2 else out
 
 
 def corrcoef(input: Tensor) -> Tensor:
@@ -257,8 +258,8 @@ def corrcoef(input: Tensor) -> Tensor:
     c = cov(input)
     if c.ndim == 0:
         return c / c
-    d = fn.sqrt(diag(c))
-    return fn.clamp(c / fn.unsqueeze(d, 1) / fn.unsqueeze(d, 0), -1.0, 1.0)
+    d = Tensor.sqrt(diag(c))
+    return Tensor.clamp(c / Tensor.unsqueeze(d, 1) / Tensor.unsqueeze(d, 0), -1.0, 1.0)
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
@@ -287,12 +288,20 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     return Tensor._make(np.asarray(np.count_nonzero(input._data, axis=dim)).astype(int64))
 
 
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two matrices (2-D only, as ``torch.mm``)."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: both arguments must be 2-D, got shapes {input.shape} and "
+                           f"{mat2.shape}")
+    return Tensor.matmul(input, mat2)
+
+
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of two 3-D tensors."""
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}D) and batch2 too "
                            f"(got {mat2.ndim}D)")
-    return fn.matmul(input, mat2)
+    return Tensor.matmul(input, mat2)
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
@@ -300,15 +309,15 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}D and "
                            f"{vec.ndim}D tensors")
-    return fn.matmul(input, vec)
+    return Tensor.matmul(input, vec)
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
           alpha: float = 1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2)."""
-    product = fn.mm(mat1, mat2)
-    return fn.add(input if beta == 1 else fn.mul(input, beta),
-                  product if alpha == 1 else fn.mul(product, alpha))
+    product = Tensor.mm(mat1, mat2)
+    return Tensor.add(input if beta == 1 else Tensor.mul(input, beta),
+                  product if alpha == 1 else Tensor.mul(product, alpha))
 
 
 def is_floating_point(input: Tensor) -> bool:
@@ -324,7 +333,7 @@ def _install() -> None:
         "masked_fill": masked_fill, "repeat": repeat, "flip": flip, "roll": roll,
         "split": split, "chunk": chunk, "diag": diag, "trace": trace, "diff": diff,
         "lerp": lerp, "median": median, "unique": unique, "nonzero": nonzero,
-        "count_nonzero": count_nonzero, "cov": cov, "corrcoef": corrcoef, "bmm": bmm, "mv": mv, "addmm": addmm,
+        "count_nonzero": count_nonzero, "cov": cov, "corrcoef": corrcoef, "mm": mm, "bmm": bmm, "mv": mv, "addmm": addmm,
         "is_contiguous": lambda self, memory_format=None: True,
         "is_floating_point": is_floating_point,
         "is_complex": lambda self: False,

@@ -14,14 +14,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.autograd.function import Function
-from tinygrad_lr.tensor import Tensor
-from tinygrad_lr.ops import functional as fn
-from tinygrad_lr.ops.reduce import kept_shape
-
-
-def _float(x: Any) -> Tensor:
-    x = fn.as_tensor(x)
-    return x if x._data.dtype.kind == "f" else x.to(fn.get_default_dtype())
+from tinygrad_lr.ops.rules import kept_shape
+from tinygrad_lr.tensor import Tensor, as_float, as_tensor_operand, coerce, normalize_axes
 
 
 def _swap_last(xp: Any, a: Any) -> Any:
@@ -109,36 +103,36 @@ class Solve(Function):
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors."""
-    if fn.as_tensor(input).ndim != 1 or fn.as_tensor(other).ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {fn.as_tensor(input).ndim}D and "
-                           f"{fn.as_tensor(other).ndim}D tensors")
+    if as_tensor_operand(input).ndim != 1 or as_tensor_operand(other).ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {as_tensor_operand(input).ndim}D and "
+                           f"{as_tensor_operand(other).ndim}D tensors")
     if input.shape != other.shape:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
                            f"[{other.shape[0]}] to have the same number of elements")
-    return fn.matmul(input, other)
+    return Tensor.matmul(input, other)
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """The outer product a_i b_j of two 1-D tensors."""
-    return fn.mul(fn.unsqueeze(fn.as_tensor(input), 1), fn.unsqueeze(fn.as_tensor(vec2), 0))
+    return Tensor.mul(Tensor.unsqueeze(as_tensor_operand(input), 1), Tensor.unsqueeze(as_tensor_operand(vec2), 0))
 
 
 def vector_norm(x: Any, ord: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """(sum |x|^ord)^(1/ord) over ``dim`` (all elements by default); inf and -inf give the
     largest and smallest |x|, 0 the count of non-zeros."""
-    x = _float(x)
-    axes = fn._axes("norm", x, dim, None)
+    x = as_float(x)
+    axes = normalize_axes("norm", x, dim, None)
     if ord == 2:
         return Norm2.apply(x, axes=axes, keepdim=keepdim)
     if ord == math.inf:
-        return fn.amax(fn.abs(x), axes, keepdim)
+        return Tensor.amax(Tensor.abs(x), axes, keepdim)
     if ord == -math.inf:
-        return fn.amin(fn.abs(x), axes, keepdim)
+        return Tensor.amin(Tensor.abs(x), axes, keepdim)
     if ord == 0:
-        return fn.sum(fn.ne(x, 0).to(x.dtype), axes, keepdim)
+        return Tensor.sum(Tensor.ne(x, 0).to(x.dtype), axes, keepdim)
     if ord == 1:
-        return fn.sum(fn.abs(x), axes, keepdim)
-    return fn.pow(fn.sum(fn.pow(fn.abs(x), ord), axes, keepdim), 1.0 / ord)
+        return Tensor.sum(Tensor.abs(x), axes, keepdim)
+    return Tensor.pow(Tensor.sum(Tensor.pow(Tensor.abs(x), ord), axes, keepdim), 1.0 / ord)
 
 
 def linalg_norm(A: Any, ord: Any = None, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -155,7 +149,7 @@ def linalg_norm(A: Any, ord: Any = None, dim: Any = None, keepdim: bool = False)
 def norm(input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False,
          dtype: Any = None) -> Tensor:
     """``torch.norm``: the Frobenius (2-)norm by default, else the ``p``-norm over ``dim``."""
-    x = _float(input) if dtype is None else fn.as_tensor(input).to(np.dtype(dtype))
+    x = as_float(input) if dtype is None else as_tensor_operand(input).to(np.dtype(dtype))
     if p is None or p == "fro":
         p = 2
     return vector_norm(x, p, dim, keepdim)
@@ -169,23 +163,23 @@ def _check_square(a: Tensor, name: str) -> None:
 
 def inv(A: Any) -> Tensor:
     """The inverse of a square matrix (or of each in a batch)."""
-    a = _float(A)
+    a = as_float(A)
     _check_square(a, "inv")
     return Inverse.apply(a)
 
 
 def solve(A: Any, B: Any) -> Tensor:
     """X with A X = B; B a vector (n,) or matrix (n, k), or batches of them."""
-    a, b = fn.coerce(_float(A), _float(B))
+    a, b = coerce(as_float(A), as_float(B))
     _check_square(a, "solve")
     if b.ndim == a.ndim - 1:
-        return fn.squeeze(Solve.apply(a, fn.unsqueeze(b, -1)), -1)
+        return Tensor.squeeze(Solve.apply(a, Tensor.unsqueeze(b, -1)), -1)
     return Solve.apply(a, b)
 
 
 def det(A: Any) -> Tensor:
     """The determinant of a square matrix (or of each in a batch)."""
-    a = _float(A)
+    a = as_float(A)
     _check_square(a, "det")
     return Determinant.apply(a)
 
@@ -194,19 +188,19 @@ LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singu
 
 
 def _transpose(a: Tensor) -> Tensor:
-    return fn.transpose(a, -2, -1)
+    return Tensor.transpose(a, -2, -1)
 
 
 def pinv(A: Any) -> Tensor:
     """The Moore-Penrose pseudo-inverse of a matrix of full rank: (A^T A)^-1 A^T when tall,
     A^T (A A^T)^-1 when wide, differentiable through those formulas."""
-    a = _float(A)
+    a = as_float(A)
     if a.ndim < 2:
         raise RuntimeError(f"linalg.pinv: expected a matrix, got shape {a.shape}")
     at = _transpose(a)
     if a.shape[-2] >= a.shape[-1]:
-        return fn.matmul(inv(fn.matmul(at, a)), at)
-    return fn.matmul(at, inv(fn.matmul(a, at)))
+        return Tensor.matmul(inv(Tensor.matmul(at, a)), at)
+    return Tensor.matmul(at, inv(Tensor.matmul(a, at)))
 
 
 def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = None
@@ -214,9 +208,9 @@ def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = No
     """The least-squares solution X of A X = B for A of full column rank, from the normal
     equations (A^T A) X = A^T B; ``solution`` is differentiable, the other fields are empty as
     with PyTorch's default CPU driver."""
-    a, b = fn.coerce(_float(A), _float(B))
+    a, b = coerce(as_float(A), as_float(B))
     at = _transpose(a)
-    solution = solve(fn.matmul(at, a), fn.matmul(at, b))
+    solution = solve(Tensor.matmul(at, a), Tensor.matmul(at, b))
     empty = Tensor._make(np.zeros(0, a.dtype))
     return LstsqResult(solution, empty, Tensor._make(np.zeros(0, np.int64)), empty)
 

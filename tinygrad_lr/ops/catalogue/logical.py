@@ -11,15 +11,54 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.autograd.function import Function
-from tinygrad_lr.tensor import Tensor
-from tinygrad_lr.ops import functional as fn
-from tinygrad_lr.ops.common import sum_to
+from tinygrad_lr.autograd.function import Function, sum_to
 from tinygrad_lr.ops.inplace import inplace_variant
+from tinygrad_lr.tensor import Tensor, as_tensor_operand, coerce, normalize_axes, reflected
+
+
+def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
+    a_data = a._data if isinstance(a, Tensor) else a
+    b_data = b._data if isinstance(b, Tensor) else b
+    return Tensor._make(np.asarray(ufunc(a_data, b_data)))
+
+
+def eq(input: Any, other: Any) -> Tensor:
+    """Elementwise ==, a bool tensor."""
+    return _compare(np.equal, input, other)
+
+
+def ne(input: Any, other: Any) -> Tensor:
+    """Elementwise !=, a bool tensor."""
+    return _compare(np.not_equal, input, other)
+
+
+def lt(input: Any, other: Any) -> Tensor:
+    """Elementwise <, a bool tensor."""
+    return _compare(np.less, input, other)
+
+
+def le(input: Any, other: Any) -> Tensor:
+    """Elementwise <=, a bool tensor."""
+    return _compare(np.less_equal, input, other)
+
+
+def gt(input: Any, other: Any) -> Tensor:
+    """Elementwise >, a bool tensor."""
+    return _compare(np.greater, input, other)
+
+
+def ge(input: Any, other: Any) -> Tensor:
+    """Elementwise >=, a bool tensor."""
+    return _compare(np.greater_equal, input, other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    """Elementwise not (bool tensor)."""
+    return Tensor._make(np.logical_not(input._data))
 
 
 def _arrays(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
-    x, y = fn.coerce(a, b)
+    x, y = coerce(a, b)
     return x._data, y._data
 
 
@@ -48,7 +87,7 @@ def bitwise_xor(input: Any, other: Any) -> Tensor:
 
 def bitwise_not(input: Tensor) -> Tensor:
     """Elementwise NOT: logical for bool tensors, two's complement for integers (``~a``)."""
-    data = fn.as_tensor(input)._data
+    data = as_tensor_operand(input)._data
     if data.dtype.kind == "f":
         raise RuntimeError(f'"bitwise_not" not implemented for floating tensors (dtype '
                            f"{data.dtype})")
@@ -57,22 +96,22 @@ def bitwise_not(input: Tensor) -> Tensor:
 
 def logical_and(input: Any, other: Any) -> Tensor:
     """Elementwise and of the truth values (non-zero is true)."""
-    return fn._compare(np.logical_and, input, other)
+    return _compare(np.logical_and, input, other)
 
 
 def logical_or(input: Any, other: Any) -> Tensor:
     """Elementwise or of the truth values (non-zero is true)."""
-    return fn._compare(np.logical_or, input, other)
+    return _compare(np.logical_or, input, other)
 
 
 def logical_xor(input: Any, other: Any) -> Tensor:
     """Elementwise exclusive or of the truth values (non-zero is true)."""
-    return fn._compare(np.logical_xor, input, other)
+    return _compare(np.logical_xor, input, other)
 
 
 def _reduce_bool(ufunc: np.ufunc, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
-    x = fn.as_tensor(input)
-    axes = fn._axes(ufunc.__name__, x, dim, None)
+    x = as_tensor_operand(input)
+    axes = normalize_axes(ufunc.__name__, x, dim, None)
     return Tensor._make(np.asarray(ufunc.reduce(x._data.astype(bool, copy=False), axis=axes,
                                                 keepdims=keepdim)))
 
@@ -121,31 +160,31 @@ def _check_integer_division(x: Tensor, y: Tensor, op: str) -> None:
 
 def remainder(input: Any, other: Any) -> Tensor:
     """input % other, the result taking the sign of ``other``."""
-    x, y = fn.coerce(input, other)
+    x, y = coerce(input, other)
     _check_integer_division(x, y, "modulo")
     return Remainder.apply(x, y)
 
 
 def floor_divide(input: Any, other: Any) -> Tensor:
     """input // other, rounded towards minus infinity (as Python and PyTorch)."""
-    x, y = fn.coerce(input, other)
+    x, y = coerce(input, other)
     _check_integer_division(x, y, "division")
     return FloorDivide.apply(x, y)
 
 
 def isnan(input: Any) -> Tensor:
     """True where the value is NaN."""
-    return Tensor._make(np.isnan(fn.as_tensor(input)._data))
+    return Tensor._make(np.isnan(as_tensor_operand(input)._data))
 
 
 def isinf(input: Any) -> Tensor:
     """True where the value is +inf or -inf."""
-    return Tensor._make(np.isinf(fn.as_tensor(input)._data))
+    return Tensor._make(np.isinf(as_tensor_operand(input)._data))
 
 
 def isfinite(input: Any) -> Tensor:
     """True where the value is neither NaN nor infinite."""
-    return Tensor._make(np.isfinite(fn.as_tensor(input)._data))
+    return Tensor._make(np.isfinite(as_tensor_operand(input)._data))
 
 
 class NanToNum(Function):
@@ -166,7 +205,7 @@ def nan_to_num(input: Any, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> Tensor:
     """NaN -> ``nan``, +-inf -> ``posinf``/``neginf`` (default: the dtype's largest and
     smallest finite values)."""
-    x = fn.as_tensor(input)
+    x = as_tensor_operand(input)
     if x._data.dtype.kind != "f":
         return x.clone()
     return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
@@ -187,17 +226,19 @@ def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
 
 def equal(input: Any, other: Any) -> bool:
     """True when both have the same shape and the same values: a Python bool."""
-    x, y = fn.as_tensor(input)._data, fn.as_tensor(other)._data
+    x, y = as_tensor_operand(input)._data, as_tensor_operand(other)._data
     return x.shape == y.shape and bool(np.array_equal(x, y))
 
 
 def _install() -> None:
     methods = {
-        "__and__": bitwise_and, "__rand__": fn.reflected(bitwise_and), "__or__": bitwise_or,
-        "__ror__": fn.reflected(bitwise_or), "__xor__": bitwise_xor,
-        "__rxor__": fn.reflected(bitwise_xor), "__invert__": bitwise_not,
-        "__floordiv__": floor_divide, "__rfloordiv__": fn.reflected(floor_divide),
-        "__mod__": remainder, "__rmod__": fn.reflected(remainder),
+        "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+        "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "logical_not": logical_not,
+        "__and__": bitwise_and, "__rand__": reflected(bitwise_and), "__or__": bitwise_or,
+        "__ror__": reflected(bitwise_or), "__xor__": bitwise_xor,
+        "__rxor__": reflected(bitwise_xor), "__invert__": bitwise_not,
+        "__floordiv__": floor_divide, "__rfloordiv__": reflected(floor_divide),
+        "__mod__": remainder, "__rmod__": reflected(remainder),
         "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
         "bitwise_not": bitwise_not, "logical_and": logical_and, "logical_or": logical_or,
         "logical_xor": logical_xor, "all": all, "any": any, "remainder": remainder,
@@ -213,7 +254,6 @@ def _install() -> None:
     })
     for name, method in methods.items():
         setattr(Tensor, name, method)
-    Tensor.logical_not = lambda self: fn.logical_not(self)
 
 
 _install()

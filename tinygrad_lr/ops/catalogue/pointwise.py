@@ -1,9 +1,11 @@
-"""Pointwise maths PyTorch scripts reach for: sin, cos, square, reciprocal, rsqrt, log2, log10,
-and the piecewise-constant round, floor, ceil, sign (zero derivative, as PyTorch's).
+"""Op catalogue: pointwise maths PyTorch scripts reach for: log1p, logsigmoid, sin, cos, tan, atan,
+expm1, erf, square, reciprocal, rsqrt, log2, log10, and the piecewise-constant round, floor, ceil,
+sign (zero derivative, as PyTorch's).
 
-Each rule is written with operators and this module's own Tensor functions: under
-``create_graph=True`` (``xp.graph``) a rule calls the recorded op, on arrays the NumPy function,
-so every derivative here is differentiable again.
+Written as the lesson core's table (:func:`tinygrad_lr.ops.rules.elementwise`): each forward
+beside its derivative. A derivative that needs another function of this module calls the
+recorded op under ``create_graph=True`` (``xp.graph``) and the NumPy function on arrays, so every
+derivative here is differentiable again.
 """
 from __future__ import annotations
 
@@ -13,114 +15,30 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.autograd.function import Function
-from tinygrad_lr.tensor import Tensor
-from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.kernels import elementwise as kernels
 from tinygrad_lr.ops.inplace import inplace_variant
-
-
-def _float(x: Any) -> Tensor:
-    x = fn.as_tensor(x)
-    return x if x._data.dtype.kind == "f" else x.to(fn.get_default_dtype())
-
-
-def _cos(xp: Any, x: Any) -> Any:
-    return cos(x) if xp.graph else np.cos(x)
-
-
-def _sin(xp: Any, x: Any) -> Any:
-    return sin(x) if xp.graph else np.sin(x)
-
-
-class Sin(Function):
-    __slots__ = ()
-
-    def forward(self, x):
-        return np.sin(x)
-
-    def backward(self, g, xp, x):
-        return g * _cos(xp, x)
-
-
-class Cos(Function):
-    __slots__ = ()
-
-    def forward(self, x):
-        return np.cos(x)
-
-    def backward(self, g, xp, x):
-        return -g * _sin(xp, x)
-
-
-class Tan(Function):
-    __slots__ = ()
-
-    def forward(self, x):
-        self.out = np.tan(x)
-        return self.out
-
-    def backward(self, g, xp, x):
-        t = self.result(xp)
-        return g * (t * t + 1)
-
-
-class Atan(Function):
-    __slots__ = ()
-
-    def forward(self, x):
-        return np.arctan(x)
-
-    def backward(self, g, xp, x):
-        return g / (x * x + 1)
-
-
-class Expm1(Function):
-    __slots__ = ()
-
-    def forward(self, x):
-        self.out = np.expm1(x)
-        return self.out
-
-    def backward(self, g, xp, x):
-        return g * (self.result(xp) + 1)
-
+from tinygrad_lr.ops.rules import elementwise
+from tinygrad_lr.tensor import Tensor, as_float, as_tensor_operand
 
 _erf_array = np.frompyfunc(math.erf, 1, 1)
 
-
-class Erf(Function):
-    """The error function (math.erf elementwise); derivative 2/sqrt(pi) e^(-x^2)."""
-    __slots__ = ()
-
-    def forward(self, x):
-        return np.asarray(_erf_array(x), dtype=x.dtype)
-
-    def backward(self, g, xp, x):
-        return g * xp.exp(-(x * x)) * (2 / math.sqrt(math.pi))
-
-
-class Reciprocal(Function):
-    __slots__ = ()
-
-    def forward(self, x):
-        self.out = np.reciprocal(x)
-        return self.out
-
-    def backward(self, g, xp, x):
-        r = self.result(xp)
-        return -g * r * r
-
-
-class Rsqrt(Function):
-    """1/sqrt(x); derivative -r^3 / 2."""
-    __slots__ = ()
-
-    def forward(self, x):
-        self.out = 1 / np.sqrt(x)
-        return self.out
-
-    def backward(self, g, xp, x):
-        r = self.result(xp)
-        return g * r * r * r * -0.5
+Log1p = elementwise("Log1p", np.log1p, lambda g, x, y, xp: g / (x + 1), uses="x")
+# log(sigmoid(x)) = -softplus(-x), finite for any x.
+LogSigmoid = elementwise("LogSigmoid", lambda x: -kernels.softplus(-x),
+                         lambda g, x, y, xp: g * xp.sigmoid(-x), uses="x")
+Sin = elementwise("Sin", np.sin, lambda g, x, y, xp: g * (cos(x) if xp.graph else np.cos(x)),
+                  uses="x")
+Cos = elementwise("Cos", np.cos, lambda g, x, y, xp: -g * (sin(x) if xp.graph else np.sin(x)),
+                  uses="x")
+Tan = elementwise("Tan", np.tan, lambda g, x, y, xp: g * (y * y + 1), uses="y")
+Atan = elementwise("Atan", np.arctan, lambda g, x, y, xp: g / (x * x + 1), uses="x")
+Expm1 = elementwise("Expm1", np.expm1, lambda g, x, y, xp: g * (y + 1), uses="y")
+# The error function (math.erf elementwise); derivative 2/sqrt(pi) e^(-x^2).
+Erf = elementwise("Erf", lambda x: np.asarray(_erf_array(x), dtype=x.dtype),
+                  lambda g, x, y, xp: g * xp.exp(-(x * x)) * (2 / math.sqrt(math.pi)), uses="x")
+Reciprocal = elementwise("Reciprocal", np.reciprocal, lambda g, x, y, xp: -g * y * y, uses="y")
+Rsqrt = elementwise("Rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y, xp: g * y * y * y * -0.5,
+                    uses="y")
 
 
 class _LogBase(Function):
@@ -152,73 +70,83 @@ class _Piecewise(Function):
         return g * 0
 
 
+def log1p(input: Any) -> Tensor:
+    """log(1 + input), accurate near 0."""
+    return Log1p.apply(as_float(input))
+
+
+def logsigmoid(input: Any) -> Tensor:
+    """log(sigmoid(x)), stable for any x."""
+    return LogSigmoid.apply(as_float(input))
+
+
 def sin(input: Any) -> Tensor:
     """Sine."""
-    return Sin.apply(_float(input))
+    return Sin.apply(as_float(input))
 
 
 def cos(input: Any) -> Tensor:
     """Cosine."""
-    return Cos.apply(_float(input))
+    return Cos.apply(as_float(input))
 
 
 def square(input: Any) -> Tensor:
     """input * input (integers stay integers, as PyTorch)."""
-    return fn.pow(fn.as_tensor(input), 2)
+    return Tensor.pow(as_tensor_operand(input), 2)
 
 
 def tan(input: Any) -> Tensor:
     """Tangent."""
-    return Tan.apply(_float(input))
+    return Tan.apply(as_float(input))
 
 
 def atan(input: Any) -> Tensor:
     """Arctangent."""
-    return Atan.apply(_float(input))
+    return Atan.apply(as_float(input))
 
 
 def expm1(input: Any) -> Tensor:
     """e^x - 1, accurate near 0."""
-    return Expm1.apply(_float(input))
+    return Expm1.apply(as_float(input))
 
 
 def erf(input: Any) -> Tensor:
     """The error function."""
-    return Erf.apply(_float(input))
+    return Erf.apply(as_float(input))
 
 
 def clamp_min(input: Any, min: Any) -> Tensor:
     """max(input, min)."""
-    return fn.clamp(input, min=min)
+    return Tensor.clamp(input, min=min)
 
 
 def clamp_max(input: Any, max: Any) -> Tensor:
     """min(input, max)."""
-    return fn.clamp(input, max=max)
+    return Tensor.clamp(input, max=max)
 
 
 def reciprocal(input: Any) -> Tensor:
     """1 / input (integers give floats)."""
-    return Reciprocal.apply(_float(input))
+    return Reciprocal.apply(as_float(input))
 
 
 def rsqrt(input: Any) -> Tensor:
     """1 / sqrt(input)."""
-    return Rsqrt.apply(_float(input))
+    return Rsqrt.apply(as_float(input))
 
 
 def log2(input: Any) -> Tensor:
     """Base-2 logarithm."""
-    return _LogBase.apply(_float(input), base=2)
+    return _LogBase.apply(as_float(input), base=2)
 
 
 def log10(input: Any) -> Tensor:
     """Base-10 logarithm."""
-    return _LogBase.apply(_float(input), base=10)
+    return _LogBase.apply(as_float(input), base=10)
 
 
 def _piecewise(kind: str, input: Any, decimals: int = 0) -> Tensor:
-    x = fn.as_tensor(input)
+    x = as_tensor_operand(input)
     if x._data.dtype.kind != "f" and kind != "sign":
         return x.clone()
     return _Piecewise.apply(x, kind=kind, decimals=decimals)
@@ -241,15 +169,15 @@ def ceil(input: Any) -> Tensor:
 
 def sign(input: Any) -> Tensor:
     """-1, 0 or 1 by the sign of x (same dtype); derivative 0."""
-    x = fn.as_tensor(input)
+    x = as_tensor_operand(input)
     if x._data.dtype.kind == "b":
         return x.clone()
     return _Piecewise.apply(x, kind="sign")
 
 
 def _install() -> None:
-    functions = (sin, cos, tan, atan, expm1, erf, square, reciprocal, rsqrt, log2, log10, floor,
-                 ceil, sign, clamp_min, clamp_max)
+    functions = (log1p, sin, cos, tan, atan, expm1, erf, square, reciprocal, rsqrt, log2, log10,
+                 floor, ceil, sign, clamp_min, clamp_max)
     for f in functions:
         setattr(Tensor, f.__name__, f)
         setattr(Tensor, f.__name__ + "_", inplace_variant(f.__name__ + "_", f))

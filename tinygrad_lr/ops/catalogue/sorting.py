@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.autograd.function import Function
-from tinygrad_lr.tensor import Tensor, int64
-from tinygrad_lr.ops import functional as fn
+from tinygrad_lr.tensor import Tensor, as_tensor_operand, int64, normalize_axes
 
 
 
@@ -40,7 +39,7 @@ class TopKResult(_ValuesIndices):
 
 
 def _axis(name: str, x: Tensor, dim: int) -> int:
-    (axis,) = fn._axes(name, x, dim, None) or (0,)
+    (axis,) = normalize_axes(name, x, dim, None) or (0,)
     return axis
 
 
@@ -54,7 +53,7 @@ def _take_along(x: Tensor, indices: np.ndarray, axis: int) -> Tensor:
             shape = [1] * indices.ndim
             shape[i] = indices.shape[i]
             grid.append(np.arange(indices.shape[i]).reshape(shape))
-    return fn.index(x, tuple(grid))
+    return x[tuple(grid)]
 
 
 def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
@@ -69,7 +68,7 @@ def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
          ) -> SortResult:
     """(values, indices) sorted along ``dim``; equal values keep their order."""
-    x = fn.as_tensor(input)
+    x = as_tensor_operand(input)
     if x._data.ndim == 0:
         return SortResult(x, Tensor._make(np.array(0)))
     axis = _axis("sort", x, dim)
@@ -86,7 +85,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
          ) -> TopKResult:
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
-    x = fn.as_tensor(input)
+    x = as_tensor_operand(input)
     axis = _axis("topk", x, dim)
     size = x.shape[axis] if x.ndim else 1
     if not 0 <= k <= size:
@@ -99,7 +98,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for any ``dim``)."""
-    x = fn.as_tensor(input)
+    x = as_tensor_operand(input)
     idx = np.asarray(index._data if isinstance(index, Tensor) else index)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"gather(): Expected dtype int64 for index, got {idx.dtype}")
@@ -131,7 +130,7 @@ class Cumsum(Function):
 
 def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """Running sums along ``dim`` (bool and integer inputs sum in int64, as PyTorch)."""
-    x = fn.as_tensor(input)
+    x = as_tensor_operand(input)
     if dtype is not None:
         x = x.to(np.dtype(dtype))
     elif x._data.dtype.kind in "bu" or x._data.dtype.kind == "i":

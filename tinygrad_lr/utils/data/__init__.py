@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from tinygrad_lr.factories import Generator, from_numpy, numpy_generator
-from tinygrad_lr.ops.functional import stack
+from tinygrad_lr.ops.catalogue.shape import stack
 from tinygrad_lr.tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",

@@ -1,0 +1,166 @@
+"""Op catalogue: the Tensor's PyTorch conveniences outside the lesson core: its device, sizes and
+Python number protocols (``len``, ``bool``, ``float``, ``int``, formatting), ``numpy()``/``item()``,
+and the dtype and device conversions (``to``, ``float()``, ``type()``...), installed onto
+:class:`~tinygrad_lr.tensor.Tensor` when the package loads."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_lr.devices import CPU, check_device, is_device_name
+from tinygrad_lr.devices import device as _device
+from tinygrad_lr.size import Size
+from tinygrad_lr.tensor import DTypeLike, Tensor, bool_, float16, float32, float64, int32, int64
+
+_LEGACY_NAMES = {float64: "torch.DoubleTensor", float32: "torch.FloatTensor",
+                 float16: "torch.HalfTensor", int64: "torch.LongTensor", int32: "torch.IntTensor",
+                 np.dtype(np.int16): "torch.ShortTensor", np.dtype(np.int8): "torch.CharTensor",
+                 np.dtype(np.uint8): "torch.ByteTensor", bool_: "torch.BoolTensor"}
+
+
+def _as_dtype(value: Any) -> np.dtype:
+    """A dtype from a dtype, a legacy tensor type (``FloatTensor``) or its name."""
+    if isinstance(value, str):
+        for dtype, name in _LEGACY_NAMES.items():
+            if value == name:
+                return dtype
+    legacy = getattr(value, "legacy_dtype", None)
+    return np.dtype(value if legacy is None else legacy)
+
+
+class TensorConveniences:
+    """The members installed onto Tensor (a namespace, never instantiated)."""
+
+    @property
+    def device(self) -> _device:
+        """Always ``device("cpu")``: there is only NumPy."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: tensors live on the CPU."""
+        return False
+
+    def dim(self) -> int:
+        """Number of dimensions (PyTorch's name)."""
+        return self._data.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the length of one dimension."""
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return self._data.size
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def item(self) -> Any:
+        """The single element as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"item(): a tensor with {self._data.size} elements cannot be "
+                               "converted to a Python scalar")
+        return self._data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied), as PyTorch's ``numpy()``."""
+        if self._requires_grad:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self._data
+
+    def tolist(self) -> Any:
+        """Nested Python lists of Python numbers."""
+        return self._data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("the truth value of a tensor with more than one element is ambiguous")
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self._data)
+
+    def __format__(self, format_spec: str) -> str:
+        # As PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}").
+        if self._data.ndim == 0:
+            return self._data.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
+    def to(self, *args: Any, dtype: DTypeLike = None, device: Any = None,
+           non_blocking: bool = False, copy: bool = False) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)`` (other's dtype), as
+        PyTorch: converts differentiably, returns self when nothing changes unless ``copy``.
+        Only the CPU exists; another device is an error that names it."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg._data.dtype
+            elif isinstance(arg, _device) or (isinstance(arg, str) and is_device_name(arg)):
+                device = arg
+            elif isinstance(arg, int) and not isinstance(arg, bool):
+                device = arg
+            else:
+                dtype = _as_dtype(arg)
+        check_device(device)
+        dtype = self._data.dtype if dtype is None else _as_dtype(dtype)
+        if dtype == self._data.dtype:
+            return self.clone() if copy else self
+        return self._cast(dtype)
+
+    def cpu(self) -> "Tensor":
+        """This tensor (it is already on the CPU)."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        """Always an error: there is no GPU (check ``torch.cuda.is_available()`` first)."""
+        check_device("cuda" if device is None else device)
+        return self
+
+    def float(self) -> "Tensor":
+        """Convert to float32."""
+        return self.to(float32)
+
+    def double(self) -> "Tensor":
+        """Convert to float64."""
+        return self.to(float64)
+
+    def long(self) -> "Tensor":
+        """Convert to int64 (no gradient)."""
+        return self.to(int64)
+
+    def int(self) -> "Tensor":
+        """Convert to int32 (no gradient)."""
+        return self.to(int32)
+
+    def bool(self) -> "Tensor":
+        """Convert to bool (no gradient)."""
+        return self.to(bool_)
+
+    def type(self, dtype: DTypeLike = None) -> "Tensor | str":
+        """``type()``: PyTorch's type name ('torch.FloatTensor'); ``type(dtype)`` converts, also
+        for ``tinygrad_lr.FloatTensor`` and the names ``type()`` returns."""
+        if dtype is None:
+            return _LEGACY_NAMES.get(self._data.dtype, f"torch.{self._data.dtype.name}")
+        return self.to(_as_dtype(dtype))
+
+
+for _name, _member in vars(TensorConveniences).items():
+    if _name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
+        setattr(Tensor, _name, _member)

@@ -161,6 +161,7 @@ class Capture:
         self.pending: Callable[[], Any] | None = None  # weakref to the last live graph's root
         self.source = ""
         self.run: Callable[[list], Any] | None = None
+        self.direct = False  # the replay itself returns the result (one tensor)
 
     def __str__(self) -> str:
         rows = [f"capture of {self.signature}: {len(self.lines)} kernels (each with the "
@@ -185,6 +186,8 @@ class Capture:
         env = self.run(flat)
         if env is None:
             return _STALE
+        if self.direct:
+            return env
         result = _build(self.output, env, flat)
         if self.output[0] == "region":
             self.pending = weakref.ref(result.grad_fn) if result.grad_fn is not None else None
@@ -245,6 +248,9 @@ class _Recorder:
         self.taken: set[str] = set()
         self.tensor_names: dict[int, str] = {}  # id(tensor) -> its global name in the replay
         self.global_names: dict[int, str] = {}  # id(value) -> its name (the namespace keeps it)
+        # Slots whose statements make a new array at every replay that nothing else holds (a
+        # product, a reduction, a sum): accumulating one into a .grad of None needs no copy.
+        self.fresh: set[int] = set()
         self.slots: dict[int, int] = {}  # id(array) -> slot
         self.nodes: dict[int, tuple[int, ...]] = {}  # id(node) -> slots of its rule's inputs
         self.keep: list[Any] = []
@@ -476,8 +482,9 @@ class _Recorder:
             engine._accumulate(t, values[slot], False)
             grad_slot = self.new_slot(t._grad._data, f"{self._name(t)}.grad")
             tensor, g, grad = self.tensor_name(t), self.names[slot], self.names[grad_slot]
+            copy = g if slot in self.fresh else f"array({g})"  # eager's private copy
             self.emit(f"grad      accumulate             {self._name(t)}.grad += {g}",
-                      [f"if {tensor}._grad is None: {tensor}._grad = make(array({g}))",
+                      [f"if {tensor}._grad is None: {tensor}._grad = make({copy})",
                        f"else: accumulate({tensor}, {g}, False)",
                        f"{grad} = {tensor}._grad._data"])
 
@@ -502,6 +509,9 @@ class _Recorder:
             name = self.names[slot]
             statements.append(f"{name} = {expressions[i]}")
             statements += [line.format(name) for line in after]
+            if inline is not None and _makes_new_array(expressions[i], after) \
+                    and _owns_its_array(self.values[slot]):
+                self.fresh.add(slot)
         return statements
 
     def _name(self, t: Tensor) -> str:
@@ -510,6 +520,8 @@ class _Recorder:
 
     def _sum(self, a: int, b: int) -> int:
         slot = self.new_slot(self.values[a] + self.values[b])
+        if _owns_its_array(self.values[slot]):
+            self.fresh.add(slot)
         self.emit(f"grad      sum                    {self.describe(slot)} <- "
                   f"{self.names[a]} + {self.names[b]}",
                   [f"{self.names[slot]} = {self.names[a]} + {self.names[b]}"])
@@ -691,6 +703,22 @@ def _fused_bce(node: Function, arrays: list) -> bool:
     x, y = arrays
     return (node.pos_weight is None and node.weight is None and node.reduction != "none"
             and x.shape == y.shape and _small(x) and type(y) is np.ndarray)
+
+
+def _makes_new_array(expression: str, after: list[str]) -> bool:
+    """True when an inlined rule's expression (then its sum back to shape) makes a new array:
+    a product or a negation, or a reduction not reshaped into a view after it."""
+    if any(".reshape(" in line for line in after):
+        return False
+    if any("add_reduce(" in line for line in after):
+        return True
+    return any(op in expression for op in (".dot(", " * ")) or expression.startswith("-")
+
+
+def _owns_its_array(value: Any) -> bool:
+    """True for an array that owns its C-contiguous, writeable memory (what ``np.array`` makes)."""
+    return type(value) is np.ndarray and value.flags.owndata and value.flags.c_contiguous \
+        and value.flags.writeable
 
 
 def _inline_rule(node: Function, node_name: str, g: str, ins: list[str], arrays: tuple
@@ -905,8 +933,12 @@ def _generate(rec: _Recorder, output: Any) -> None:
     for line, statements in zip(capture.lines, capture.sources):
         body.append(f"# {line}")
         body += statements
-    kept = sorted(_needed_slots(output, set())) if output is not None else []
-    body.append("return {" + ", ".join(f"{slot}: {names[slot]}" for slot in kept) + "}")
+    if output is not None and output[0] == "slot":  # one tensor: made here, returned as is
+        body.append(f"return make({names[output[1]]}, {rec.glob(output[2], 'result_grad_fn')})")
+        capture.direct = True
+    else:
+        kept = sorted(_needed_slots(output, set())) if output is not None else []
+        body.append("return {" + ", ".join(f"{slot}: {names[slot]}" for slot in kept) + "}")
     capture.source = "def replay(flat):\n" + "\n".join(f"    {line}" for line in body) + "\n"
     exec(builtins.compile(capture.source, f"<tl.compile {capture.signature}>", "exec"),
          capture.namespace)
@@ -1192,6 +1224,25 @@ def _flatten(value: Any, flat: list, key: list) -> None:
         key.append(("object", id(value)))
 
 
+def _tensors_key(args: tuple, key: list) -> tuple | None:
+    """The signature of arguments that are all Tensors (the common call), as ``_flatten`` would
+    make it, quicker; None when some argument is something else."""
+    first: dict[int, int] = {}
+    for i, value in enumerate(args):
+        if type(value) is not Tensor:
+            return None
+        data = value._data
+        alias = first.setdefault(id(data), i)
+        if alias == i:
+            alias = -1
+        if value.grad_fn is None and value._requires_grad:
+            key.append(("param", id(value), data.shape, data.dtype, alias))
+        else:
+            key.append((data.shape, data.dtype, value._requires_grad, value.grad_fn is None,
+                        alias))
+    return tuple(key)
+
+
 def _output_spec(value: Any, rec: _Recorder, flat: list) -> Any:
     """How a replay rebuilds the function's result (tensors from slots or the same objects)."""
     if isinstance(value, Tensor):
@@ -1375,19 +1426,24 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _active is not None:  # inside another capture: run inline, recorded by that one
             return self.fn(*args, **kwargs)
-        flat: list = []
         key_parts: list = [_state.enabled, get_default_dtype()]
         if self.extra_key is not None:
             key_parts.append(self.extra_key())
-        _flatten(args, flat, key_parts)
-        if kwargs:
-            _flatten(kwargs, flat, key_parts)
-        key = tuple(key_parts)
+        key = None if kwargs else _tensors_key(args, key_parts)
+        if key is not None:  # tensors only: the arguments are the flattened arguments
+            flat: Any = args
+        else:
+            flat = []
+            _flatten(args, flat, key_parts)
+            if kwargs:
+                _flatten(kwargs, flat, key_parts)
+            key = tuple(key_parts)
         entry = self.cache.get(key)
         if entry is _EAGER:
             return self.fn(*args, **kwargs)
         if entry is not None:
-            if entry.busy():  # the last call's graph still needs the recorded nodes' state
+            # the last call's graph may still need the recorded nodes' state
+            if entry.pending is not None and entry.busy():
                 return self.fn(*args, **kwargs)
             result = entry.replay(flat)
             if result is not _STALE:

@@ -13,7 +13,7 @@ from tinygrad_lr.compiler import Capture
 from tinygrad_lr.data import load_breast_cancer, load_digits
 from tinygrad_lr.exceptions import ConvergenceWarning
 from tinygrad_lr.linear_model import LogisticRegression
-from tinygrad_lr.linear_model._solvers import FlatProblem
+from tinygrad_lr.linear_model._solvers import FlatProblem, _Memory, _two_loop
 from tinygrad_lr.linear_model.logistic import _Objective
 from tinygrad_lr.tensor import Tensor
 
@@ -103,6 +103,65 @@ def test_two_class_hessian_matches_the_products():
     for i in range(problem.size):
         np.testing.assert_allclose(hessian_times(np.eye(problem.size)[i]), H[i], rtol=1e-12,
                                    atol=1e-15)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("intercept", [False, True])
+def test_closed_form_two_class_hessian_equals_the_engines(sparse, intercept):
+    """Newton's full-Hessian steps take the objective's closed form [X 1]' D [X 1] + alpha; it
+    equals the engine's double backward over stacked copies (weighted samples, a sparse X)."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((45, 4))
+    X[rng.random(X.shape) < 0.3] = 0.0
+    y = np.arange(45) % 2
+    problem = problem_of(X, y, rng.uniform(0.5, 2, 45) / 45, alpha=0.25, intercept=intercept)
+    theta = rng.standard_normal(problem.size)
+    engine = problem.stacked_hessian(theta)
+    if sparse:
+        scipy_sparse = pytest.importorskip("scipy.sparse", reason="a sparse X needs SciPy")
+        problem = FlatProblem(_Objective(scipy_sparse.csr_matrix(X), y, problem.objective.weights,
+                                         0.25, 2), problem.shapes, X.dtype, compiled=False)
+    np.testing.assert_allclose(problem.objective.binary_hessian(theta), engine, rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_estimator_newton_uses_the_closed_form_hessian_for_two_classes():
+    """The estimator hands the closed form to Newton (two classes), none for the softmax."""
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((30, 3))
+    binary = LogisticRegression(solver="newton")._flat_problem(
+        _Objective(X, np.arange(30) % 2, np.full(30, 1 / 30), 0.1, 2),
+        LogisticRegression()._new_params(X, 2))
+    assert binary.hessian == binary.objective.binary_hessian
+    multi = LogisticRegression(solver="newton")._flat_problem(
+        _Objective(X, np.arange(30) % 3, np.full(30, 1 / 30), 0.1, 3),
+        LogisticRegression()._new_params(X, 3))
+    assert multi.hessian is None
+
+
+def test_compact_lbfgs_direction_equals_the_two_loop_recursion():
+    """The compact-form direction (pairs as matrices, R's inverse kept up to date) equals the
+    two-loop recursion's, before and after the memory is full and the oldest pairs drop out."""
+    rng = np.random.default_rng(13)
+    size, capacity = 12, 4
+    A = rng.standard_normal((size, size))
+    hessian = A @ A.T + np.eye(size)
+    memory = _Memory(size, capacity)
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    gradient = rng.standard_normal(size)
+    np.testing.assert_array_equal(memory.direction(gradient), -gradient)
+    for _ in range(3 * capacity):
+        s = rng.standard_normal(size)
+        y = hessian @ s
+        memory.add(s, y)
+        pairs = [*pairs, (s, y)][-capacity:]
+        gradient = rng.standard_normal(size)
+        expected = _two_loop(gradient, [p[0] for p in pairs], [p[1] for p in pairs],
+                             [1 / p[0].dot(p[1]) for p in pairs])
+        np.testing.assert_allclose(memory.direction(gradient), expected, rtol=1e-10,
+                                   atol=1e-12)
+    memory.clear()
+    np.testing.assert_array_equal(memory.direction(gradient), -gradient)
 
 
 def test_newton_cg_peak_memory_is_a_fraction_of_x():

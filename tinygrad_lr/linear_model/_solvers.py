@@ -5,8 +5,9 @@ once by ``tinygrad_lr.compile`` and replayed at every later point (the same kern
 buffers, without rebuilding the graph). Newton's Hessian comes from the engine's second
 derivatives: Hessian-vector products by a double backward (the gradient's graph is recorded once
 per Newton iteration with ``create_graph=True``, then differentiated along each vector conjugate
-gradients asks for), or, for small two-class problems, the whole Hessian in one double backward
-over stacked copies of the parameters.
+gradients asks for), or, for small two-class problems, the whole Hessian: the objective's closed
+form when it offers one (the estimator's [X 1]' D [X 1]), else one double backward over stacked
+copies of the parameters.
 
 Stopping rule, shared by both solvers: the largest absolute gradient entry at most ``tol`` (the
 gradient of the objective scaled as scikit-learn scales it, as its lbfgs ``pgtol``), and the
@@ -41,15 +42,13 @@ LBFGS_HISTORY = 30
 MAX_LINE_SEARCH = 50
 MAX_CG_STEPS = 200  # conjugate-gradient steps per Newton step (as scikit-learn's newton-cg)
 _ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
-# Newton takes the whole Hessian (one double backward over stacked copies of the parameters)
-# for two classes with at most this many coefficients (and n_samples * P stacked logits), and
-# conjugate gradients otherwise. The stacked copies cost n_samples * P^2 and P times the logits'
-# memory, CG 4 * n_samples * P per step plus an engine backward each. CG measured faster even
-# here (the breast-cancer data, 100 x 3), but its inexact steps take float32 runs off float64's
-# path by ~2e-4 at the default tol, where exact steps keep them within 1e-4: small problems keep
-# the exact Hessian.
+# Newton takes the whole Hessian for two classes with at most this many coefficients (and
+# n_samples * P elements: the closed form's weighted copy of X, or the stacked copies' logits),
+# and conjugate gradients otherwise. The closed form costs one n_samples * P^2 product, CG
+# 4 * n_samples * P per step plus an engine backward each; exact steps also keep float32 runs
+# within 1e-4 of float64's path at the default tol, where CG's inexact ones drift ~2e-4.
 FULL_HESSIAN_MAX_COEFFICIENTS = 64
-FULL_HESSIAN_MAX_ELEMENTS = 2**21  # n_samples * P of the stacked logits: 16 MiB of float64
+FULL_HESSIAN_MAX_ELEMENTS = 2**21  # n_samples * P: 16 MiB of float64
 
 
 def captured(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,8 +79,10 @@ class FlatProblem:
     """
 
     def __init__(self, objective: Callable[[Tensor, Tensor | None], Tensor],
-                 shapes: list[tuple[int, ...]], dtype: np.dtype, compiled: bool = True) -> None:
+                 shapes: list[tuple[int, ...]], dtype: np.dtype, compiled: bool = True,
+                 hessian: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.objective = objective
+        self.hessian = hessian
         self.shapes = shapes
         self.sizes = [math.prod(shape) for shape in shapes]
         self.size = sum(self.sizes)
@@ -169,6 +170,13 @@ class FlatProblem:
             return self.flat_grad()
         return float(loss._data), flat_gradient, hessian_times
 
+    def full_hessian(self, theta: np.ndarray) -> np.ndarray:
+        """The whole Hessian at theta (float64): the objective's own closed form when it has one
+        (``hessian``), else the engine's stacked double backward."""
+        if self.hessian is not None:
+            return self.hessian(theta)
+        return self.stacked_hessian(theta)
+
     def stacked_hessian(self, theta: np.ndarray) -> np.ndarray:
         """The whole Hessian of a two-class objective in one double backward: the objective summed
         over P stacked copies of theta (the rows of Theta) has the gradient of copy i in row i,
@@ -192,7 +200,7 @@ def _remaining_small(step: np.ndarray, theta: np.ndarray, tol: float) -> bool:
 def _two_loop(gradient: np.ndarray, s_list: list[np.ndarray], y_list: list[np.ndarray],
               rho: list[float]) -> np.ndarray:
     """-H_k g by L-BFGS's two-loop recursion (Nocedal & Wright, Algorithm 7.4), H_0 scaled by
-    s'y / y'y of the newest pair."""
+    s'y / y'y of the newest pair: the textbook form, which `_Memory.direction` is tested against."""
     q = -gradient
     alphas = []
     for s, y, r in zip(reversed(s_list), reversed(y_list), reversed(rho)):
@@ -205,6 +213,62 @@ def _two_loop(gradient: np.ndarray, s_list: list[np.ndarray], y_list: list[np.nd
         b = r * float(y.dot(q))
         q += (a - b) * s
     return q
+
+
+class _Memory:
+    """L-BFGS's curvature pairs as the rows of two matrices, with their inner products kept up to
+    date, so that a direction costs a few matrix-vector products instead of the two-loop
+    recursion's 4 m vector operations (each a Python-level NumPy call: at 30 pairs and the small
+    problems' sizes those calls, not the arithmetic, were the solver's cost).
+
+    The direction is the compact form of Byrd, Nocedal and Schnabel (1994, eq. 3.1) of the same
+    inverse-Hessian approximation as the two-loop recursion:
+    H = gI + [S' gY'] [[R^-T (D + g Y Y') R^-1, -R^-T], [-R^-1, 0]] [S; gY], with S and Y the pairs
+    as rows, R the upper triangle of S Y', D its diagonal and g = s'y / y'y of the newest pair.
+    """
+
+    def __init__(self, size: int, capacity: int) -> None:
+        self.S = np.empty((capacity, size))
+        self.Y = np.empty((capacity, size))
+        self.SY = np.zeros((capacity, capacity))  # SY[i, j] = s_i . y_j for i <= j: R
+        self.YY = np.zeros((capacity, capacity))
+        # R's inverse, kept by appending a column (block inversion) and by dropping the oldest
+        # pair, whose inverse is the trailing block of R^-1 (R is triangular): no solves. Its
+        # lower triangle stays zero (the shift moves zeros into the freed last row).
+        self.R_inverse = np.zeros((capacity, capacity))
+        self.count = 0
+
+    def clear(self) -> None:
+        self.count = 0
+
+    def add(self, s: np.ndarray, y: np.ndarray) -> None:
+        """Append a pair, dropping the oldest when full."""
+        k = self.count
+        if k == self.S.shape[0]:
+            for matrix in (self.S, self.Y):
+                matrix[:-1] = matrix[1:]
+            for matrix in (self.SY, self.YY, self.R_inverse):
+                matrix[:-1, :-1] = matrix[1:, 1:]
+            k -= 1
+        self.S[k], self.Y[k] = s, y
+        self.SY[:k + 1, k] = self.S[:k + 1] @ y
+        self.YY[:k + 1, k] = self.YY[k, :k + 1] = self.Y[:k + 1] @ y
+        inverse_diagonal = 1.0 / self.SY[k, k]
+        self.R_inverse[k, k] = inverse_diagonal
+        self.R_inverse[:k, k] = self.R_inverse[:k, :k] @ self.SY[:k, k] * -inverse_diagonal
+        self.count = k + 1
+
+    def direction(self, gradient: np.ndarray) -> np.ndarray:
+        """-H g (the steepest descent while no pair is held)."""
+        k = self.count
+        if k == 0:
+            return -gradient
+        S, Y, R_inverse = self.S[:k], self.Y[:k], self.R_inverse[:k, :k]
+        gamma = self.SY[k - 1, k - 1] / self.YY[k - 1, k - 1]
+        r = R_inverse @ (S @ gradient)
+        top = (np.diagonal(self.SY)[:k] * r + gamma * (self.YY[:k, :k] @ r - Y @ gradient)
+               ) @ R_inverse
+        return gamma * (Y.T @ r - gradient) - S.T @ top
 
 
 def lbfgs(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float,
@@ -222,15 +286,15 @@ def lbfgs(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float,
     report(0, value, float(np.abs(gradient).max()))
     if float(np.abs(gradient).max()) <= tol:
         return theta, curve, True
-    s_list: list[np.ndarray] = []
-    y_list: list[np.ndarray] = []
-    rho: list[float] = []
+    memory = _Memory(theta.size, LBFGS_HISTORY)
     direction = -gradient
-    step = min(1.0, 1.0 / float(np.abs(gradient).sum()))
+    # First trial: a step of length 1 (SciPy's L-BFGS-B; 1 / |g|_1, PyTorch's, was shorter and
+    # cost an extra evaluation on the breast-cancer and digits fits).
+    step = min(1.0, 1.0 / float(np.linalg.norm(gradient)))
     for iteration in range(1, max_iter + 1):
         slope = float(gradient.dot(direction))
         if not slope < 0:  # lost descent (rounding): restart from the steepest descent
-            s_list, y_list, rho = [], [], []
+            memory.clear()
             direction = -gradient
             slope = float(gradient.dot(direction))
 
@@ -251,12 +315,8 @@ def lbfgs(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float,
         report(iteration, value, largest)
         sy = float(s.dot(y))
         if sy > 1e-10 * float(y.dot(y)):
-            if len(s_list) == LBFGS_HISTORY:
-                del s_list[0], y_list[0], rho[0]
-            s_list.append(s)
-            y_list.append(y)
-            rho.append(1.0 / sy)
-        direction = _two_loop(gradient, s_list, y_list, rho)
+            memory.add(s, y)
+        direction = memory.direction(gradient)
         if largest <= tol and _remaining_small(direction, theta, tol):
             return theta, curve, True
         step = 1.0
@@ -310,11 +370,11 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
            ) -> tuple[np.ndarray, list[float], bool]:
     """Minimise by Newton's method with a backtracking (Armijo) line search from theta.
 
-    ``full_hessian``: each step solves with the whole Hessian (stacked double backward; ``definite``
-    False: the minimum-norm step of a singular Hessian); otherwise conjugate gradients on
-    Hessian-vector products (newton-cg), each solved to a relative residual of min(0.5,
-    sqrt(|g|)) (Eisenstat and Walker's forcing: loose far from the optimum, tight near it, where
-    Newton's fast convergence pays). ``project`` removes from each step the directions the
+    ``full_hessian``: each step solves with the whole Hessian (``problem.full_hessian``;
+    ``definite`` False: the minimum-norm step of a singular Hessian); otherwise conjugate
+    gradients on Hessian-vector products (newton-cg), each solved to a relative residual of
+    min(0.5, sqrt(|g|)) (Eisenstat and Walker's forcing: loose far from the optimum, tight near
+    it, where Newton's fast convergence pays). ``project`` removes from each step the directions the
     objective is exactly flat along (the softmax's common shift), where rounding would drift.
     """
     def system(point: np.ndarray) -> tuple[float, np.ndarray, Any]:
@@ -333,7 +393,7 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
         if iteration and not value < curve[-2]:
             return theta, curve, True  # no lower point was found: the minimum, to precision
         if full_hessian:
-            direction = _direct_step(problem.stacked_hessian(theta), gradient, definite)
+            direction = _direct_step(problem.full_hessian(theta), gradient, definite)
         else:
             norm = float(np.linalg.norm(gradient))
             # At a point that meets the gradient rule the step is only measured: 10% will do.

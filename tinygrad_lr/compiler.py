@@ -834,13 +834,15 @@ def _optimizer_source(rec: _Recorder, opt: Any, original: Callable) -> list[str]
     parameter's state are read live, with the optimizer's own arithmetic; a guard sends the
     replay to the optimizer's own step when the parameters, the state or the branches the
     update takes differ from the capture's."""
-    sgd = sys.modules.get("tinygrad_lr.optim.sgd")
-    adam = sys.modules.get("tinygrad_lr.optim.adam")
-    if sgd is not None and type(opt) is sgd.SGD:
-        source = _sgd_source
-    elif adam is not None and type(opt) in (adam.Adam, adam.AdamW):
-        source = _adam_source
-    else:
+    known = {("sgd", "SGD"): _sgd_source, ("adam", "Adam"): _adam_source,
+             ("adam", "AdamW"): _adam_source, ("rmsprop", "RMSprop"): _rmsprop_source,
+             ("adagrad", "Adagrad"): _adagrad_source}
+    source = None
+    for (module_name, class_name), candidate in known.items():
+        module = sys.modules.get(f"tinygrad_lr.optim.{module_name}")
+        if module is not None and type(opt) is getattr(module, class_name, None):
+            source = candidate
+    if source is None:
         return None
     guard, groups = _param_guards(rec, opt)
     state = rec.glob(opt.state, "state")
@@ -911,6 +913,55 @@ def _adam_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, param
             [f"beta1_{g}", f"beta2_{g}", f"weight_decay{g}", f"shrink{g}", f"maximize{g}",
              f"lr{g} * root_correction2 / (1 - beta1_{g} ** step)",
              f"eps{g} * root_correction2"]))
+        updates.append(f"{tensor}._version_counter[0] += 1")
+
+
+def _rmsprop_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
+                    reads: list, checks: list, updates: list) -> None:
+    """RMSprop's update (``RMSprop._update``): the step count and ``_rmsprop_kernel`` per
+    parameter; the momentum buffer and the centered average exist exactly as at capture."""
+    kernel = sys.modules["tinygrad_lr.optim.rmsprop"]._rmsprop_kernel
+    keys = ("lr", "alpha", "eps", "weight_decay", "momentum")
+    reads += [f"{key}{g} = float({name}[{key!r}])" for key in keys]
+    reads.append(f"maximize{g} = bool({name}['maximize'])")
+    with_buffer, centered = float(group["momentum"]) > 0, bool(group["centered"])
+    checks += [f"(momentum{g} > 0) is {with_buffer}", f"bool({name}['centered']) is {centered}"]
+    state_dict = rec.glob(opt.state, "state")
+    for p, tensor in params:
+        state = rec.glob(opt.state[p], "param_state")
+        checks.append(f"{state_dict}[{tensor}] is {state}")
+        work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(p._data, 2))
+        updates.append(f"{state}['step'] += 1")
+        updates.append(_update_call(
+            rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data",
+                             f"{state}['square_avg']._data",
+                             f"{state}['grad_avg']._data" if centered else "None",
+                             f"{state}['momentum_buffer']._data" if with_buffer else "None",
+                             work, scratch],
+            [f"{key}{g}" for key in keys] + [f"maximize{g}"]))
+        updates.append(f"{tensor}._version_counter[0] += 1")
+
+
+def _adagrad_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
+                    reads: list, checks: list, updates: list) -> None:
+    """Adagrad's update (``Adagrad._update``): the step count, the decayed learning rate and
+    ``_adagrad_kernel`` per parameter."""
+    kernel = sys.modules["tinygrad_lr.optim.adagrad"]._adagrad_kernel
+    reads += [f"lr{g} = float({name}['lr'])", f"lr_decay{g} = float({name}['lr_decay'])",
+              f"eps{g} = float({name}['eps'])",
+              f"weight_decay{g} = float({name}['weight_decay'])",
+              f"maximize{g} = bool({name}['maximize'])"]
+    state_dict = rec.glob(opt.state, "state")
+    for p, tensor in params:
+        state = rec.glob(opt.state[p], "param_state")
+        checks.append(f"{state_dict}[{tensor}] is {state}")
+        work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(p._data, 2))
+        updates.append(f"{state}['step'] += 1")
+        updates.append(_update_call(
+            rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data", f"{state}['sum']._data",
+                             work, scratch],
+            [f"lr{g} / (1 + ({state}['step'] - 1) * lr_decay{g})", f"eps{g}",
+             f"weight_decay{g}", f"maximize{g}"]))
         updates.append(f"{tensor}._version_counter[0] += 1")
 
 

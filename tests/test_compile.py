@@ -634,3 +634,185 @@ def test_unary_ops_on_zero_dimensional_values_replay_as_eager() -> None:
         x = tl.tensor(value, dtype=tl.float64)
         expected, got = step(w_eager, x), compiled(w_compiled, x)
         assert got.item() == expected.item() and w_compiled.grad.item() == w_eager.grad.item()
+
+
+# ---- the generated replay: inlined kernels, live optimizer state, guards -------------------------
+@pytest.mark.parametrize("name, scheduler", [
+    (name, scheduler) for name in ("adam", "adamw", "adam-amsgrad-wd", "rmsprop",
+                                   "rmsprop-centered-momentum", "sgd-nesterov-wd",
+                                   "sgd-dampening-maximize", "adagrad")
+    for scheduler in ("cosine", "onecycle") if (name, scheduler) != ("adagrad", "onecycle")])
+def test_long_runs_with_schedulers_stay_bit_identical(name: str, scheduler: str) -> None:
+    fast = run_pair(OPTIMIZERS[name], steps=19, dtype=np.float32,
+                    make_scheduler=SCHEDULERS[scheduler])
+    assert "(kernels;" in fast.plan()  # the update ran as its kernel, not as a call of step()
+
+
+def test_the_plan_shows_the_replayed_statements() -> None:
+    s = Setup(OPTIMIZERS["adam"])
+    fast = tl.compile(s.step)
+    X, y = data()
+    fast(tl.from_numpy(X), tl.from_numpy(y))
+    plan, source = fast.plan(), fast.latest.source
+    assert source.startswith("def replay(flat):")
+    for statement in ("exp(", "log1p(", "minimum_reduce(", ".dot(", "adam_kernel(",
+                      "['step'] += 1"):
+        assert statement in plan and statement in source
+    assert "_forward(" not in source  # every op of this step is inlined
+
+
+def test_ops_without_an_inlined_form_are_called() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+        opt.zero_grad()
+        loss = F.mse_loss(model(x).softmax(0), y)
+        loss.backward()
+        opt.step()
+        return loss
+    fast = tl.compile(step)
+    X, _ = data(m=6, dtype=np.float32)
+    y = tl.from_numpy(np.linspace(0, 1, 6, dtype=np.float32).reshape(6, 1))
+    fast(tl.from_numpy(X), y)
+    assert "Tanh_forward(" in fast.latest.source and "Tanh_rule(" in fast.latest.source
+
+
+def replay_and_eager(step_of: Callable[[Setup], Callable], change: Callable[[Setup, int], None],
+                     make_opt: Callable[[list], Any], steps: int = 8,
+                     zero_inside: bool = True) -> tl.compile:
+    """``step_of(setup)`` run eagerly and compiled, with ``change(setup, k)`` applied to both
+    before step k; bit for bit after every step."""
+    eager, compiled = Setup(make_opt, zero_inside=zero_inside), \
+        Setup(make_opt, zero_inside=zero_inside)
+    fast = tl.compile(step_of(compiled))
+    slow = step_of(eager)
+    X, y = data()
+    for k in range(steps):
+        change(eager, k)
+        change(compiled, k)
+        assert_same(slow(tl.from_numpy(X), tl.from_numpy(y)).detach().numpy(),
+                    fast(tl.from_numpy(X), tl.from_numpy(y)).detach().numpy())
+        assert_same(eager.snapshot(), compiled.snapshot())
+    return fast
+
+
+def test_optimizer_state_loaded_between_replays_is_used() -> None:
+    """load_state_dict replaces the state the capture saw: the replay runs the optimizer's own
+    step on the new state (the guard), never the stale arrays."""
+    saved: dict[int, Any] = {}
+
+    def change(s: Setup, k: int) -> None:
+        if k == 2:
+            saved[id(s)] = s.opt.state_dict()
+        if k == 5:
+            s.opt.load_state_dict(saved[id(s)])
+    replay_and_eager(lambda s: s.step, change, OPTIMIZERS["adam"])
+    replay_and_eager(lambda s: s.step, change, OPTIMIZERS["sgd-momentum"])
+
+
+@pytest.mark.parametrize("key, values", [("momentum", (0.0, 0.9)), ("amsgrad", (False, True)),
+                                         ("centered", (False, True)),
+                                         ("nesterov", (False, True))])
+def test_hyperparameters_that_change_the_update_switch_to_the_optimizer_step(
+        key: str, values: tuple) -> None:
+    """A hyperparameter set between calls that changes which buffers the update uses (SGD's
+    momentum from 0, amsgrad, RMSprop's centered average) or its arithmetic (Nesterov)."""
+    make = {"momentum": lambda p: optim.SGD(p, lr=0.1, momentum=values[0]),
+            "nesterov": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+            "amsgrad": lambda p: optim.Adam(p, lr=0.01),
+            "centered": lambda p: optim.RMSprop(p, lr=0.01)}[key]
+
+    def change(s: Setup, k: int) -> None:
+        for group in s.opt.param_groups:
+            group[key] = values[k >= 3]
+    replay_and_eager(lambda s: s.step, change, make)
+
+
+def test_a_parameter_group_added_after_the_capture_is_updated() -> None:
+    extra: dict[int, tl.Tensor] = {}
+
+    def change(s: Setup, k: int) -> None:
+        if k == 3:
+            extra[id(s)] = tl.tensor([1.0, 2.0], dtype=tl.float64, requires_grad=True)
+            extra[id(s)].grad = tl.tensor([0.5, 0.5], dtype=tl.float64)
+            s.opt.add_param_group({"params": [extra[id(s)]], "lr": 0.5})
+
+    replay_and_eager(lambda s: s.step, change, OPTIMIZERS["sgd-momentum"], zero_inside=False)
+    values = [t.detach().numpy().tolist() for t in extra.values()]
+    assert values[0] == values[1] != [1.0, 2.0]
+
+
+def test_gradients_of_earlier_calls_stay_as_they_were() -> None:
+    """Each call's .grad is a new tensor (zero_grad sets it to None): one kept from an earlier
+    call does not change when later calls replay."""
+    s = Setup(OPTIMIZERS["sgd"])
+    fast = tl.compile(s.step)
+    kept = []
+    for seed in range(4):
+        X, y = data(seed=seed)
+        fast(tl.from_numpy(X), tl.from_numpy(y))
+        kept.append((s.w.grad, s.w.grad.numpy().copy(), s.b.grad, s.b.grad.numpy().copy()))
+    for w_grad, w_value, b_grad, b_value in kept:
+        assert_same(w_grad.numpy(), w_value)
+        assert_same(b_grad.numpy(), b_value)
+    assert len({id(k[0]._data) for k in kept}) == 4
+
+
+def test_a_parameter_of_a_new_shape_captures_again() -> None:
+    s, e = Setup(OPTIMIZERS["sgd"]), Setup(OPTIMIZERS["sgd"])
+    fast = tl.compile(s.step)
+    for k in range(4):
+        if k == 2:
+            for setup in (s, e):
+                setup.w.data = tl.zeros(4, dtype=tl.float64)
+        X, y = data(n=3 if k < 2 else 4, seed=k)
+        assert_same(e.step(tl.from_numpy(X), tl.from_numpy(y)).detach().numpy(),
+                    fast(tl.from_numpy(X), tl.from_numpy(y)).detach().numpy())
+        assert_same(e.snapshot(), s.snapshot())
+
+
+def test_large_parameters_update_on_threads_as_eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parameter large enough for threads.run is updated through it (slices on threads), with
+    eager's bits."""
+    monkeypatch.setattr(compile_module, "MIN_SLICE", 8)
+    monkeypatch.setattr(tl.kernels.threads, "MIN_SLICE", 8)
+    fast = run_pair(OPTIMIZERS["adam"], steps=6)
+    assert "threads_run(adam_kernel" not in fast.latest.source  # the (3,) weight is too small
+    n = 40
+    results = []
+    for compiled in (False, True):
+        w = tl.tensor(np.linspace(-1, 1, n), requires_grad=True)
+        opt = optim.Adam([w], lr=0.01)
+
+        def step(x: tl.Tensor) -> tl.Tensor:
+            opt.zero_grad()
+            loss = ((x * w).tanh() ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        run = tl.compile(step) if compiled else step
+        out = [run(tl.tensor(np.cos(np.arange(n) + k))).detach().numpy() for k in range(5)]
+        results.append(out + [w.detach().numpy().copy()])
+        if compiled:
+            assert "threads_run(adam_kernel" in run.latest.source
+    assert_same(results[0], results[1])
+
+
+def test_gradients_shared_by_a_rule_are_copied_into_each_grad() -> None:
+    """The rule of w + v hands both inputs the same gradient array: as eager, each .grad gets
+    its own copy (an in-place change of one leaves the other alone)."""
+    w = tl.tensor([1.0, 2.0, 3.0], dtype=tl.float64, requires_grad=True)
+    v = tl.tensor([0.5, 0.5, 0.5], dtype=tl.float64, requires_grad=True)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        w.grad = v.grad = None
+        loss = ((w + v) * x).sum()
+        loss.backward()
+        return loss
+    fast = tl.compile(step)
+    for k in range(3):
+        fast(tl.tensor([1.0, 2.0, 3.0], dtype=tl.float64) * k)
+        assert not np.shares_memory(w.grad.numpy(), v.grad.numpy())
+        w.grad.add_(1.0)
+        assert v.grad.tolist() == [k * 1.0, k * 2.0, k * 3.0]

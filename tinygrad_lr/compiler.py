@@ -463,13 +463,14 @@ class _Recorder:
                 slot = self.new_slot(gi)
                 outs.append((i, slot, after))
                 results.append((parent, slot))
+            statements = self._rule_source(node, g_slot, in_slots, outs, len(returned) == 1,
+                                           arrays)  # before release: it may read the node
             if not retain_graph:
                 node.release()
             self.emit(f"backward  {node.name():<22} "
                       + ", ".join(self.describe(s) for _, s, _ in outs)
                       + f" <- {self.names[g_slot]}, " + ", ".join(self.names[s] for s in in_slots),
-                      self._rule_source(node, g_slot, in_slots, outs, len(returned) == 1,
-                                        arrays))
+                      statements)
             for parent, slot in results:
                 if isinstance(parent, Tensor):
                     self._add_leaf(leaves, parent, slot)

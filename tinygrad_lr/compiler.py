@@ -403,8 +403,7 @@ class _Recorder:
             self.keep.append(node)
         target = self.names[out]
         inline = None if convert else _inline_forward(
-            node, self.glob(node, f"{cls.__name__}_node"), arrays,
-            [self.names[s] for s in node_in], target)
+            self, node, arrays, [self.names[s] for s in node_in], target)
         if inline is None:
             forward = self.glob(node.forward, f"{cls.__name__}_forward")
             inline = [f"{target} = {forward}({', '.join(self.names[s] for s in node_in)})"]
@@ -493,8 +492,7 @@ class _Recorder:
                      single: bool, arrays: tuple) -> list[str]:
         """A derivative rule's call, then each kept input gradient summed back to its input's
         shape and cast to its dtype where the capture saw that needed (as the engine does)."""
-        inline = _inline_rule(node, self.glob(node, f"{type(node).__name__}_node"),
-                              self.names[g], [self.names[i] for i in ins], arrays)
+        inline = _inline_rule(self, node, self.names[g], [self.names[i] for i in ins], arrays)
         if inline is not None and all(i in inline[1] for i, _, _ in outs):
             statements, expressions = inline
             statements = list(statements)
@@ -674,10 +672,10 @@ def _small(*arrays: Any) -> bool:
 _BINARY_OPERATORS = {"Add": "+", "Sub": "-", "Mul": "*"}
 
 
-def _inline_forward(node: Function, node_name: str, arrays: list, ins: list[str], out: str
+def _inline_forward(rec: _Recorder, node: Function, arrays: list, ins: list[str], out: str
                     ) -> list[str] | None:
     """The statements computing ``out`` as ``node.forward`` does on arrays like ``arrays``, or
-    None (the forward is called). ``node_name``: the replay's name for the node."""
+    None (the forward is called)."""
     kind = type(node).__name__
     if kind in _BINARY_OPERATORS and _engine_op(node, kind) and _small(arrays[0]) \
             and type(arrays[1]) is np.ndarray:  # kernels.add/subtract/multiply: x op y
@@ -693,8 +691,9 @@ def _inline_forward(node: Function, node_name: str, arrays: list, ins: list[str]
             total = f"({total}) / {arrays[0].size}"
         # kernels.bce_with_logits_sum (e = e^-|x| in one buffer, the mask x >= 0); the node
         # keeps e and the mask for its rule, as its forward does
+        node_name = rec.glob(node, f"{type(node).__name__}_node")
         return [f"{e} = absolute({x})", f"negative({e}, out={e})", f"exp({e}, out={e})",
-                f"{mask} = {x} >= 0", f"{out} = {total}",
+                f"{mask} = {x} >= {_number(rec, 0, arrays[0].dtype)}", f"{out} = {total}",
                 f"{node_name}.e, {node_name}.nonnegative = {e}, {mask}"]
     return None
 
@@ -722,7 +721,14 @@ def _owns_its_array(value: Any) -> bool:
         and value.flags.writeable
 
 
-def _inline_rule(node: Function, node_name: str, g: str, ins: list[str], arrays: tuple
+def _number(rec: _Recorder, value: int, dtype: np.dtype) -> str:
+    """The replay's name for a 0-d array holding the small integer ``value`` in ``dtype``: an
+    operand NumPy takes faster than the Python number, with the same result (``value`` is exact
+    in ``dtype``, which a Python number operand is cast to)."""
+    return rec.glob(np.array(value, dtype=dtype), f"{dtype.name}_{value}")
+
+
+def _inline_rule(rec: _Recorder, node: Function, g: str, ins: list[str], arrays: tuple
                  ) -> tuple[list[str], dict[int, str]] | None:
     """Statements, and an expression per input gradient, that compute what ``node.backward``
     returns on arrays like ``arrays`` (inputs that need no gradient are left out); or None."""
@@ -741,11 +747,13 @@ def _inline_rule(node: Function, node_name: str, g: str, ins: list[str], arrays:
     if _engine_op(node, "BinaryCrossEntropyWithLogits") and node.fused and not needs[1] \
             and node.e is not None and _small(node.e) and arrays[0].size:
         x, y = ins
+        node_name = rec.glob(node, f"{type(node).__name__}_node")
         e, mask = f"{node_name}.e", f"{node_name}.nonnegative"
         scale = f"{g} / {node.count}" if node.reduction == "mean" else g
         limit = -elementwise._EXP_OVERFLOW.get(arrays[0].dtype, 709.78)
         # kernels.bce_with_logits_grad: sigmoid from e and the mask, minus y, times g
-        return [f"s = maximum({e}, {mask})", f"divide(s, add({e}, 1), out=s)",
+        return [f"s = maximum({e}, {mask})",
+                f"divide(s, add({e}, {_number(rec, 1, node.e.dtype)}), out=s)",
                 f"if minimum_reduce({x}, axis=None) < {limit!r}: s[{x} < {limit!r}] = 0",
                 f"subtract(s, {y}, out=s)", f"multiply(s, {scale}, out=s)"], {0: "s"}
     return None

@@ -41,11 +41,6 @@ def set_default_dtype(dtype: DTypeLike) -> None:
     _default_dtype = dtype
 
 
-def is_floating(dtype: np.dtype) -> bool:
-    """True for the dtypes that can carry gradients."""
-    return dtype.kind == "f"
-
-
 def _check_can_require_grad(dtype: np.dtype) -> None:
     if dtype.kind != "f":
         raise RuntimeError(
@@ -264,17 +259,6 @@ class Tensor:
         self._data = value._data
 
     @property
-    def _version(self) -> int:
-        """How many in-place writes this tensor's storage has had (PyTorch's ``_version``)."""
-        return self._version_counter[0]
-
-    @property
-    def _base(self) -> "Tensor | None":
-        """The tensor this one is a view of, or None (PyTorch's ``_base``)."""
-        view_of = getattr(self, "_view_of", None)
-        return None if view_of is None else view_of[0]
-
-    @property
     def requires_grad(self) -> bool:
         """Whether gradients flow to (or through) this tensor."""
         return self._requires_grad
@@ -287,11 +271,6 @@ class Tensor:
         if value:
             _check_can_require_grad(self._data.dtype)
         self._requires_grad = bool(value)
-
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set ``requires_grad`` in place and return self."""
-        self.requires_grad = requires_grad
-        return self
 
     @property
     def grad(self) -> "Tensor | None":
@@ -313,19 +292,6 @@ class Tensor:
         """True for tensors not produced by a recorded operation."""
         return self.grad_fn is None
 
-    def retain_grad(self) -> None:
-        """Keep ``.grad`` for this non-leaf tensor after backward."""
-        if not self._requires_grad:
-            raise RuntimeError("can't retain_grad on a tensor that does not require grad")
-        if self.grad_fn is not None and not self.retains_grad:
-            self.grad_fn.retain_output(self)
-
-    @property
-    def retains_grad(self) -> bool:
-        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
-        retained = self.grad_fn.retained if self.grad_fn is not None else None
-        return any(ref() is self for ref in retained or ())
-
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Iterable["Tensor"] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` by the chain rule."""
@@ -337,12 +303,6 @@ class Tensor:
         t = Tensor._make(self._data)
         t._version_counter = self._version_counter
         return t
-
-    def detach_(self) -> "Tensor":
-        """Cut this tensor out of the graph in place."""
-        self.grad_fn = None
-        self._requires_grad = False
-        return self
 
     # ---- array attributes ---------------------------------------------------------------------
     @property
@@ -546,19 +506,6 @@ class Tensor:
         """A broadcast view with ``shape`` (gradients sum back)."""
         shape = tuple(int(s) for s in shape)
         return self if shape == self._data.shape else Expand.apply(self, shape=shape)
-
-    def expand(self, *sizes: Any) -> "Tensor":
-        """Broadcast to ``sizes``; -1 keeps that dimension's size."""
-        sizes = shape_arg(sizes)
-        lead = len(sizes) - self.ndim
-        if lead < 0:
-            raise RuntimeError(f"expand: the number of sizes {sizes} is less than the number of "
-                               f"dimensions of shape {self.shape}")
-        if -1 in sizes[:lead]:
-            raise RuntimeError(f"expand: size -1 is not allowed for the new leading dimension "
-                               f"{sizes.index(-1)} of sizes {sizes} (tensor shape {self.shape})")
-        return self.broadcast_to(tuple(self.shape[i - lead] if s == -1 else s
-                                       for i, s in enumerate(sizes)))
 
     def __getitem__(self, key: Any) -> "Tensor":
         """``self[key]``: ints, slices, None, Ellipsis, boolean masks, integer arrays."""

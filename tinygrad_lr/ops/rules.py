@@ -80,6 +80,7 @@ Softplus = elementwise("Softplus", kernels.softplus, lambda g, x, y, xp: g * xp.
 
 # ---- arithmetic ---------------------------------------------------------------------------------
 class Add(Function):
+    """x + y: the gradient passes to both operands unchanged."""
     __slots__ = ()
     on_scalars = True
     reads = ()
@@ -91,10 +92,9 @@ class Add(Function):
         return (g if self.needs[0] else None), (g if self.needs[1] else None)
 
 
-class Sub(Function):
+class Sub(Add):
+    """x - y: as Add, with the second operand's gradient negated."""
     __slots__ = ()
-    on_scalars = True
-    reads = ()
 
     def forward(self, x, y):
         return kernels.subtract(x, y)
@@ -305,7 +305,8 @@ class View(Function):
     is_view = True
 
 
-class Reshape(View):
+class ToShape(View):
+    """x viewed with a new ``shape``: reshaped, or expanded (broadcast)."""
     __slots__ = ("shape",)
 
     def __init__(self, shape: tuple[int, ...]) -> None:
@@ -313,27 +314,29 @@ class Reshape(View):
 
     def forward(self, x):
         try:
-            return x.reshape(self.shape)
+            return self.view(x, self.shape)
         except ValueError:
-            raise RuntimeError(f"reshape: shape {self.shape} is invalid for a tensor of shape "
-                               f"{x.shape} ({x.size} elements)") from None
+            raise RuntimeError(self.error(x)) from None
+
+
+class Reshape(ToShape):
+    __slots__ = ()
+    view = staticmethod(np.reshape)
+
+    def error(self, x: np.ndarray) -> str:
+        return f"reshape: shape {self.shape} is invalid for a tensor of shape {x.shape} " \
+               f"({x.size} elements)"
 
     def backward(self, g, xp, x):
         return g.reshape(x.shape)
 
 
-class Expand(View):
-    __slots__ = ("shape",)
+class Expand(ToShape):
+    __slots__ = ()
+    view = staticmethod(np.broadcast_to)
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.shape = shape
-
-    def forward(self, x):
-        try:
-            return np.broadcast_to(x, self.shape)
-        except ValueError:
-            raise RuntimeError(f"expand: a tensor of shape {x.shape} cannot be expanded to "
-                               f"shape {self.shape}") from None
+    def error(self, x: np.ndarray) -> str:
+        return f"expand: a tensor of shape {x.shape} cannot be expanded to shape {self.shape}"
 
     def backward(self, g, xp, x):
         return g  # summed back to x's shape by the engine

@@ -1,4 +1,4 @@
-"""Tensor helpers tutorial code reaches for, composed from the recorded ops (so differentiable
+"""Op catalogue: Tensor helpers tutorial code reaches for, composed from the recorded ops (so differentiable
 wherever their parts are): ``view_as``/``reshape_as``/``expand_as``/``type_as``, ``new_*``,
 ``masked_fill``, ``repeat``, ``flip``, ``roll``, ``chunk``/``split``, ``meshgrid``, ``diag``,
 ``trace``, ``diff``, ``lerp``, ``median``, ``std_mean``/``var_mean``, and the non-differentiable

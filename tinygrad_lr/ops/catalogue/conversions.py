@@ -1,4 +1,5 @@
-"""Op catalogue: the Tensor's PyTorch conveniences outside the lesson core: its device, sizes and
+"""Op catalogue: the Tensor's PyTorch conveniences outside the lesson core: ``requires_grad_``,
+``retain_grad``, ``detach_``, ``_version``/``_base``, ``expand``, its device, sizes and
 Python number protocols (``len``, ``bool``, ``float``, ``int``, formatting), ``numpy()``/``item()``,
 and the dtype and device conversions (``to``, ``float()``, ``type()``...), installed onto
 :class:`~tinygrad_lr.tensor.Tensor` when the package loads."""
@@ -11,7 +12,8 @@ import numpy as np
 from tinygrad_lr.devices import CPU, check_device, is_device_name
 from tinygrad_lr.devices import device as _device
 from tinygrad_lr.size import Size
-from tinygrad_lr.tensor import DTypeLike, Tensor, bool_, float16, float32, float64, int32, int64
+from tinygrad_lr.tensor import (DTypeLike, Tensor, bool_, float16, float32, float64, int32, int64,
+                                shape_arg)
 
 _LEGACY_NAMES = {float64: "torch.DoubleTensor", float32: "torch.FloatTensor",
                  float16: "torch.HalfTensor", int64: "torch.LongTensor", int32: "torch.IntTensor",
@@ -31,6 +33,57 @@ def _as_dtype(value: Any) -> np.dtype:
 
 class TensorConveniences:
     """The members installed onto Tensor (a namespace, never instantiated)."""
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (PyTorch's ``_version``)."""
+        return self._version_counter[0]
+
+    @property
+    def _base(self) -> "Tensor | None":
+        """The tensor this one is a view of, or None (PyTorch's ``_base``)."""
+        view_of = getattr(self, "_view_of", None)
+        return None if view_of is None else view_of[0]
+
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that does not require grad")
+        if self.grad_fn is not None and not self.retains_grad:
+            self.grad_fn.retain_output(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        retained = self.grad_fn.retained if self.grad_fn is not None else None
+        return any(ref() is self for ref in retained or ())
+
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor out of the graph in place."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        """Broadcast to ``sizes``; -1 keeps that dimension's size."""
+        sizes = shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: the number of sizes {sizes} is less than the number of "
+                               f"dimensions of shape {self.shape}")
+        if -1 in sizes[:lead]:
+            raise RuntimeError(f"expand: size -1 is not allowed for the new leading dimension "
+                               f"{sizes.index(-1)} of sizes {sizes} (tensor shape {self.shape})")
+        return self.broadcast_to(tuple(self.shape[i - lead] if s == -1 else s
+                                       for i, s in enumerate(sizes)))
 
     @property
     def device(self) -> _device:

@@ -1,4 +1,4 @@
-"""Linear algebra: ``dot``, ``outer``, norms, ``inv`` and ``solve``, differentiable as PyTorch's.
+"""Op catalogue: linear algebra: ``dot``, ``outer``, norms, ``inv`` and ``solve``, differentiable as PyTorch's.
 
 The 2-norm is its own op so its gradient at the zero vector is 0 (PyTorch's subgradient) instead
 of 0/0; ``inv`` and ``solve`` carry the matrix-calculus rules d(A^-1) = -A^-1 dA A^-1 and, for

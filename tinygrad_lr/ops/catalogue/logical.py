@@ -1,4 +1,5 @@
-"""Boolean, integer and floating-point tests: ``& | ^ ~``, ``all``/``any``, ``//`` and ``%``,
+"""Op catalogue: comparisons (``== != < <= > >=``, bool results), boolean, integer and
+floating-point tests: ``& | ^ ~``, ``all``/``any``, ``//`` and ``%``,
 ``isnan``/``isinf``/``isfinite``, ``nan_to_num``, ``isclose``/``allclose``/``equal``.
 
 Results that are bools or integers are constants (outside the graph). ``%`` is differentiable

@@ -1,4 +1,4 @@
-"""Order-based ops: ``sort``, ``argsort``, ``topk``, ``gather`` and ``cumsum``.
+"""Op catalogue: order-based ops: ``sort``, ``argsort``, ``topk``, ``gather`` and ``cumsum``.
 
 Sorted values are the input gathered at the sorting indices, through the recorded indexing op,
 so their gradient scatters back to where each value came from (to any order). ``cumsum`` is its

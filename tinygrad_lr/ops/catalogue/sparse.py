@@ -1,4 +1,4 @@
-"""The product of a sparse constant matrix with a dense tensor, and back.
+"""Op catalogue: the product of a sparse constant matrix with a dense tensor, and back.
 
 Sparse data (text counts, one-hot features) is where linear models are used most, and such a
 matrix can be far too large to hold densely (100,000 x 100,000 is 80 GB as float64, 120 MB at 0.1%

@@ -84,7 +84,9 @@ print(f"{args.steps} steps: eager loss {loss_eager.item():.12f}, compiled loss "
       f"{loss_compiled.item():.12f}; parameters bit-identical: {same}")
 assert same and loss_eager.item() == loss_compiled.item()
 
-# 2. The plan: the static graph the first call recorded, one kernel a line.
+# 2. The plan: the static graph the first call recorded, one kernel a line, each followed by the
+# Python statements its replay runs (the NumPy calls of the op, the rule, the optimizer's kernel:
+# one generated function, compiled once, is the whole replay).
 print()
 print(compiled.plan())
 

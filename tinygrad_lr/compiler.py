@@ -12,6 +12,22 @@ shapes, dtypes and ``requires_grad`` flags and the same parameters are trained. 
 the same signature run only the recorded list of kernels on the new inputs' arrays (a static
 graph, where the eager engine rebuilds its dynamic graph every call).
 
+The replay is one Python function written at the end of the capture and compiled once: each
+kernel becomes a few statements in its body, with the arrays as local variables (``plan()``
+prints every kernel with its statements; ``Capture.source`` is the whole function). The ops of a
+typical step (add, subtract, multiply, matrix products, the fused logistic loss, and their rules;
+the engine's sums back to an input's shape) are written as the NumPy calls those ops make for the
+captured shapes; other ops' forwards and rules are called as they are. The optimizers the package
+ships (SGD, Adam, AdamW, RMSprop, Adagrad) replay as their fused update kernels, called with the
+hyperparameters read from ``param_groups`` and the step counts from ``state`` at every call, under
+a guard: when the parameters, their gradients, the state or the branches the update takes differ
+from the capture's (``load_state_dict``, a new parameter group, momentum set from 0, amsgrad
+switched on), the optimizer's own ``step()`` runs instead. Other optimizers' ``step()`` is called.
+So a replay runs eager's NumPy calls in eager's order and dtypes: its results are eager's, bit for
+bit. Results are new arrays at every replay (at these sizes NumPy's cache of small blocks makes a
+new result as cheap as writing into a kept buffer, and large ones come from the kernels' pool), so
+a tensor returned by one call, or a ``.grad`` it set, stays valid after later calls.
+
 What stays live (read at replay time, never baked in): the inputs' arrays, the parameters' arrays,
 ``.grad`` (accumulated or replaced as eager would), each optimizer's ``param_groups`` (so learning
 rates set by schedulers apply) and ``state`` (Adam's step count), and scheduler steps taken inside
@@ -168,7 +184,7 @@ class Capture:
                 "statements its replay runs)"]
         for i, (line, statements) in enumerate(zip(self.lines, self.sources)):
             rows.append(f"  {i:3d}  {line}")
-            rows.extend(f"{'':9}{statement}" for statement in statements)
+            rows.extend(f"{'':9}{_shown(statement)}" for statement in statements)
         return "\n".join(rows)
 
     __repr__ = __str__
@@ -192,6 +208,16 @@ class Capture:
         if self.output[0] == "region":
             self.pending = weakref.ref(result.grad_fn) if result.grad_fn is not None else None
         return result
+
+
+def _shown(statement: str) -> str:
+    """A statement as the plan prints it: a long guard as the number of its conditions (the
+    generated ``source`` has them all)."""
+    if len(statement) > 100 and statement.startswith("if ") and statement.endswith(":"):
+        conditions = statement.count(" and ") + 1
+        return (f"if <{conditions} conditions: the parameters, their gradients and the "
+                "optimizer's state and branches are as at capture>:")
+    return statement
 
 
 def _build(spec: Any, env: dict, flat: list) -> Any:

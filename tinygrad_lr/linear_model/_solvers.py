@@ -30,7 +30,7 @@ from tinygrad_lr.autograd import enable_grad, grad, no_grad
 from tinygrad_lr.compiler import _GraphBreak
 from tinygrad_lr.compiler import compile as compile_function
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.optim.lbfgs import _Point, _StrongWolfe
+from tinygrad_lr.optim.lbfgs import StrongWolfe, TrialPoint
 from tinygrad_lr.tensor import Tensor
 
 Report = Callable[[int, float, float], None]
@@ -302,8 +302,8 @@ def lbfgs(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float,
                   ) -> tuple[float, np.ndarray]:
             f, g = problem.value_and_grad(start + t * d)
             return f, g.astype(np.float64, copy=False)
-        search = _StrongWolfe(along, direction, _Point(0.0, value, gradient, slope), c1=1e-4,
-                              c2=0.9, tolerance_change=0.0, max_evals=MAX_LINE_SEARCH)
+        search = StrongWolfe(along, direction, TrialPoint(0.0, value, gradient, slope), c1=1e-4,
+                             c2=0.9, tolerance_change=0.0, max_evals=MAX_LINE_SEARCH)
         found = search.search(step)
         if not (math.isfinite(found.loss) and found.loss < value):
             return theta, curve, True  # no lower point along a descent direction: the minimum

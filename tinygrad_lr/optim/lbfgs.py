@@ -2,6 +2,8 @@
 
 The line search is Algorithms 3.5 (bracketing) and 3.6 (zoom) of Nocedal & Wright, *Numerical
 Optimization* (2nd ed.), with the safeguarded cubic interpolation of their equation (3.59).
+It is public (``StrongWolfe``, on ``TrialPoint``s) because the estimators' own L-BFGS on flat
+NumPy vectors (``linear_model._solvers``) searches its lines with it too.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from tinygrad_lr.tensor import Tensor
 Evaluate = Callable[[float], "tuple[float, np.ndarray]"]
 
 
-class _Point(NamedTuple):
+class TrialPoint(NamedTuple):
     """A trial step along the search direction: loss, flat gradient and directional derivative."""
     step: float
     loss: float
@@ -25,7 +27,7 @@ class _Point(NamedTuple):
     slope: float
 
 
-def _cubic_minimizer(a: _Point, b: _Point, lower: float, upper: float) -> float:
+def _cubic_minimizer(a: TrialPoint, b: TrialPoint, lower: float, upper: float) -> float:
     """Minimizer of the cubic matching loss and slope at ``a`` and ``b`` (N&W eq. 3.59), clipped to
     [lower, upper]; the midpoint of the bounds when the cubic has no finite minimizer."""
     if a.step != b.step:
@@ -41,11 +43,11 @@ def _cubic_minimizer(a: _Point, b: _Point, lower: float, upper: float) -> float:
     return (lower + upper) / 2
 
 
-class _StrongWolfe:
+class StrongWolfe:
     """Find a step ``t`` along ``d`` with sufficient decrease ``f(t) <= f(0) + c1 t f'(0)`` and
     curvature ``|f'(t)| <= c2 |f'(0)|``, within ``max_evals`` evaluations."""
 
-    def __init__(self, evaluate: Evaluate, direction: np.ndarray, start: _Point, c1: float,
+    def __init__(self, evaluate: Evaluate, direction: np.ndarray, start: TrialPoint, c1: float,
                  c2: float, tolerance_change: float, max_evals: int) -> None:
         self.evaluate, self.direction, self.start = evaluate, direction, start
         self.c1, self.c2 = c1, c2
@@ -53,20 +55,20 @@ class _StrongWolfe:
         self.d_norm = float(np.abs(direction).max())
         self.evals = 0
 
-    def _point(self, step: float) -> _Point:
+    def _point(self, step: float) -> TrialPoint:
         loss, grad = self.evaluate(step)
         self.evals += 1
-        return _Point(step, loss, grad, float(grad.dot(self.direction)))
+        return TrialPoint(step, loss, grad, float(grad.dot(self.direction)))
 
-    def _too_high(self, p: _Point, reference: float) -> bool:
+    def _too_high(self, p: TrialPoint, reference: float) -> bool:
         """No sufficient decrease at ``p``, or a loss not below ``reference``, or not finite."""
         return not math.isfinite(p.loss) or p.loss > self.start.loss + self.c1 * p.step * \
             self.start.slope or p.loss >= reference
 
-    def _curvature_ok(self, p: _Point) -> bool:
+    def _curvature_ok(self, p: TrialPoint) -> bool:
         return abs(p.slope) <= -self.c2 * self.start.slope
 
-    def search(self, step: float) -> _Point:
+    def search(self, step: float) -> TrialPoint:
         """Algorithm 3.5: grow the step until an interval with an acceptable step is bracketed."""
         prev, cur = self.start, self._point(step)
         while True:
@@ -82,7 +84,7 @@ class _StrongWolfe:
                                      10 * cur.step)
             prev, cur = cur, self._point(grown)
 
-    def _zoom(self, lo: _Point, hi: _Point) -> _Point:
+    def _zoom(self, lo: TrialPoint, hi: TrialPoint) -> TrialPoint:
         """Algorithm 3.6: shrink [lo, hi] (lo the lowest acceptable-decrease point so far) until a
         step satisfies both conditions; each trial stays 10% of the width away from the ends, so
         the interval shrinks by at least that much per evaluation."""
@@ -267,11 +269,11 @@ class LBFGS(Optimizer):
 
                 converged = False
                 if group["line_search_fn"] == "strong_wolfe":
-                    search = _StrongWolfe(self._directional(closure, direction), direction,
-                                          _Point(0.0, loss, grad, slope), c1=1e-4, c2=0.9,
-                                          tolerance_change=tolerance_change,
-                                          max_evals=min(max_eval - evals,
-                                                        line_search_evals or max_eval))
+                    search = StrongWolfe(self._directional(closure, direction), direction,
+                                         TrialPoint(0.0, loss, grad, slope), c1=1e-4, c2=0.9,
+                                         tolerance_change=tolerance_change,
+                                         max_evals=min(max_eval - evals,
+                                                       line_search_evals or max_eval))
                     found = search.search(t)
                     t, loss, grad = found.step, found.loss, found.grad
                     self._move(t, direction)

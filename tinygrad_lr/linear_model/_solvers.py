@@ -286,7 +286,7 @@ def lbfgs(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float,
     report(0, value, float(np.abs(gradient).max()))
     if float(np.abs(gradient).max()) <= tol:
         return theta, curve, True
-    memory = _Memory(theta.size, LBFGS_HISTORY)
+    memory = _Memory(theta.size, min(LBFGS_HISTORY, max_iter))  # no more pairs than iterations
     direction = -gradient
     # First trial: a step of length 1 (SciPy's L-BFGS-B; 1 / |g|_1, PyTorch's, was shorter and
     # cost an extra evaluation on the breast-cancer and digits fits).

@@ -816,3 +816,21 @@ def test_gradients_shared_by_a_rule_are_copied_into_each_grad() -> None:
         assert not np.shares_memory(w.grad.numpy(), v.grad.numpy())
         w.grad.add_(1.0)
         assert v.grad.tolist() == [k * 1.0, k * 2.0, k * 3.0]
+
+
+def test_tensor_arguments_signature_sees_aliases_and_parameters() -> None:
+    """The quick signature of tensor-only calls tells an argument passed twice from two
+    arguments, and one parameter from another, as the general signature does."""
+    fast = tl.compile(lambda a, b: (a * 2 + b).sum())
+    x, y = tl.tensor([1.0, 2.0]), tl.tensor([3.0, 4.0])
+    assert fast(x, x).item() == 9.0 and fast(x, y).item() == 13.0 and fast(y, y).item() == 21.0
+    assert len(fast.cache) == 2
+    key_parts: list = []
+    compile_module._flatten((x, x), [], key_parts)
+    assert compile_module._tensors_key((x, x), []) == tuple(key_parts)
+    w, v = tl.ones(2, requires_grad=True), tl.ones(2, requires_grad=True)
+    grad_of = tl.compile(lambda p, a: (p * a).sum())
+    grad_of(w, x).backward()
+    grad_of(v, y).backward()
+    assert w.grad.tolist() == [1.0, 2.0] and v.grad.tolist() == [3.0, 4.0]
+    assert len(grad_of.cache) == 2

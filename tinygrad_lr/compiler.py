@@ -1314,6 +1314,7 @@ def _tensors_key(args: tuple, key: list) -> tuple | None:
     """The signature of arguments that are all Tensors (the common call), as ``_flatten`` would
     make it, quicker; None when some argument is something else."""
     first: dict[int, int] = {}
+    key.append((tuple, len(args)))
     for i, value in enumerate(args):
         if type(value) is not Tensor:
             return None

@@ -834,3 +834,27 @@ def test_tensor_arguments_signature_sees_aliases_and_parameters() -> None:
     grad_of(v, y).backward()
     assert w.grad.tolist() == [1.0, 2.0] and v.grad.tolist() == [3.0, 4.0]
     assert len(grad_of.cache) == 2
+
+
+def test_dot_products_and_their_rules_replay_as_eager() -> None:
+    """A penalty w . w (the estimators' L2 term) beside X @ w: both products and their rules are
+    inlined, with eager's bits."""
+    results = []
+    for compiled in (False, True):
+        w = tl.tensor([0.3, -0.1, 0.2], dtype=tl.float64, requires_grad=True)
+        opt = optim.Adam([w], lr=0.05)
+
+        def step(X: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+            opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(X @ w, y) + 0.5 * 0.01 * (w @ w)
+            loss.backward()
+            opt.step()
+            return loss
+        run = tl.compile(step) if compiled else step
+        seen = [run(*(tl.from_numpy(a) for a in data(seed=k % 3))).detach().numpy()
+                for k in range(8)]
+        results.append(seen + [w.detach().numpy().copy()])
+        if compiled:
+            source = run.latest.source
+            assert "MatMul_forward(" not in source and "MatMul_rule(" not in source
+    assert_same(results[0], results[1])

@@ -768,8 +768,10 @@ def _inline_rule(rec: _Recorder, node: Function, g: str, ins: list[str], arrays:
     if _engine_op(node, "MatMul") and arrays[0].ndim == 2 and arrays[1].ndim == 1 \
             and arrays[0].shape[0] // ROW_BLOCK < 2:  # matrix @ vector; vector_matrix's one dot
         x, y = ins
-        return [], {i: expr for i, expr in ((0, f"{g}.reshape((-1, 1)) * {y}"), (1, f"{g}.dot({x})"))
-                    if needs[i]}
+        gradients = ((0, f"{g}.reshape((-1, 1)) * {y}"), (1, f"{g}.dot({x})"))
+        return [], {i: expr for i, expr in gradients if needs[i]}
+    if _engine_op(node, "MatMul") and arrays[0].ndim == 1 and arrays[1].ndim == 1:  # x . y
+        return [], {i: f"{g} * {ins[1 - i]}" for i in (0, 1) if needs[i]}
     if _engine_op(node, "BinaryCrossEntropyWithLogits") and node.fused and not needs[1] \
             and node.e is not None and _small(node.e) and arrays[0].size:
         x, y = ins

@@ -116,7 +116,7 @@ def coerce(a: Any, b: Any) -> tuple["Tensor", "Tensor"]:
     """Make two operands Tensors of one dtype by PyTorch's rules (Python numbers are weak)."""
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and b_is:
-        if a._data.dtype == b._data.dtype:
+        if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
             return a, b
         dtype = promote(a, b)
         return a._cast(dtype), b._cast(dtype)
@@ -472,7 +472,7 @@ class Tensor:
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
              keepdims: bool | None = None) -> "Tensor":
-        """Arithmetic mean over ``dim`` (all by default); floating-point tensors only, as PyTorch."""
+        """Arithmetic mean over ``dim`` (all by default); floating tensors only, as PyTorch."""
         x = as_tensor_operand(self)
         if x._data.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype: the input must be a "

@@ -127,7 +127,7 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
                 continue
             if gi.shape != a.shape:  # broadcasting is undone here, and only here
                 gi = sum_to(gi, a.shape)
-            if gi.dtype != a.dtype:
+            if gi.dtype is not a.dtype and gi.dtype != a.dtype:
                 gi = xp.cast(gi, a.dtype)
             if isinstance(parent, Tensor):
                 _add_leaf(leaves, parent, gi)

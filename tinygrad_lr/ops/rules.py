@@ -40,7 +40,10 @@ class Elementwise(Function):
         return self.out
 
     def backward(self, g, xp, x):
-        return self.derivative(g, x, self.result(xp) if self.saves_output else None, xp)
+        y = self.out if self.saves_output else None  # the output, if the derivative reads it
+        if xp.graph and y is not None:
+            y = Tensor._make(y, self)
+        return self.derivative(g, x, y, xp)
 
 
 def elementwise(name: str, forward: Callable[[Any], Any], derivative: Callable[..., Any],

@@ -215,13 +215,6 @@ def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = No
     return LstsqResult(solution, empty, Tensor._make(np.zeros(0, np.int64)), empty)
 
 
-def _install() -> None:
-    Tensor.dot = dot
-    Tensor.outer = outer
-    Tensor.norm = norm
-    Tensor.inverse = inv
-    Tensor.det = det
-    Tensor.pinverse = pinv
-
-
-_install()
+for _name, _function in {"dot": dot, "outer": outer, "norm": norm, "inverse": inv, "det": det,
+                         "pinverse": pinv}.items():
+    setattr(Tensor, _name, _function)

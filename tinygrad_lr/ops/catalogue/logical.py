@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.autograd.function import Function, sum_to
+from tinygrad_lr.autograd.function import Function
 from tinygrad_lr.ops.inplace import inplace_variant
 from tinygrad_lr.tensor import Tensor, as_tensor_operand, coerce, normalize_axes, reflected
 
@@ -23,34 +23,26 @@ def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     return Tensor._make(np.asarray(ufunc(a_data, b_data)))
 
 
-def eq(input: Any, other: Any) -> Tensor:
-    """Elementwise ==, a bool tensor."""
-    return _compare(np.equal, input, other)
+def _comparison(name: str, ufunc: np.ufunc, what: str) -> Any:
+    """The function ``name``: elementwise ``what``, a bool tensor (no graph)."""
+    def compare(input: Any, other: Any) -> Tensor:
+        return _compare(ufunc, input, other)
+    compare.__name__ = compare.__qualname__ = name
+    compare.__doc__ = f"Elementwise {what}, a bool tensor."
+    return compare
 
 
-def ne(input: Any, other: Any) -> Tensor:
-    """Elementwise !=, a bool tensor."""
-    return _compare(np.not_equal, input, other)
-
-
-def lt(input: Any, other: Any) -> Tensor:
-    """Elementwise <, a bool tensor."""
-    return _compare(np.less, input, other)
-
-
-def le(input: Any, other: Any) -> Tensor:
-    """Elementwise <=, a bool tensor."""
-    return _compare(np.less_equal, input, other)
-
-
-def gt(input: Any, other: Any) -> Tensor:
-    """Elementwise >, a bool tensor."""
-    return _compare(np.greater, input, other)
-
-
-def ge(input: Any, other: Any) -> Tensor:
-    """Elementwise >=, a bool tensor."""
-    return _compare(np.greater_equal, input, other)
+eq = _comparison("eq", np.equal, "==")
+ne = _comparison("ne", np.not_equal, "!=")
+lt = _comparison("lt", np.less, "<")
+le = _comparison("le", np.less_equal, "<=")
+gt = _comparison("gt", np.greater, ">")
+ge = _comparison("ge", np.greater_equal, ">=")
+logical_and = _comparison("logical_and", np.logical_and,
+                          "and of the truth values (non-zero is true)")
+logical_or = _comparison("logical_or", np.logical_or, "or of the truth values (non-zero is true)")
+logical_xor = _comparison("logical_xor", np.logical_xor,
+                          "exclusive or of the truth values (non-zero is true)")
 
 
 def logical_not(input: Tensor) -> Tensor:
@@ -95,21 +87,6 @@ def bitwise_not(input: Tensor) -> Tensor:
     return Tensor._make(np.asarray(np.invert(data)))
 
 
-def logical_and(input: Any, other: Any) -> Tensor:
-    """Elementwise and of the truth values (non-zero is true)."""
-    return _compare(np.logical_and, input, other)
-
-
-def logical_or(input: Any, other: Any) -> Tensor:
-    """Elementwise or of the truth values (non-zero is true)."""
-    return _compare(np.logical_or, input, other)
-
-
-def logical_xor(input: Any, other: Any) -> Tensor:
-    """Elementwise exclusive or of the truth values (non-zero is true)."""
-    return _compare(np.logical_xor, input, other)
-
-
 def _reduce_bool(ufunc: np.ufunc, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
     x = as_tensor_operand(input)
     axes = normalize_axes(ufunc.__name__, x, dim, None)
@@ -137,8 +114,7 @@ class Remainder(Function):
     def backward(self, g, xp, x, y):
         quotient = Tensor._make(np.floor_divide(x._data, y._data)) if xp.graph else \
             np.floor_divide(x, y)
-        return (sum_to(g, x.shape) if self.needs[0] else None,
-                sum_to(-g * quotient, y.shape) if self.needs[1] else None)
+        return (g if self.needs[0] else None), (-g * quotient if self.needs[1] else None)
 
 
 class FloorDivide(Function):

@@ -70,49 +70,30 @@ class _Piecewise(Function):
         return g * 0
 
 
-def log1p(input: Any) -> Tensor:
-    """log(1 + input), accurate near 0."""
-    return Log1p.apply(as_float(input))
+def _on_floats(op: type, name: str, doc: str) -> Any:
+    """The function ``name``: ``op`` applied to its input as a floating tensor."""
+    def function(input: Any) -> Tensor:
+        return op.apply(as_float(input))
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return function
 
 
-def logsigmoid(input: Any) -> Tensor:
-    """log(sigmoid(x)), stable for any x."""
-    return LogSigmoid.apply(as_float(input))
-
-
-def sin(input: Any) -> Tensor:
-    """Sine."""
-    return Sin.apply(as_float(input))
-
-
-def cos(input: Any) -> Tensor:
-    """Cosine."""
-    return Cos.apply(as_float(input))
+log1p = _on_floats(Log1p, "log1p", "log(1 + input), accurate near 0.")
+logsigmoid = _on_floats(LogSigmoid, "logsigmoid", "log(sigmoid(x)), stable for any x.")
+sin = _on_floats(Sin, "sin", "Sine.")
+cos = _on_floats(Cos, "cos", "Cosine.")
+tan = _on_floats(Tan, "tan", "Tangent.")
+atan = _on_floats(Atan, "atan", "Arctangent.")
+expm1 = _on_floats(Expm1, "expm1", "e^x - 1, accurate near 0.")
+erf = _on_floats(Erf, "erf", "The error function.")
+reciprocal = _on_floats(Reciprocal, "reciprocal", "1 / input (integers give floats).")
+rsqrt = _on_floats(Rsqrt, "rsqrt", "1 / sqrt(input).")
 
 
 def square(input: Any) -> Tensor:
     """input * input (integers stay integers, as PyTorch)."""
     return Tensor.pow(as_tensor_operand(input), 2)
-
-
-def tan(input: Any) -> Tensor:
-    """Tangent."""
-    return Tan.apply(as_float(input))
-
-
-def atan(input: Any) -> Tensor:
-    """Arctangent."""
-    return Atan.apply(as_float(input))
-
-
-def expm1(input: Any) -> Tensor:
-    """e^x - 1, accurate near 0."""
-    return Expm1.apply(as_float(input))
-
-
-def erf(input: Any) -> Tensor:
-    """The error function."""
-    return Erf.apply(as_float(input))
 
 
 def clamp_min(input: Any, min: Any) -> Tensor:
@@ -123,16 +104,6 @@ def clamp_min(input: Any, min: Any) -> Tensor:
 def clamp_max(input: Any, max: Any) -> Tensor:
     """min(input, max)."""
     return Tensor.clamp(input, max=max)
-
-
-def reciprocal(input: Any) -> Tensor:
-    """1 / input (integers give floats)."""
-    return Reciprocal.apply(as_float(input))
-
-
-def rsqrt(input: Any) -> Tensor:
-    """1 / sqrt(input)."""
-    return Rsqrt.apply(as_float(input))
 
 
 def log2(input: Any) -> Tensor:

@@ -201,22 +201,22 @@ def _extreme_with_indices(name: str, input: Tensor, dim: int, keepdim: bool,
     return ValuesIndices(values, Tensor._make(indices))
 
 
+def _max_or_min(name: str, input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
+    if isinstance(dim, Tensor):
+        return (Tensor.maximum if largest else Tensor.minimum)(input, dim)
+    if dim is None:
+        return (amax if largest else amin)(input)
+    return _extreme_with_indices(name, input, dim, keepdim, largest)
+
+
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """``max(x)``: the maximum; ``max(x, dim)``: (values, indices); ``max(x, other)``: maximum."""
-    if isinstance(dim, Tensor):
-        return Tensor.maximum(input, dim)
-    if dim is None:
-        return amax(input)
-    return _extreme_with_indices("max", input, dim, keepdim, largest=True)
+    return _max_or_min("max", input, dim, keepdim, largest=True)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """``min(x)``: the minimum; ``min(x, dim)``: (values, indices); ``min(x, other)``: minimum."""
-    if isinstance(dim, Tensor):
-        return Tensor.minimum(input, dim)
-    if dim is None:
-        return amin(input)
-    return _extreme_with_indices("min", input, dim, keepdim, largest=False)
+    return _max_or_min("min", input, dim, keepdim, largest=False)
 
 
 def _arg_extreme(name: str, find: Any, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:

@@ -15,7 +15,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions start_dim..end_dim into one."""
     if input._data.ndim == 0:
         return input.reshape(1)
-    start, end = normalize_dim("flatten", input, start_dim), normalize_dim("flatten", input, end_dim)
+    start = normalize_dim("flatten", input, start_dim)
+    end = normalize_dim("flatten", input, end_dim)
     if start > end:
         raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
                            f"tensor of shape {input.shape}")

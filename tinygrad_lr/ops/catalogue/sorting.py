@@ -140,12 +140,5 @@ def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return Cumsum.apply(x, axis=_axis("cumsum", x, dim))
 
 
-def _install() -> None:
-    Tensor.sort = sort
-    Tensor.argsort = argsort
-    Tensor.topk = topk
-    Tensor.cumsum = cumsum
-    Tensor.gather = gather
-
-
-_install()
+for _function in (sort, argsort, topk, cumsum, gather):
+    setattr(Tensor, _function.__name__, _function)

@@ -836,6 +836,33 @@ def test_tensor_arguments_signature_sees_aliases_and_parameters() -> None:
     assert len(grad_of.cache) == 2
 
 
+def test_the_signature_guard_of_the_latest_capture_checks_what_the_signature_records() -> None:
+    """The latest capture of tensor arguments is tried first, through a guard function: each
+    thing the signature records, changed alone, sends the call to another capture."""
+    fast = tl.compile(lambda a, b: a * 2 + b)
+    x, y = tl.tensor([1.0, 2.0]), tl.tensor([3.0, 4.0])
+    changed = [lambda: (x, y), lambda: (x, x), lambda: (tl.tensor([1.0, 2.0, 3.0]), y[:1]),
+               lambda: (x.double(), y.double()), lambda: (x.requires_grad_(), y)]
+    for i, make in enumerate(changed):
+        a, b = make()
+        out = fast(a, b)
+        assert out.tolist() == (a * 2 + b).tolist() and len(fast.cache) == i + 1
+        assert fast.guarded.accepts((a, b))
+    with tl.no_grad():
+        assert fast(x, y).requires_grad is False
+    assert len(fast.cache) == 6
+    x.requires_grad_(False)
+    fast(x, y)
+    assert len(fast.cache) == 6  # the first signature again
+    default = tl.get_default_dtype()
+    tl.set_default_dtype(tl.float64)
+    try:
+        fast(x, y)
+    finally:
+        tl.set_default_dtype(default)
+    assert len(fast.cache) == 7
+
+
 def test_dot_products_and_their_rules_replay_as_eager() -> None:
     """A penalty w . w (the estimators' L2 term) beside X @ w: both products and their rules are
     inlined, with eager's bits."""

@@ -112,6 +112,7 @@ def reset() -> None:
         function.cache.clear()
         function.reasons.clear()
         function.latest = None
+        function.guarded = None
 
 
 def is_compiling() -> bool:
@@ -178,6 +179,8 @@ class Capture:
         self.source = ""
         self.run: Callable[[list], Any] | None = None
         self.direct = False  # the replay itself returns the result (one tensor)
+        # For a capture of tensor arguments: tells whether arguments have its signature.
+        self.accepts: Callable[[tuple], bool] | None = None
 
     def __str__(self) -> str:
         rows = [f"capture of {self.signature}: {len(self.lines)} kernels (each with the "
@@ -1332,6 +1335,44 @@ def _tensors_key(args: tuple, key: list) -> tuple | None:
     return tuple(key)
 
 
+def _signature_guard(args: tuple, key: tuple) -> Callable[[tuple], bool]:
+    """A function telling whether tensor arguments have the signature ``key`` (``_tensors_key``
+    of ``args``) by checking what the key records on the arguments themselves, without building
+    a key (torch.compile's guard functions): grad mode, the default dtype, each argument's type,
+    shape, dtype, ``requires_grad`` and graph (or identity, for a parameter), and which
+    arguments share an array."""
+    namespace: dict[str, Any] = {"Tensor": Tensor, "_state": _state,
+                                 "get_default_dtype": get_default_dtype, "ENABLED": key[0],
+                                 "DEFAULT_DTYPE": key[1]}
+    names = [f"a{i}" for i in range(len(args))]
+    lines = ["def accepts(args):",
+             f"    if len(args) != {len(args)} or _state.enabled is not ENABLED "
+             "or get_default_dtype() != DEFAULT_DTYPE:",
+             "        return False"]
+    if args:
+        lines.append(f"    {', '.join(names)}, = args")
+        lines.append(f"    if {' or '.join(f'type({a}) is not Tensor' for a in names)}:")
+        lines.append("        return False")
+    checks = ["True"]
+    for i, t in enumerate(args):
+        data = t._data
+        namespace[f"SHAPE{i}"], namespace[f"DTYPE{i}"] = data.shape, data.dtype
+        checks += [f"a{i}._data.shape == SHAPE{i}", f"a{i}._data.dtype == DTYPE{i}"]
+        if t.grad_fn is None and t._requires_grad:  # a parameter: this very tensor
+            namespace[f"PARAM{i}"] = t
+            checks += [f"a{i} is PARAM{i}", f"a{i}.grad_fn is None", f"a{i}._requires_grad"]
+        else:
+            checks += [f"a{i}._requires_grad is {t._requires_grad}",
+                       f"(a{i}.grad_fn is None) is {t.grad_fn is None}"]
+        for j in range(i):
+            same = "is" if args[j]._data is data else "is not"
+            checks.append(f"a{j}._data {same} a{i}._data")
+    lines.append(f"    return {' and '.join(checks)}")
+    exec(builtins.compile("\n".join(lines) + "\n", "<tl.compile signature guard>", "exec"),
+         namespace)
+    return namespace["accepts"]
+
+
 def _output_spec(value: Any, rec: _Recorder, flat: list) -> Any:
     """How a replay rebuilds the function's result (tensors from slots or the same objects)."""
     if isinstance(value, Tensor):
@@ -1496,6 +1537,7 @@ class CompiledFunction:
         self.cache: dict[tuple, Any] = {}
         self.reasons: dict[tuple, str] = {}
         self.latest: Capture | None = None
+        self.guarded: Capture | None = None  # the latest capture of tensor arguments
         self._warned_limit = False
         functools.update_wrapper(self, fn)
         _compiled.add(self)
@@ -1515,6 +1557,12 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _active is not None:  # inside another capture: run inline, recorded by that one
             return self.fn(*args, **kwargs)
+        guarded = self.guarded
+        if guarded is not None and not kwargs and guarded.accepts(args) \
+                and (guarded.pending is None or not guarded.busy()):
+            result = guarded.replay(args)  # the common call: no key to build and look up
+            if result is not _STALE:
+                return result
         key_parts: list = [_state.enabled, get_default_dtype()]
         if self.extra_key is not None:
             key_parts.append(self.extra_key())
@@ -1538,6 +1586,8 @@ class CompiledFunction:
             if result is not _STALE:
                 return result
             del self.cache[key]
+            if self.guarded is entry:
+                self.guarded = None
         if len(self.cache) >= cache_size_limit:
             if not self._warned_limit:
                 self._warned_limit = True
@@ -1584,6 +1634,9 @@ class CompiledFunction:
         _generate(rec, output)
         self.cache[key] = capture
         self.latest = capture
+        if flat is args and self.extra_key is None:  # tensor arguments (see __call__)
+            capture.accepts = _signature_guard(args, key)
+            self.guarded = capture
         return result
 
 

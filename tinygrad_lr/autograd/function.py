@@ -59,19 +59,6 @@ def _shape_error(cls: type, tensors: tuple[Tensor, ...], error: ValueError) -> R
     return RuntimeError(f"{name}: {error} (input shapes {shapes})")
 
 
-# PyTorch's grad_fn names where they differ from the op's class name + "Backward0".
-_TORCH_NAMES = {
-    "Pow": "PowBackward1", "RPowScalar": "PowBackward1", "PowScalar": "PowBackward0",
-    "Clamp": "ClampBackward1", "Cast": "ToCopyBackward0", "Reshape": "ViewBackward0",
-    "MatMul": "MmBackward0", "Linear": "AddmmBackward0", "Extremum": "MaxBackward1",
-    "LogSumExp": "LogsumexpBackward0", "MSELoss": "MseLossBackward0",
-    "L1Loss": "MeanBackward0", "NegativeLogLikelihood": "NllLossBackward0",
-    "ScaledSoftplus": "SoftplusBackward0", "Norm2": "LinalgVectorNormBackward0",
-    "Determinant": "LinalgDetBackward0", "Inverse": "LinalgInvExBackward0",
-    "Solve": "LinalgSolveExBackward0",
-}
-
-
 class Function:
     """One recorded operation: ``forward`` runs on arrays, ``backward`` maps the output gradient to
     the input gradients.
@@ -245,17 +232,9 @@ class Function:
         self.retained = (self.retained or ()) + (weakref.ref(tensor),)
 
     def name(self) -> str:
-        """The node's name as PyTorch prints its ``grad_fn`` (``MulBackward0``): the class name
-        or PyTorch's name for the same operation, then ``Backward`` and the overload number
-        (a sum or mean over chosen dimensions is PyTorch's overload 1)."""
-        cls = type(self).__name__
-        if cls in ("Sum", "Mean") and getattr(self, "axes", None) is not None:
-            return cls + "Backward1"
-        if cls == "Extremum" and not getattr(self, "largest", True):
-            return "MinBackward1"
-        if cls == "Sub" and self.arity == 2 and self.p0 is None and not np.ndim(self.a0):
-            return "RsubBackward1"  # a constant 0-d first operand: number - tensor
-        return _TORCH_NAMES.get(cls, cls + "Backward0")
+        """The node's name as ``grad_fn`` prints it, ``MulBackward0`` (the op catalogue installs
+        PyTorch's own names where they differ: ``tinygrad_lr.ops.catalogue.conversions``)."""
+        return type(self).__name__ + "Backward0"
 
     @property
     def next_functions(self) -> tuple:

@@ -2,10 +2,10 @@
 
 A rule's ``forward`` runs on NumPy arrays; its ``backward(g, xp, *inputs)`` maps the output
 gradient ``g`` to one gradient per input, written with operators and ``xp.*`` only, so the same
-rule runs on arrays (``xp`` = :class:`ArrayOps`) and, under ``create_graph=True``, on Tensors
-(``xp`` = :class:`TensorOps`), which makes every derivative differentiable again. A rule returns
-gradients of the broadcast shape (the engine sums them back) and None where ``self.needs`` says
-an input needs none. ``reads`` and ``saves_output`` declare the values a rule reads, so that
+rule runs on arrays (``xp`` = :class:`~tinygrad_lr.ops.arrays.ArrayOps`) and, under
+``create_graph=True``, on Tensors (``xp`` = :class:`TensorOps`), which makes every derivative
+differentiable again. A rule returns gradients of the broadcast shape (the engine sums them back)
+and None where ``self.needs`` says an input needs none. ``reads`` and ``saves_output`` declare the values a rule reads, so that
 backward can refuse values changed in place since (see ``Function``).
 
 More ops (trigonometry, rounding, linear algebra, sorting, extra reductions and losses) are in the
@@ -21,6 +21,7 @@ import numpy as np
 from tinygrad_lr.autograd.function import Function, crossed
 from tinygrad_lr.kernels import elementwise as kernels
 from tinygrad_lr.kernels import products
+from tinygrad_lr.ops.arrays import ArrayOps, index_grad_array
 from tinygrad_lr.tensor import Tensor
 
 
@@ -613,59 +614,7 @@ class NegativeLogLikelihood(Function):
         return g * -self.coef
 
 
-# ---- the two namespaces the rules run on --------------------------------------------------------
-def broadcast_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A read-only view of ``a`` broadcast to ``shape`` (``np.broadcast_to`` minus its overhead);
-    ``a`` has ``shape``'s trailing dimensions or 1 in their place, as keepdims gradients do."""
-    a = np.asarray(a)
-    if a.shape == shape:
-        return a
-    if not a.flags.c_contiguous:
-        return np.broadcast_to(a, shape)
-    lead = len(shape) - a.ndim
-    strides = (0,) * lead + tuple(0 if n == 1 else s for n, s in zip(a.shape, a.strides))
-    view = np.ndarray(shape, a.dtype, a, 0, strides)
-    view.flags.writeable = False
-    return view
-
-
-def is_advanced_index(index: Any) -> bool:
-    """True when NumPy indexing with ``index`` is advanced (integer arrays or boolean masks)."""
-    items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, (np.ndarray, list)) or (isinstance(i, np.generic) and i.dtype == bool)
-               or isinstance(i, bool) for i in items)
-
-
-def index_grad_array(grad: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """Scatter ``grad`` into zeros of ``shape`` at ``index``; repeated indices accumulate."""
-    out = np.zeros(shape, dtype=grad.dtype)
-    if is_advanced_index(index):
-        np.add.at(out, index, grad)
-    else:
-        out[index] = grad
-    return out
-
-
-def zero_at_array(g: np.ndarray, index: Any) -> np.ndarray:
-    """A copy of ``g`` with zeros at ``index``."""
-    out = g.copy()
-    out[index] = 0
-    return out
-
-
-class ArrayOps:
-    """``xp`` when no graph is recorded: the rules run on plain arrays (the fast path)."""
-    graph = False
-    exp, log, sqrt, tanh, sign = np.exp, np.log, np.sqrt, np.tanh, np.sign
-    sigmoid = staticmethod(kernels.sigmoid)
-    broadcast_to = staticmethod(broadcast_array)
-    permute = staticmethod(np.transpose)
-    index_grad = staticmethod(index_grad_array)
-    vector_matrix = staticmethod(products.vector_matrix)
-    cast = staticmethod(lambda a, dtype: a.astype(dtype))
-    zero_at = staticmethod(zero_at_array)
-
-
+# ---- the namespace of the rules on Tensors (on arrays: ArrayOps, tinygrad_lr/ops/arrays.py) -----
 class TensorOps:
     """``xp`` under ``create_graph=True``: the same functions on Tensors, so the gradient
     computation is itself recorded."""

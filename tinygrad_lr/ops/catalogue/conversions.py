@@ -2,13 +2,15 @@
 ``retain_grad``, ``detach_``, ``_version``/``_base``, ``expand``, its device, sizes and
 Python number protocols (``len``, ``bool``, ``float``, ``int``, formatting), ``numpy()``/``item()``,
 and the dtype and device conversions (``to``, ``float()``, ``type()``...), installed onto
-:class:`~tinygrad_lr.tensor.Tensor` when the package loads."""
+:class:`~tinygrad_lr.tensor.Tensor` when the package loads; and PyTorch's names for the graph's
+nodes (``grad_fn=<MmBackward0>``), installed as ``Function.name``."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
+from tinygrad_lr.autograd.function import Function
 from tinygrad_lr.devices import CPU, check_device, is_device_name
 from tinygrad_lr.devices import device as _device
 from tinygrad_lr.size import Size
@@ -217,3 +219,33 @@ class TensorConveniences:
 for _name, _member in vars(TensorConveniences).items():
     if _name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
         setattr(Tensor, _name, _member)
+
+
+# PyTorch's grad_fn names where they differ from the op's class name + "Backward0".
+_TORCH_NAMES = {
+    "Pow": "PowBackward1", "RPowScalar": "PowBackward1", "PowScalar": "PowBackward0",
+    "Clamp": "ClampBackward1", "Cast": "ToCopyBackward0", "Reshape": "ViewBackward0",
+    "MatMul": "MmBackward0", "Linear": "AddmmBackward0", "Extremum": "MaxBackward1",
+    "LogSumExp": "LogsumexpBackward0", "MSELoss": "MseLossBackward0",
+    "L1Loss": "MeanBackward0", "NegativeLogLikelihood": "NllLossBackward0",
+    "ScaledSoftplus": "SoftplusBackward0", "Norm2": "LinalgVectorNormBackward0",
+    "Determinant": "LinalgDetBackward0", "Inverse": "LinalgInvExBackward0",
+    "Solve": "LinalgSolveExBackward0",
+}
+
+
+def torch_name(self: Function) -> str:
+    """The node's name as PyTorch prints its ``grad_fn`` (``MulBackward0``): the class name
+    or PyTorch's name for the same operation, then ``Backward`` and the overload number
+    (a sum or mean over chosen dimensions is PyTorch's overload 1)."""
+    cls = type(self).__name__
+    if cls in ("Sum", "Mean") and getattr(self, "axes", None) is not None:
+        return cls + "Backward1"
+    if cls == "Extremum" and not getattr(self, "largest", True):
+        return "MinBackward1"
+    if cls == "Sub" and self.arity == 2 and self.p0 is None and not np.ndim(self.a0):
+        return "RsubBackward1"  # a constant 0-d first operand: number - tensor
+    return _TORCH_NAMES.get(cls, cls + "Backward0")
+
+
+Function.name = torch_name

@@ -13,7 +13,7 @@ from tinygrad_lr.compiler import Capture
 from tinygrad_lr.data import load_breast_cancer, load_digits
 from tinygrad_lr.exceptions import ConvergenceWarning
 from tinygrad_lr.linear_model import LogisticRegression
-from tinygrad_lr.linear_model._solvers import FlatProblem, _Memory, _two_loop
+from tinygrad_lr.linear_model._solvers import FlatProblem, _conjugate_gradients, _Memory, _two_loop
 from tinygrad_lr.linear_model.logistic import _Objective
 from tinygrad_lr.tensor import Tensor
 
@@ -162,6 +162,32 @@ def test_compact_lbfgs_direction_equals_the_two_loop_recursion():
                                    atol=1e-12)
     memory.clear()
     np.testing.assert_array_equal(memory.direction(gradient), -gradient)
+
+
+def test_preconditioned_cg_solves_the_same_system_in_fewer_products():
+    """Conjugate gradients preconditioned by the pairs of an earlier solve (Morales and Nocedal)
+    reach the same Newton step, to the forcing's accuracy, in fewer Hessian-vector products;
+    the pairs (p, H p) each solve adds satisfy the secant equation of H."""
+    rng = np.random.default_rng(14)
+    size = 40
+    basis = np.linalg.qr(rng.standard_normal((size, size)))[0]
+    hessian = basis @ np.diag(np.geomspace(1e-3, 1.0, size)) @ basis.T
+    products = []
+
+    def hessian_times(v: np.ndarray) -> np.ndarray:
+        products.append(1)
+        return hessian @ v
+    memory = _Memory(size, 30)
+    counts = []
+    for _ in range(2):
+        exact = -np.linalg.solve(hessian, rng.standard_normal(size))
+        products.clear()
+        step = _conjugate_gradients(hessian_times, -hessian @ exact, 1e-8, 200, memory=memory)
+        np.testing.assert_allclose(step, exact, rtol=1e-5, atol=1e-6 * np.abs(exact).max())
+        counts.append(len(products))
+    assert counts[1] < counts[0] / 2, f"{counts[0]} products without the pairs, {counts[1]} with"
+    k = memory.count
+    np.testing.assert_allclose(memory.Y[:k], memory.S[:k] @ hessian, rtol=1e-10, atol=1e-12)
 
 
 def test_newton_cg_peak_memory_is_a_fraction_of_x():

@@ -409,7 +409,8 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
     ``definite`` False: the minimum-norm step of a singular Hessian); otherwise conjugate
     gradients on Hessian-vector products (newton-cg), each solved to a relative residual of
     min(0.5, sqrt(|g|)) (Eisenstat and Walker's forcing: loose far from the optimum, tight near
-    it, where Newton's fast convergence pays). ``project`` removes from each step the directions the
+    it, where Newton's fast convergence pays) and preconditioned by the curvature pairs the
+    earlier solves found (see `_conjugate_gradients`). ``project`` removes from each step the directions the
     objective is exactly flat along (the softmax's common shift), where rounding would drift.
     """
     def system(point: np.ndarray) -> tuple[float, np.ndarray, Any]:

@@ -73,6 +73,7 @@ import builtins
 import functools
 import keyword
 import math
+import re
 import sys
 import threading
 import warnings
@@ -433,10 +434,12 @@ class _Recorder:
         target = self.names[out]
         inline = None if convert else _inline_forward(
             self, node, arrays, [self.names[s] for s in node_in], target)
-        if inline is None:
-            forward = self.glob(node.forward, f"{cls.__name__}_forward")
-            inline = [f"{target} = {forward}({', '.join(self.names[s] for s in node_in)})"]
-        statements += inline + [f"if type({target}) is not ndarray: {target} = asarray({target})"]
+        if inline is None or not result._data.ndim:  # NumPy returns 0-d results as scalars
+            if inline is None:
+                forward = self.glob(node.forward, f"{cls.__name__}_forward")
+                inline = [f"{target} = {forward}({', '.join(self.names[s] for s in node_in)})"]
+            inline.append(f"if type({target}) is not ndarray: {target} = asarray({target})")
+        statements += inline
         self.emit(f"forward   {type(node).__name__:<22} {self.describe(out)} <- "
                   + ", ".join(self.names[s] for s in in_slots), statements)
 
@@ -1005,6 +1008,18 @@ def _adagrad_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, pa
         updates.append(f"{tensor}._version_counter[0] += 1")
 
 
+def _drop_unread_gradients(capture: Capture, result: str) -> None:
+    """Drop the statements that name a ``.grad``'s array after an accumulation where nothing
+    after them reads that name (the usual case: the optimizer reads ``.grad`` itself)."""
+    text = "\n".join(line for statements in capture.sources for line in statements) + result
+    for statements in capture.sources:
+        for statement in list(statements):
+            name, _, value = statement.partition(" = ")
+            if value.endswith("._grad._data") and name.isidentifier() \
+                    and len(re.findall(rf"\b{name}\b", text)) == 1:
+                statements.remove(statement)
+
+
 def _generate(rec: _Recorder, output: Any) -> None:
     """Write the capture's replay function (loads and guards, the kernels' statements, the
     arrays the result needs) and compile it once."""
@@ -1021,15 +1036,17 @@ def _generate(rec: _Recorder, output: Any) -> None:
         body += [f"if {' or '.join(guards)}:", "    return None"]
     body += [f"{names[slot]} = {rec.glob(value, names[slot] + '_value')}"
              for slot, value in capture.constants]
-    for line, statements in zip(capture.lines, capture.sources):
-        body.append(f"# {line}")
-        body += statements
     if output is not None and output[0] == "slot":  # one tensor: made here, returned as is
-        body.append(f"return make({names[output[1]]}, {rec.glob(output[2], 'result_grad_fn')})")
+        result = f"return make({names[output[1]]}, {rec.glob(output[2], 'result_grad_fn')})"
         capture.direct = True
     else:
         kept = sorted(_needed_slots(output, set())) if output is not None else []
-        body.append("return {" + ", ".join(f"{slot}: {names[slot]}" for slot in kept) + "}")
+        result = "return {" + ", ".join(f"{slot}: {names[slot]}" for slot in kept) + "}"
+    _drop_unread_gradients(capture, result)
+    for line, statements in zip(capture.lines, capture.sources):
+        body.append(f"# {line}")
+        body += statements
+    body.append(result)
     capture.source = "def replay(flat):\n" + "\n".join(f"    {line}" for line in body) + "\n"
     exec(builtins.compile(capture.source, f"<tl.compile {capture.signature}>", "exec"),
          capture.namespace)

@@ -885,3 +885,17 @@ def test_dot_products_and_their_rules_replay_as_eager() -> None:
             source = run.latest.source
             assert "MatMul_forward(" not in source and "MatMul_rule(" not in source
     assert_same(results[0], results[1])
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop", "adagrad"])
+def test_parameter_groups_with_their_own_hyperparameters(name: str) -> None:
+    make = {"sgd": lambda g: optim.SGD(g, lr=0.1, momentum=0.9),
+            "adam": lambda g: optim.AdamW(g, lr=0.01),
+            "rmsprop": lambda g: optim.RMSprop(g, lr=0.01, centered=True),
+            "adagrad": lambda g: optim.Adagrad(g, lr=0.1)}[name]
+    second = {"sgd": {"lr": 0.01, "momentum": 0.5, "nesterov": True},
+              "adam": {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.1},
+              "rmsprop": {"lr": 0.02, "momentum": 0.3}, "adagrad": {"lr": 0.3, "lr_decay": 0.1}}
+    fast = run_pair(lambda p: make([{"params": [p[0]]}, {"params": [p[1]], **second[name]}]),
+                    steps=10, make_scheduler=lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9))
+    assert "(kernels;" in fast.plan() and "lr1" in fast.latest.source

@@ -135,7 +135,8 @@ def coerce(a: Any, b: Any) -> tuple["Tensor", "Tensor"]:
 
 def as_float(x: Any) -> "Tensor":
     """``x`` as a Tensor of a floating dtype (integers and bools become the default dtype)."""
-    x = as_tensor_operand(x)
+    if not isinstance(x, Tensor):
+        x = Tensor._make(as_array(x, copy=False))
     return x if x._data.dtype.kind == "f" else x._cast(_default_dtype)
 
 

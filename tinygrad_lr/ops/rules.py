@@ -37,8 +37,8 @@ class Elementwise(Function):
     derivative: Callable[..., Any]
 
     def forward(self, x):
-        self.out = self.function(x)  # kept for the derivative
-        return self.out
+        out = self.out = self.function(x)  # kept for the derivative
+        return out
 
     def backward(self, g, xp, x):
         y = self.out if self.saves_output else None  # the output, if the derivative reads it

@@ -899,3 +899,37 @@ def test_parameter_groups_with_their_own_hyperparameters(name: str) -> None:
     fast = run_pair(lambda p: make([{"params": [p[0]]}, {"params": [p[1]], **second[name]}]),
                     steps=10, make_scheduler=lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9))
     assert "(kernels;" in fast.plan() and "lr1" in fast.latest.source
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_inlined_logistic_loss_matches_eager_where_exp_overflows(reduction: str,
+                                                                    dtype: Any) -> None:
+    """Logits far below -88.7 (float32) or -709.8 (float64), where PyTorch's e^-x overflows and
+    the sigmoid is exactly 0: the inlined loss and rule take that branch as the kernels do."""
+    results = []
+    for compiled in (False, True):
+        w = tl.tensor(np.array([1.0, -2.0], dtype), requires_grad=True)
+        opt = optim.SGD([w], lr=0.001)
+
+        def step(X: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+            opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(X @ w, y, reduction=reduction)
+            loss.backward()
+            opt.step()
+            return loss
+        run = tl.compile(step) if compiled else step
+        seen = []
+        # One logit just past the overflow (e^-|x| is a subnormal there, the sigmoid exactly 0
+        # in the kernels); the other rows' sigmoids are exactly their labels, so the gradient
+        # is that row's alone: 0 as in eager, or a subnormal if the branch were skipped.
+        edge = -95.0 if dtype == np.float32 else -720.0
+        X = np.array([[edge, 0.0], [800.0, 0.0], [-800.0, 0.0], [800.0, 0.0]], dtype)
+        y = np.array([0, 1, 0, 1], dtype)
+        for scale in (1.0, 1.0, 0.001, 1.0):
+            seen.append(run(tl.from_numpy(X * dtype(scale)), tl.from_numpy(y)).detach().numpy())
+            seen.append(w.grad.numpy().copy())
+        results.append(seen + [w.detach().numpy().copy()])
+        if compiled:
+            assert "minimum_reduce(" in run.latest.source
+    assert_same(results[0], results[1])

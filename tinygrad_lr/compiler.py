@@ -35,6 +35,8 @@ the function. What is part of the signature: tensor arguments' shapes, dtypes an
 ``requires_grad``, the identity of arguments that are parameters (leaves that require grad), the
 values of Python numbers and strings passed in, grad mode and the default dtype. A new signature
 captures again (at most ``cache_size_limit`` captures per function, then eager, with a warning).
+A call with tensor arguments first tries the latest such capture through a generated guard
+function, which makes the same checks on the arguments without building the signature.
 
 What cannot be replayed runs eagerly, with one warning naming the reason (torch.compile's graph
 break): reading a tensor's value on the host (``.item()``, ``bool()``, ``float()``, ``.tolist()``,

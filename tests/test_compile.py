@@ -933,3 +933,10 @@ def test_the_inlined_logistic_loss_matches_eager_where_exp_overflows(reduction: 
         if compiled:
             assert "minimum_reduce(" in run.latest.source
     assert_same(results[0], results[1])
+
+
+def test_fullgraph_raises_the_public_graph_break_error() -> None:
+    fast = tl.compile(lambda x: (x * 2).sum().item(), fullgraph=True)
+    with pytest.raises(compile_module.GraphBreak, match="item"):
+        fast(tl.ones(3))
+    assert "GraphBreak" in compile_module.__all__

@@ -95,7 +95,7 @@ from tinygrad_lr.ops import inplace
 from tinygrad_lr.tensor import Tensor, get_default_dtype
 
 __all__ = ["compile", "CompiledFunction", "CompiledModule", "CompiledRegion", "Capture",
-           "cache_size_limit", "reset", "is_compiling"]
+           "GraphBreak", "cache_size_limit", "reset", "is_compiling"]
 
 # Captures kept per compiled function before new signatures run eagerly (torch's default).
 cache_size_limit = 8
@@ -123,8 +123,12 @@ def is_compiling() -> bool:
     return _active is not None
 
 
-class _GraphBreak(RuntimeError):
-    """Raised at a graph break under ``fullgraph=True``."""
+class GraphBreak(RuntimeError):
+    """Raised at a graph break under ``fullgraph=True`` (a function that compiles or fails, as the
+    estimators' solvers need)."""
+
+
+_GraphBreak = GraphBreak  # the name linear_model._solvers imports until it uses the public one
 
 
 # ---- captures and their generated replay ---------------------------------------------------------
@@ -305,7 +309,7 @@ class _Recorder:
             return
         self.broken = reason
         if self.fullgraph:
-            raise _GraphBreak(f"compile(fullgraph=True): graph break: {reason}")
+            raise GraphBreak(f"compile(fullgraph=True): graph break: {reason}")
 
     # -- slots and names
     def new_slot(self, value: Any, name: str | None = None) -> int:

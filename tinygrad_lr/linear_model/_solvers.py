@@ -41,8 +41,9 @@ Report = Callable[[int, float, float], None]
 # digits 140 / 120 / 89; the synthetic sets 11 with any), and the compact form's cost per pair is
 # a row of a matrix product, not Python calls. The pairs (2 vectors of the coefficients' size
 # each) take at most LBFGS_MEMORY bytes unless LBFGS_MIN_HISTORY of them take more; L-BFGS keeps
-# no more than max_iter, and newton-cg's preconditioner (`_conjugate_gradients`) as many as
-# L-BFGS would. Evaluations allowed per line search: 50, as scikit-learn gives.
+# no more than max_iter; newton-cg's preconditioner (`_conjugate_gradients`) keeps as many as
+# fit in LBFGS_MEMORY, none if none does. Evaluations allowed per line search: 50, as
+# scikit-learn gives.
 LBFGS_HISTORY = 100
 LBFGS_MIN_HISTORY = 30
 LBFGS_MEMORY = 16 * 2**20
@@ -204,11 +205,11 @@ def _remaining_small(step: np.ndarray, theta: np.ndarray, tol: float) -> bool:
     return float(np.abs(step).max()) <= tol * scale
 
 
-def _pair_capacity(size: int) -> int:
+def _pair_capacity(size: int, at_least: int = LBFGS_MIN_HISTORY) -> int:
     """Curvature pairs to keep for coefficients of ``size``: LBFGS_HISTORY, fewer when they would
-    take more than LBFGS_MEMORY bytes, never fewer than LBFGS_MIN_HISTORY."""
+    take more than LBFGS_MEMORY bytes, never fewer than ``at_least``."""
     affordable = LBFGS_MEMORY // (2 * np.dtype(np.float64).itemsize * size)
-    return max(LBFGS_MIN_HISTORY, min(LBFGS_HISTORY, affordable))
+    return max(at_least, min(LBFGS_HISTORY, affordable))
 
 
 def _two_loop(gradient: np.ndarray, s_list: list[np.ndarray], y_list: list[np.ndarray],
@@ -410,8 +411,9 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
     gradients on Hessian-vector products (newton-cg), each solved to a relative residual of
     min(0.5, sqrt(|g|)) (Eisenstat and Walker's forcing: loose far from the optimum, tight near
     it, where Newton's fast convergence pays) and preconditioned by the curvature pairs the
-    earlier solves found (see `_conjugate_gradients`). ``project`` removes from each step the directions the
-    objective is exactly flat along (the softmax's common shift), where rounding would drift.
+    earlier solves found (see `_conjugate_gradients`). ``project`` removes from each step the
+    directions the objective is exactly flat along (the softmax's common shift), where rounding
+    would drift.
     """
     def system(point: np.ndarray) -> tuple[float, np.ndarray, Any]:
         if full_hessian:
@@ -419,7 +421,9 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
         return problem.newton_system(point)
 
     theta = theta.astype(np.float64)
-    memory = None if full_hessian else _Memory(theta.size, _pair_capacity(theta.size))
+    # The preconditioner's pairs are optional: within LBFGS_MEMORY only (none for a huge P).
+    capacity = 0 if full_hessian else _pair_capacity(theta.size, at_least=0)
+    memory = _Memory(theta.size, capacity) if capacity else None
     curve: list[float] = []
     value, gradient, hessian_times = system(theta)
     for iteration in range(max_iter + 1):

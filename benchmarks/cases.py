@@ -289,6 +289,8 @@ def optimizer_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
             sides["ours"] = optimizer_step(tl, optim, name, param, grad)
         if torch is not None:
             sides["torch"] = optimizer_step(torch, torch.optim, name, param, grad)
+        default = interleave(sides, settings) if sides else {}
+        ours_n, theirs_n = median_or_none(default, "ours"), median_or_none(default, "torch")
         with one_thread(tl, torch):
             single = interleave(sides, settings) if sides else {}
         ours, theirs = median_or_none(single, "ours"), median_or_none(single, "torch")
@@ -297,8 +299,6 @@ def optimizer_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
                       f"ours/torch <= {limit} (1 thread each)",
                       best_ratio(single, "ours", "torch"))
         checks.append(check)
-        default = interleave(sides, settings) if sides else {}
-        ours_n, theirs_n = median_or_none(default, "ours"), median_or_none(default, "torch")
         table.rows.append([name, fmt_time(ours), fmt_time(theirs), fmt_ratio(check.value),
                            check.rule, check.status, fmt_noise(*single.values()),
                            f"{fmt_time(ours_n)}, {fmt_time(theirs_n)}, "

@@ -254,6 +254,7 @@ class _Memory:
         self.count = 0
 
     def clear(self) -> None:
+        """Forget every pair (a restart from the steepest descent); the arrays are reused."""
         self.count = 0
 
     def add(self, s: np.ndarray, y: np.ndarray) -> None:

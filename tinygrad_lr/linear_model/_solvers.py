@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.autograd import enable_grad, grad, no_grad
-from tinygrad_lr.compiler import _GraphBreak
+from tinygrad_lr.compiler import GraphBreak
 from tinygrad_lr.compiler import compile as compile_function
 from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.optim.lbfgs import StrongWolfe, TrialPoint
@@ -71,7 +71,7 @@ def captured(function: Callable[..., Any]) -> Callable[..., Any]:
         if not eager:
             try:
                 return compiled(*args)
-            except _GraphBreak:
+            except GraphBreak:
                 eager = True
         return function(*args)
     run.compiled = compiled  # type: ignore[attr-defined]

@@ -940,3 +940,29 @@ def test_fullgraph_raises_the_public_graph_break_error() -> None:
     with pytest.raises(compile_module.GraphBreak, match="item"):
         fast(tl.ones(3))
     assert "GraphBreak" in compile_module.__all__
+
+
+def test_linear_layers_are_inlined_and_train_as_eager() -> None:
+    results = []
+    for compiled in (False, True):
+        tl.manual_seed(0)
+        model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1, bias=False))
+        opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+        def step(x: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        run = tl.compile(step) if compiled else step
+        rng = np.random.default_rng(4)
+        seen = [run(tl.tensor(rng.standard_normal((16, 5)).astype(np.float32)),
+                    tl.tensor(rng.standard_normal((16, 1)).astype(np.float32))).detach().numpy()
+                for _ in range(8)]
+        results.append(seen + [p.detach().numpy().copy() for p in model.parameters()])
+        if compiled:
+            source = run.latest.source
+            assert "Linear_forward(" not in source and "Linear_rule(" not in source
+            assert source.count("matmul(") == 2
+    assert_same(results[0], results[1])

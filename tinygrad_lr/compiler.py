@@ -159,6 +159,7 @@ _NAMESPACE: dict[str, Any] = {
     "absolute": np.absolute, "negative": np.negative, "exp": np.exp, "log1p": np.log1p,
     "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
     "maximum": np.maximum, "vdot": np.vdot, "minimum_reduce": np.minimum.reduce,
+    "matmul": np.matmul,
 }
 
 
@@ -692,10 +693,10 @@ def _show_index(index: Any) -> str:
 
 # ---- the hot ops inlined -------------------------------------------------------------------------
 # A replay calls each op's forward and rule as written (correct for every op). For the ops of a
-# typical training step it writes their NumPy calls into the replay instead, exactly the calls
-# the op makes for the shapes the capture saw (so the bits are eager's; the tests hold every op
-# and optimizer to that), without the layers of Python around them: at these sizes those layers
-# cost more than the arithmetic.
+# typical training step (a linear model's or a small network's) it writes their NumPy calls into
+# the replay instead, exactly the calls the op makes for the shapes the capture saw (so the bits
+# are eager's; the tests hold every op and optimizer to that), without the layers of Python
+# around them: at these sizes those layers cost more than the arithmetic.
 def _engine_op(node: Function, name: str) -> bool:
     """True when ``node`` is the engine's op ``name`` (not a user's Function of that name)."""
     cls = type(node)
@@ -721,6 +722,12 @@ def _inline_forward(rec: _Recorder, node: Function, arrays: list, ins: list[str]
     if _engine_op(node, "MatMul") and _small(*arrays) and arrays[0].ndim <= 2 \
             and arrays[1].ndim <= 2:  # products.matmul: ndarray.dot for 1-D and 2-D operands
         return [f"{out} = {ins[0]}.dot({ins[1]})"]
+    if _engine_op(node, "Linear") and arrays[0].ndim == 2 and arrays[1].ndim == 2 \
+            and (len(arrays) == 2 or arrays[2].ndim <= 1):  # x @ w.T, the bias added in place
+        statements = [f"{out} = matmul({ins[0]}, {ins[1]}.T)"]
+        if len(arrays) == 3:
+            statements.append(f"add({out}, {ins[2]}, out={out})")
+        return statements
     if _engine_op(node, "BinaryCrossEntropyWithLogits") and _fused_bce(node, arrays):
         x, y = ins
         e, mask = f"{out}_e", f"{out}_mask"
@@ -750,7 +757,7 @@ def _makes_new_array(expression: str, after: list[str]) -> bool:
         return False
     if any("add_reduce(" in line for line in after):
         return True
-    return any(op in expression for op in (".dot(", " * ")) or expression.startswith("-")
+    return any(op in expression for op in (".dot(", " * ", " @ ")) or expression.startswith("-")
 
 
 def _owns_its_array(value: Any) -> bool:
@@ -784,6 +791,9 @@ def _inline_rule(rec: _Recorder, node: Function, g: str, ins: list[str], arrays:
         return [], {i: expr for i, expr in gradients if needs[i]}
     if _engine_op(node, "MatMul") and arrays[0].ndim == 1 and arrays[1].ndim == 1:  # x . y
         return [], {i: f"{g} * {ins[1 - i]}" for i in (0, 1) if needs[i]}
+    if _engine_op(node, "Linear") and arrays[0].ndim == 2:  # g @ w, g.T @ x and g
+        gradients = ((0, f"{g} @ {ins[1]}"), (1, f"{g}.T @ {ins[0]}"), (2, g))
+        return [], {i: expr for i, expr in gradients[:len(ins)] if needs[i]}
     if _engine_op(node, "BinaryCrossEntropyWithLogits") and node.fused and not needs[1] \
             and node.e is not None and _small(node.e) and arrays[0].size:
         x, y = ins

@@ -284,7 +284,8 @@ class _Recorder:
         self.names: list[str] = []
         self.taken: set[str] = set()
         self.tensor_names: dict[int, str] = {}  # id(tensor) -> its global name in the replay
-        self.global_names: dict[int, str] = {}  # id(value) -> its name (the namespace keeps it)
+        # id(value) -> its name in the replay's globals (which keep the value alive)
+        self.global_names: dict[int, str] = {id(v): k for k, v in _NAMESPACE.items()}
         # Slots whose statements make a new array at every replay that nothing else holds (a
         # product, a reduction, a sum): accumulating one into a .grad of None needs no copy.
         self.fresh: set[int] = set()
@@ -703,6 +704,15 @@ def _engine_op(node: Function, name: str) -> bool:
     return cls.__name__ == name and cls.__module__.startswith("tinygrad_lr.ops")
 
 
+def _engine_elementwise(node: Function) -> bool:
+    """True for the engine's one-input ops made from a forward function and a derivative
+    expression (exp, tanh, sigmoid, relu, ...: ``ops.rules.Elementwise``)."""
+    cls = type(node)
+    return cls.__module__.startswith("tinygrad_lr.ops") and any(
+        base.__name__ == "Elementwise" and base.__module__.startswith("tinygrad_lr.ops")
+        for base in cls.__mro__)
+
+
 def _small(*arrays: Any) -> bool:
     """True when the kernels take their plain path for these arrays (no pool, no threads)."""
     return all(type(a) is np.ndarray and a.ndim and a.nbytes < POOL_MIN_BYTES for a in arrays)
@@ -722,6 +732,15 @@ def _inline_forward(rec: _Recorder, node: Function, arrays: list, ins: list[str]
     if _engine_op(node, "MatMul") and _small(*arrays) and arrays[0].ndim <= 2 \
             and arrays[1].ndim <= 2:  # products.matmul: ndarray.dot for 1-D and 2-D operands
         return [f"{out} = {ins[0]}.dot({ins[1]})"]
+    if _engine_elementwise(node) and type(arrays[0]) is np.ndarray:
+        # its function on the input; the node keeps the output where the derivative reads it
+        function = type(node).function
+        hint = function.__name__ if function.__name__.isidentifier() \
+            else f"{type(node).__name__}_function"
+        statements = [f"{out} = {rec.glob(function, hint)}({ins[0]})"]
+        if node.saves_output:
+            statements.append(f"{rec.glob(node, f'{type(node).__name__}_node')}.out = {out}")
+        return statements
     if _engine_op(node, "Linear") and arrays[0].ndim == 2 and arrays[1].ndim == 2 \
             and (len(arrays) == 2 or arrays[2].ndim <= 1):  # x @ w.T, the bias added in place
         statements = [f"{out} = matmul({ins[0]}, {ins[1]}.T)"]
@@ -791,6 +810,13 @@ def _inline_rule(rec: _Recorder, node: Function, g: str, ins: list[str], arrays:
         return [], {i: expr for i, expr in gradients if needs[i]}
     if _engine_op(node, "MatMul") and arrays[0].ndim == 1 and arrays[1].ndim == 1:  # x . y
         return [], {i: f"{g} * {ins[1 - i]}" for i in (0, 1) if needs[i]}
+    if _engine_elementwise(node) and not getattr(node, "saves_output", False) \
+            or _engine_elementwise(node) and node.out is not None:  # derivative(g, x, y, xp)
+        output = f"{rec.glob(node, f'{type(node).__name__}_node')}.out" if node.saves_output \
+            else "None"
+        derivative = rec.glob(type(node).derivative, f"{type(node).__name__}_derivative")
+        return [], {0: f"{derivative}({g}, {ins[0]}, {output}, "
+                       f"{rec.glob(Function.array_ops, 'xp')})"}
     if _engine_op(node, "Linear") and arrays[0].ndim == 2:  # g @ w, g.T @ x and g
         gradients = ((0, f"{g} @ {ins[1]}"), (1, f"{g}.T @ {ins[0]}"), (2, g))
         return [], {i: expr for i, expr in gradients[:len(ins)] if needs[i]}

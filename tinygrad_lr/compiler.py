@@ -128,8 +128,6 @@ class GraphBreak(RuntimeError):
     estimators' solvers need)."""
 
 
-_GraphBreak = GraphBreak  # the name linear_model._solvers imports until it uses the public one
-
 
 # ---- captures and their generated replay ---------------------------------------------------------
 _STALE = object()  # a replay's answer when an external tensor no longer matches its capture
@@ -1090,9 +1088,17 @@ def _generate(rec: _Recorder, output: Any) -> None:
         body += statements
     body.append(result)
     capture.source = "def replay(flat):\n" + "\n".join(f"    {line}" for line in body) + "\n"
-    exec(builtins.compile(capture.source, f"<tl.compile {capture.signature}>", "exec"),
-         capture.namespace)
+    exec(_code(capture.source, f"<tl.compile {capture.signature}>"), capture.namespace)
     capture.run = capture.namespace["replay"]
+
+
+@functools.lru_cache(maxsize=256)
+def _code(source: str, filename: str) -> Any:
+    """``source`` compiled to a code object, once: an estimator's solver captures the same
+    objective (the same generated source) at every fit, and Python's compiler would otherwise
+    take longer than the replays of a small fit. Each capture still runs the code in a namespace
+    of its own."""
+    return builtins.compile(source, filename, "exec")
 
 
 # ---- the hooks swapped in while capturing --------------------------------------------------------
@@ -1427,8 +1433,7 @@ def _signature_guard(args: tuple, key: tuple) -> Callable[[tuple], bool]:
             same = "is" if args[j]._data is data else "is not"
             checks.append(f"a{j}._data {same} a{i}._data")
     lines.append(f"    return {' and '.join(checks)}")
-    exec(builtins.compile("\n".join(lines) + "\n", "<tl.compile signature guard>", "exec"),
-         namespace)
+    exec(_code("\n".join(lines) + "\n", "<tl.compile signature guard>"), namespace)
     return namespace["accepts"]
 
 

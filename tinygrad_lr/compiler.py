@@ -942,6 +942,18 @@ def _optimizer_source(rec: _Recorder, opt: Any, original: Callable) -> list[str]
         + ["else:", f"    {fallback}"]
 
 
+def _counted_state(rec: _Recorder, opt: Any, param: Tensor, tensor: str, checks: list,
+                   updates: list) -> tuple[str, str, str]:
+    """For an optimizer that counts steps per parameter: the name of the parameter's state dict
+    (guarded to be the captured one), the statement adding one to its step count, and the names
+    of the optimizer's two scratch arrays for the parameter."""
+    state = rec.glob(opt.state[param], "param_state")
+    checks.append(f"{rec.glob(opt.state, 'state')}[{tensor}] is {state}")
+    updates.append(f"{state}['step'] += 1")
+    work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(param._data, 2))
+    return state, work, scratch
+
+
 def _sgd_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
                 reads: list, checks: list, updates: list) -> None:
     """SGD's update (``SGD._update``): ``_sgd_kernel`` per parameter; the momentum buffer must
@@ -981,14 +993,10 @@ def _adam_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, param
               f"maximize{g} = bool({name}['maximize'])"]
     amsgrad = bool(group["amsgrad"])
     checks.append(f"bool({name}['amsgrad']) is {amsgrad}")
-    state_dict = rec.glob(opt.state, "state")
     for p, tensor in params:
-        state = rec.glob(opt.state[p], "param_state")
-        checks.append(f"{state_dict}[{tensor}] is {state}")
-        work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(p._data, 2))
+        state, work, scratch = _counted_state(rec, opt, p, tensor, checks, updates)
         maximum = f"{state}['max_exp_avg_sq']._data" if amsgrad else "None"
-        updates += [f"{state}['step'] += 1", f"step = {state}['step']",
-                    f"root_correction2 = sqrt(1 - beta2_{g} ** step)"]
+        updates += [f"step = {state}['step']", f"root_correction2 = sqrt(1 - beta2_{g} ** step)"]
         updates.append(_update_call(
             rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data",
                              f"{state}['exp_avg']._data", f"{state}['exp_avg_sq']._data",
@@ -1009,12 +1017,8 @@ def _rmsprop_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, pa
     reads.append(f"maximize{g} = bool({name}['maximize'])")
     with_buffer, centered = float(group["momentum"]) > 0, bool(group["centered"])
     checks += [f"(momentum{g} > 0) is {with_buffer}", f"bool({name}['centered']) is {centered}"]
-    state_dict = rec.glob(opt.state, "state")
     for p, tensor in params:
-        state = rec.glob(opt.state[p], "param_state")
-        checks.append(f"{state_dict}[{tensor}] is {state}")
-        work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(p._data, 2))
-        updates.append(f"{state}['step'] += 1")
+        state, work, scratch = _counted_state(rec, opt, p, tensor, checks, updates)
         updates.append(_update_call(
             rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data",
                              f"{state}['square_avg']._data",
@@ -1034,12 +1038,8 @@ def _adagrad_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, pa
               f"eps{g} = float({name}['eps'])",
               f"weight_decay{g} = float({name}['weight_decay'])",
               f"maximize{g} = bool({name}['maximize'])"]
-    state_dict = rec.glob(opt.state, "state")
     for p, tensor in params:
-        state = rec.glob(opt.state[p], "param_state")
-        checks.append(f"{state_dict}[{tensor}] is {state}")
-        work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(p._data, 2))
-        updates.append(f"{state}['step'] += 1")
+        state, work, scratch = _counted_state(rec, opt, p, tensor, checks, updates)
         updates.append(_update_call(
             rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data", f"{state}['sum']._data",
                              work, scratch],

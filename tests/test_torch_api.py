@@ -769,6 +769,19 @@ def test_tensors_in_the_graph_print_their_grad_fn_like_torch():
 
 
 @needs_torch
+@pytest.mark.parametrize("x_shape, y_shape", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
+                                              ((2, 3), (3, 4)), ((5, 2, 3), (5, 3, 4)),
+                                              ((5, 2, 3), (3,)), ((3,), (5, 3, 4)),
+                                              ((5, 2, 3), (3, 4)), ((2, 3), (6, 5, 3, 4))])
+def test_matrix_products_print_torch_grad_fn(x_shape, y_shape):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=x_shape), rng.normal(size=y_shape)
+    ours = tl.tensor(x, requires_grad=True) @ tl.tensor(y, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True) @ torch.tensor(y, requires_grad=True)
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+
+
+@needs_torch
 def test_parameters_and_leaves_print_like_torch():
     assert repr(tl.tensor([1.0, 2.5], requires_grad=True)) == \
         repr(torch.tensor([1.0, 2.5], requires_grad=True))

@@ -234,6 +234,21 @@ _TORCH_NAMES = {
 }
 
 
+def _matmul_name(x_ndim: int, y_ndim: int) -> str:
+    """PyTorch's node for ``x @ y`` by the operands' dimensions: dot, matrix-vector, vector-matrix
+    (a matrix product whose promoted row is squeezed away), matrix, or batched (a product of the
+    batch-flattened operands, viewed back; cloned where a matrix meets a batch)."""
+    if x_ndim == 1 and y_ndim == 1:
+        return "DotBackward0"
+    if y_ndim == 1 and x_ndim == 2:
+        return "MvBackward0"
+    if x_ndim == 1 and y_ndim == 2:
+        return "SqueezeBackward4"
+    if x_ndim == 2 and y_ndim == 2:
+        return "MmBackward0"
+    return "CloneBackward0" if x_ndim == 2 else "UnsafeViewBackward0"
+
+
 def torch_name(self: Function) -> str:
     """The node's name as PyTorch prints its ``grad_fn`` (``MulBackward0``): the class name
     or PyTorch's name for the same operation, then ``Backward`` and the overload number
@@ -245,6 +260,8 @@ def torch_name(self: Function) -> str:
         return "MinBackward1"
     if cls == "Sub" and self.arity == 2 and self.p0 is None and not np.ndim(self.a0):
         return "RsubBackward1"  # a constant 0-d first operand: number - tensor
+    if cls == "MatMul" and self.arity == 2:
+        return _matmul_name(np.ndim(self.a0), np.ndim(self.a1))
     return _TORCH_NAMES.get(cls, cls + "Backward0")
 
 

@@ -599,6 +599,8 @@ def test_subset_concat_and_custom_datasets():
     lambda nn: nn.ModuleDict({"fc": nn.Linear(2, 1), "act": nn.Tanh()}),
     lambda nn: nn.SmoothL1Loss(), lambda nn: nn.HuberLoss(), lambda nn: nn.NLLLoss(),
     lambda nn: nn.L1Loss(), lambda nn: nn.SiLU(), lambda nn: nn.Softplus(),
+    lambda nn: nn.Mish(inplace=True), lambda nn: nn.SiLU(inplace=True),
+    lambda nn: nn.SELU(inplace=True), lambda nn: nn.Mish(),
 ])
 def test_new_modules_print_like_torch(build):
     assert repr(build(nn)) == repr(build(torch.nn))

@@ -119,6 +119,18 @@ class Identity(Module):
         return input
 
 
+class InplaceActivation(Module):
+    """An activation with PyTorch's ``inplace`` flag, kept for its signature and printing (the
+    result is computed out of place, which gives the same values and gradients)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
 class Sigmoid(Module):
     """Elementwise 1 / (1 + exp(-x))."""
 
@@ -126,18 +138,11 @@ class Sigmoid(Module):
         return F.sigmoid(input)
 
 
-class ReLU(Module):
-    """Elementwise max(x, 0); ``inplace`` is kept for PyTorch's signature and printing."""
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
+class ReLU(InplaceActivation):
+    """Elementwise max(x, 0)."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
@@ -256,18 +261,11 @@ class ReLU6(Hardtanh):
         return "inplace=True" if self.inplace else ""
 
 
-class SELU(Module):
+class SELU(InplaceActivation):
     """Scaled ELU with the self-normalising constants."""
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.selu(input)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class Softsign(Module):
@@ -277,12 +275,8 @@ class Softsign(Module):
         return F.softsign(input)
 
 
-class Mish(Module):
+class Mish(InplaceActivation):
     """x tanh(softplus(x))."""
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.mish(input)
@@ -335,18 +329,11 @@ class PairwiseDistance(Module):
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
-class SiLU(Module):
+class SiLU(InplaceActivation):
     """x * sigmoid(x)."""
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class Softplus(Module):

@@ -33,8 +33,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / ROOT
 
 # (layer name, the top-level parts in it), lowest first.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("engine", ("tensor", "autograd", "ops", "kernels", "compiler", "factories", "linalg",
-                "devices", "size", "_printing", "exceptions", "backends", "cuda")),
+    ("engine", ("operands", "tensor", "autograd", "ops", "kernels", "compiler", "factories",
+                "linalg", "devices", "size", "_printing", "exceptions", "backends", "cuda")),
     ("building blocks", ("nn", "optim", "utils", "serialization", "metrics", "viz")),
     ("estimators", ("linear_model",)),
     ("data", ("data",)),

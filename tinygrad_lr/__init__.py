@@ -46,8 +46,9 @@ from tinygrad_lr.ops.functional import (abs, add, broadcast_to, clamp, clip, clo
                                         where)
 from tinygrad_lr.serialization import load, save
 from tinygrad_lr.size import Size
-from tinygrad_lr.tensor import (Tensor, bool_, float16, float32, float64, get_default_dtype, int32,
-                                int64, set_default_dtype, tensor)
+from tinygrad_lr.operands import (bool_, float16, float32, float64, get_default_dtype, int32, int64,
+                                  set_default_dtype)
+from tinygrad_lr.tensor import Tensor, tensor
 
 # PyTorch's dtype aliases (kept out of tensor.py, where they would shadow the builtins).
 bool, half, float, double, long, int = bool_, float16, float32, float64, int64, int32

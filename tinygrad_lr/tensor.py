@@ -1,6 +1,7 @@
 """The Tensor: a NumPy array plus the links autograd needs (``grad``, ``grad_fn``, ``requires_grad``).
 
-Its operators and methods prepare their operands (PyTorch's type promotion) and apply a rule from
+Its operators and methods prepare their operands (PyTorch's type promotion, on the dtypes and
+argument forms of :mod:`tinygrad_lr.operands`) and apply a rule from
 :mod:`tinygrad_lr.ops.rules`, where each op's forward and derivative stand side by side; its
 ``backward()`` runs :mod:`tinygrad_lr.autograd.engine`. The op catalogue
 (:mod:`tinygrad_lr.ops.catalogue`) installs the rest of PyTorch's Tensor API when the package loads.
@@ -13,100 +14,19 @@ import numpy as np
 
 from tinygrad_lr._printing import tensor_repr
 from tinygrad_lr.devices import check_device
+from tinygrad_lr.operands import (DTypeLike, array_from, category, category_default,
+                                  check_can_require_grad, get_default_dtype, int64, normalize_axes,
+                                  normalize_dim, promote, scalar_category, shape_arg)
 from tinygrad_lr.size import Size
-
-float16 = np.dtype(np.float16)
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-int32 = np.dtype(np.int32)
-int64 = np.dtype(np.int64)
-bool_ = np.dtype(np.bool_)
-
-_default_dtype = float32
-
-DTypeLike = Any
-
-
-def get_default_dtype() -> np.dtype:
-    """The dtype Python floats become (float32 unless changed, as in PyTorch)."""
-    return _default_dtype
-
-
-def set_default_dtype(dtype: DTypeLike) -> None:
-    """Set the dtype Python floats become; only float32 and float64 are allowed, as in PyTorch."""
-    global _default_dtype
-    dtype = np.dtype(dtype)
-    if dtype not in (float32, float64):
-        raise TypeError(f"set_default_dtype: only float32 or float64 are supported, got {dtype}")
-    _default_dtype = dtype
-
-
-def _check_can_require_grad(dtype: np.dtype) -> None:
-    if dtype.kind != "f":
-        raise RuntimeError(
-            f"only tensors of floating point dtype can require gradients, got dtype {dtype}")
 
 
 def as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarray:
-    """Convert ``data`` to a NumPy array with PyTorch's dtype rules (Python floats -> default dtype)."""
-    if isinstance(data, Tensor):
-        data = data._data
-    if isinstance(data, np.ndarray):
-        if dtype is not None:
-            return np.array(data, dtype=dtype, copy=copy or None)
-        return data.copy() if copy else data
-    if isinstance(data, np.generic):
-        return np.array(data, dtype=dtype)
-    arr = np.array(data, dtype=dtype)
-    if dtype is None:
-        if arr.dtype == float64:
-            arr = arr.astype(_default_dtype, copy=False)
-        elif arr.dtype.kind == "i" and arr.dtype != int64:
-            arr = arr.astype(int64)
-        elif arr.dtype.kind not in "fib":
-            raise TypeError(f"tensor: cannot build a tensor from data of type {type(data).__name__} "
-                            f"(NumPy dtype {arr.dtype})")
-    return arr
+    """``data`` (a Tensor's values, or array-like data) as a NumPy array, by PyTorch's dtype
+    rules (:func:`tinygrad_lr.operands.array_from`)."""
+    return array_from(data._data if isinstance(data, Tensor) else data, dtype, copy)
 
 
-# ---- operand preparation: PyTorch's type promotion and argument forms --------------------------
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
-
-
-def _category(dtype: np.dtype) -> int:
-    try:
-        return _CATEGORY[dtype.kind]
-    except KeyError:
-        raise TypeError(f"unsupported dtype {dtype}") from None
-
-
-def _scalar_category(value: Any) -> int | None:
-    if isinstance(value, (bool, np.bool_)):
-        return 0
-    if isinstance(value, (int, np.integer)):
-        return 1
-    if isinstance(value, (float, np.floating)):
-        return 2
-    return None
-
-
-def _category_default(category: int) -> np.dtype:
-    return _default_dtype if category == 2 else int64
-
-
-def promote(a: "Tensor", b: "Tensor") -> np.dtype:
-    """PyTorch's result dtype: dimensioned tensors outrank 0-d ones unless of a lower category."""
-    da, db = a._data.dtype, b._data.dtype
-    ca, cb = _category(da), _category(db)
-    if (a._data.ndim > 0) == (b._data.ndim > 0):
-        if ca == cb:
-            return np.promote_types(da, db)
-        return da if ca > cb else db
-    high, low = (a, b) if a._data.ndim > 0 else (b, a)
-    return high._data.dtype if _category(high._data.dtype) >= _category(low._data.dtype) \
-        else low._data.dtype
-
-
+# ---- operand preparation: PyTorch's type promotion (tinygrad_lr/operands.py) on Tensors ---------
 def as_tensor_operand(value: Any) -> "Tensor":
     """``value`` itself if a Tensor, else a constant Tensor over it (an array is not copied)."""
     return value if isinstance(value, Tensor) else Tensor._make(as_array(value, copy=False))
@@ -118,17 +38,17 @@ def coerce(a: Any, b: Any) -> tuple["Tensor", "Tensor"]:
     if a_is and b_is:
         if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
             return a, b
-        dtype = promote(a, b)
+        dtype = promote(a._data, b._data)
         return a._cast(dtype), b._cast(dtype)
     if not a_is and not b_is:
         return coerce(as_tensor_operand(a), b)
     t, other = (a, b) if a_is else (b, a)
-    category = _scalar_category(other)
-    if category is None:
+    kind = scalar_category(other)
+    if kind is None:
         other_t = as_tensor_operand(other)
         return coerce(t, other_t) if a_is else coerce(other_t, t)
-    if category > _category(t._data.dtype):
-        t = t._cast(_category_default(category))
+    if kind > category(t._data.dtype):
+        t = t._cast(category_default(kind))
     constant = Tensor._make(np.array(other, dtype=t._data.dtype))
     return (t, constant) if a_is else (constant, t)
 
@@ -137,7 +57,7 @@ def as_float(x: Any) -> "Tensor":
     """``x`` as a Tensor of a floating dtype (integers and bools become the default dtype)."""
     if not isinstance(x, Tensor):
         x = Tensor._make(as_array(x, copy=False))
-    return x if x._data.dtype.kind == "f" else x._cast(_default_dtype)
+    return x if x._data.dtype.kind == "f" else x._cast(get_default_dtype())
 
 
 def _refuse_bool(what: str, *operands: Any) -> None:
@@ -152,43 +72,6 @@ def reflected(op: Any) -> Any:
     def method(self: "Tensor", other: Any) -> "Tensor":
         return op(other, self)
     return method
-
-
-def normalize_axes(name: str, x: "Tensor", dim: Any, axis: Any = None) -> tuple[int, ...] | None:
-    """Normalize ``dim`` (or its alias ``axis``): None, an int or a sequence of ints."""
-    if axis is not None:
-        if dim is not None:
-            raise TypeError(f"{name}: pass either dim or axis, not both")
-        dim = axis
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    ndim = x._data.ndim
-    limit = max(ndim, 1)
-    for d in dims:
-        if not -limit <= d < limit:
-            raise IndexError(f"{name}: dimension {d} is out of range for a tensor of shape "
-                             f"{x.shape} (expected in [{-limit}, {limit - 1}])")
-    out = tuple(d % limit if ndim else 0 for d in dims)
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"{name}: dimension {dims} repeats a dimension")
-    return out if ndim else None
-
-
-def normalize_dim(name: str, x: "Tensor", dim: int, extra: int = 0) -> int:
-    """Normalize one dimension index (``extra`` = 1 where a new dimension may be inserted)."""
-    limit = max(x._data.ndim + extra, 1)
-    if not -limit <= dim < limit:
-        raise IndexError(f"{name}: dimension {dim} is out of range for a tensor of shape "
-                         f"{x.shape} (expected in [{-limit}, {limit - 1}])")
-    return dim % limit
-
-
-def shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
-    """A shape given as separate ints or as one sequence."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
 
 
 def _index_part(item: Any) -> Any:
@@ -218,7 +101,7 @@ class Tensor:
         # PyTorch's legacy constructor: Tensor(list) holds the default float dtype whatever the
         # values, Tensor(2, 3) is an uninitialised 2x3 tensor, Tensor() is empty.
         check_device(device)
-        dtype = _default_dtype if dtype is None else dtype
+        dtype = get_default_dtype() if dtype is None else dtype
         if len(data) == 1 and not isinstance(data[0], (int, np.integer)):
             self._data: np.ndarray = as_array(data[0], dtype)
         else:
@@ -228,7 +111,7 @@ class Tensor:
         self._requires_grad = False
         self._version_counter = [0]
         if requires_grad:
-            _check_can_require_grad(self._data.dtype)
+            check_can_require_grad(self._data.dtype)
             self._requires_grad = True
 
     @classmethod
@@ -270,7 +153,7 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf tensors; "
                                "use detach() to get a tensor outside the graph")
         if value:
-            _check_can_require_grad(self._data.dtype)
+            check_can_require_grad(self._data.dtype)
         self._requires_grad = bool(value)
 
     @property
@@ -329,7 +212,7 @@ class Tensor:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
-        return tensor_repr(self._data, _default_dtype, extras)
+        return tensor_repr(self._data, get_default_dtype(), extras)
 
     # ---- the operations: operand preparation, then the rule (tinygrad_lr/ops/rules.py) --------
     # Each method also serves as the function (``tl.mul(x, y)`` is ``Tensor.mul(x, y)``), so its
@@ -355,23 +238,22 @@ class Tensor:
         """True division (integers give floats), broadcasting."""
         a, b = coerce(self, other)
         if a._data.dtype.kind != "f":
-            a, b = a._cast(_default_dtype), b._cast(_default_dtype)
+            a, b = a._cast(get_default_dtype()), b._cast(get_default_dtype())
         return Div.apply(a, b)
 
     def pow(self, exponent: Any) -> "Tensor":
         """self ** exponent; either side may be a Python number."""
-        category = _scalar_category(exponent)
-        if isinstance(self, Tensor) and category is not None:
-            if category == 0 and self._data.dtype == np.bool_:
+        kind = scalar_category(exponent)
+        if isinstance(self, Tensor) and kind is not None:
+            if kind == 0 and self._data.dtype == np.bool_:
                 # A boolean tensor to a boolean power stays boolean, as in PyTorch (NumPy: int8).
                 return Tensor._make(np.power(self._data, exponent).astype(np.bool_))
-            x = self._cast(_category_default(category)) \
-                if category > _category(self._data.dtype) else self
+            x = self._cast(category_default(kind)) if kind > category(self._data.dtype) else self
             return PowScalar.apply(x, exponent=exponent)
-        base_category = _scalar_category(self)
-        if isinstance(exponent, Tensor) and base_category is not None:
-            if exponent._data.dtype.kind != "f" and base_category == 2:
-                exponent = exponent._cast(_default_dtype)
+        base_kind = scalar_category(self)
+        if isinstance(exponent, Tensor) and base_kind is not None:
+            if exponent._data.dtype.kind != "f" and base_kind == 2:
+                exponent = exponent._cast(get_default_dtype())
             return RPowScalar.apply(exponent, base=self)
         return Pow.apply(*coerce(self, exponent))
 
@@ -438,7 +320,7 @@ class Tensor:
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             out = self if min is None else Tensor.maximum(self, min)
             return out if max is None else Tensor.minimum(out, max)
-        if _scalar_category(min) == 2 or _scalar_category(max) == 2:
+        if scalar_category(min) == 2 or scalar_category(max) == 2:
             return Clamp.apply(as_float(self), low=min, high=max)
         return Clamp.apply(self, low=min, high=max)
 
@@ -468,7 +350,7 @@ class Tensor:
             x = x._cast(np.dtype(dtype))
         elif x._data.dtype.kind == "b":
             x = x._cast(int64)
-        return Sum.apply(x, axes=normalize_axes("sum", x, dim, axis),
+        return Sum.apply(x, axes=normalize_axes("sum", x._data.shape, dim, axis),
                          keepdim=bool(keepdim if keepdims is None else keepdims))
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -479,7 +361,7 @@ class Tensor:
             raise RuntimeError(f"mean(): could not infer output dtype: the input must be a "
                                f"floating point tensor, got dtype {x._data.dtype}; convert it "
                                "with .float()")
-        return Mean.apply(x, axes=normalize_axes("mean", x, dim, axis),
+        return Mean.apply(x, axes=normalize_axes("mean", x._data.shape, dim, axis),
                           keepdim=bool(keepdim if keepdims is None else keepdims))
 
     def reshape(self, *shape: Any) -> "Tensor":
@@ -492,7 +374,7 @@ class Tensor:
     def permute(self, *dims: Any) -> "Tensor":
         """Reorder dimensions."""
         dims = shape_arg(dims)
-        axes = tuple(normalize_dim("permute", self, d) for d in dims)
+        axes = tuple(normalize_dim("permute", self._data.shape, d) for d in dims)
         if sorted(axes) != list(range(self.ndim)):
             raise RuntimeError(f"permute: {dims} is not a permutation of the {self.ndim} "
                                f"dimensions of a tensor of shape {self.shape}")
@@ -536,7 +418,7 @@ def tensor(data: Any, dtype: DTypeLike = None, *, device: Any = None,
     check_device(device)
     t = Tensor._make(as_array(data, dtype))
     if requires_grad:
-        _check_can_require_grad(t._data.dtype)
+        check_can_require_grad(t._data.dtype)
         t._requires_grad = True
     return t
 

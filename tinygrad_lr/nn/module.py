@@ -11,7 +11,8 @@ from tinygrad_lr.autograd.grad_mode import no_grad
 from tinygrad_lr.devices import check_device, is_device_name
 from tinygrad_lr.devices import device as _device
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.tensor import DTypeLike, Tensor, float32, float64, reset_grads
+from tinygrad_lr.operands import DTypeLike, float32, float64
+from tinygrad_lr.tensor import Tensor, reset_grads
 from tinygrad_lr.nn.parameter import Parameter
 
 

@@ -20,7 +20,7 @@ from tinygrad_lr.tensor import (Tensor, as_tensor_operand, get_default_dtype, in
 
 
 def _dim(x: Tensor, dim: int) -> int:
-    (axis,) = normalize_axes("dim", x, dim, None) or (0,)
+    (axis,) = normalize_axes("dim", x.shape, dim, None) or (0,)
     return axis
 
 

@@ -14,8 +14,9 @@ from tinygrad_lr.autograd.function import Function
 from tinygrad_lr.devices import CPU, check_device, is_device_name
 from tinygrad_lr.devices import device as _device
 from tinygrad_lr.size import Size
-from tinygrad_lr.tensor import (DTypeLike, Tensor, bool_, float16, float32, float64, int32, int64,
-                                shape_arg)
+from tinygrad_lr.operands import (DTypeLike, bool_, float16, float32, float64, int32, int64,
+                                  shape_arg)
+from tinygrad_lr.tensor import Tensor
 
 _LEGACY_NAMES = {float64: "torch.DoubleTensor", float32: "torch.FloatTensor",
                  float16: "torch.HalfTensor", int64: "torch.LongTensor", int32: "torch.IntTensor",

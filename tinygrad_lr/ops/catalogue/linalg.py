@@ -121,7 +121,7 @@ def vector_norm(x: Any, ord: float = 2, dim: Any = None, keepdim: bool = False) 
     """(sum |x|^ord)^(1/ord) over ``dim`` (all elements by default); inf and -inf give the
     largest and smallest |x|, 0 the count of non-zeros."""
     x = as_float(x)
-    axes = normalize_axes("norm", x, dim, None)
+    axes = normalize_axes("norm", x.shape, dim, None)
     if ord == 2:
         return Norm2.apply(x, axes=axes, keepdim=keepdim)
     if ord == math.inf:

@@ -89,7 +89,7 @@ def bitwise_not(input: Tensor) -> Tensor:
 
 def _reduce_bool(ufunc: np.ufunc, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
     x = as_tensor_operand(input)
-    axes = normalize_axes(ufunc.__name__, x, dim, None)
+    axes = normalize_axes(ufunc.__name__, x.shape, dim, None)
     return Tensor._make(np.asarray(ufunc.reduce(x._data.astype(bool, copy=False), axis=axes,
                                                 keepdims=keepdim)))
 

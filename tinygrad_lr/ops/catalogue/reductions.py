@@ -131,7 +131,7 @@ def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     input = as_float(input)
-    axes = normalize_axes("var", input, dim, axis)
+    axes = normalize_axes("var", input.shape, dim, axis)
     count = input._data.size if axes is None else int(np.prod([input.shape[a] for a in axes]))
     centered = input - input.mean(axes, keepdim=True)
     dof = builtins.max(count - correction, 0)
@@ -148,7 +148,7 @@ def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
          axis: int | None = None, keepdims: bool | None = None) -> Tensor:
     """Product over one dimension (or all elements)."""
-    axes = normalize_axes("prod", input, dim, axis)
+    axes = normalize_axes("prod", input.shape, dim, axis)
     if axes is not None and len(axes) != 1:
         raise TypeError("prod: dim must be a single int")
     return Prod.apply(input, axes=axes, keepdim=_keep(keepdim, keepdims))
@@ -157,14 +157,14 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Tensor:
     """Maximum over ``dim``; tied maxima share the gradient equally."""
-    return Extremum.apply(input, axes=normalize_axes("amax", input, dim, axis),
+    return Extremum.apply(input, axes=normalize_axes("amax", input.shape, dim, axis),
                           keepdim=_keep(keepdim, keepdims), largest=True)
 
 
 def amin(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None) -> Tensor:
     """Minimum over ``dim``; tied minima share the gradient equally."""
-    return Extremum.apply(input, axes=normalize_axes("amin", input, dim, axis),
+    return Extremum.apply(input, axes=normalize_axes("amin", input.shape, dim, axis),
                           keepdim=_keep(keepdim, keepdims), largest=False)
 
 
@@ -172,7 +172,7 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: An
               keepdims: bool | None = None) -> Tensor:
     """log(sum(exp(x))) over ``dim``, without overflow or underflow."""
     input = as_float(input)
-    return LogSumExp.apply(input, axes=normalize_axes("logsumexp", input, dim, axis),
+    return LogSumExp.apply(input, axes=normalize_axes("logsumexp", input.shape, dim, axis),
                            keepdim=_keep(keepdim, keepdims))
 
 
@@ -181,7 +181,7 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 def _extreme_with_indices(name: str, input: Tensor, dim: int, keepdim: bool,
                           largest: bool) -> ValuesIndices:
-    (axis,) = normalize_axes(name, input, dim) or (0,)
+    (axis,) = normalize_axes(name, input.shape, dim) or (0,)
     data = input._data
     if data.ndim == 0:
         return ValuesIndices(input, Tensor._make(np.array(0)))
@@ -222,7 +222,7 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 def _arg_extreme(name: str, find: Any, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     if dim is None:
         return Tensor._make(np.asarray(find(input._data)))
-    (axis,) = normalize_axes(name, input, dim) or (0,)
+    (axis,) = normalize_axes(name, input.shape, dim) or (0,)
     return Tensor._make(find(input._data, axis=axis, keepdims=keepdim))
 
 

@@ -15,8 +15,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions start_dim..end_dim into one."""
     if input._data.ndim == 0:
         return input.reshape(1)
-    start = normalize_dim("flatten", input, start_dim)
-    end = normalize_dim("flatten", input, end_dim)
+    start = normalize_dim("flatten", input.shape, start_dim)
+    end = normalize_dim("flatten", input.shape, end_dim)
     if start > end:
         raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
                            f"tensor of shape {input.shape}")
@@ -29,13 +29,13 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     shape = input.shape
     if dim is None:
         return input.reshape(tuple(n for n in shape if n != 1))
-    dims = {normalize_dim("squeeze", input, d) for d in ((dim,) if isinstance(dim, int) else dim)}
+    dims = {normalize_dim("squeeze", shape, d) for d in ((dim,) if isinstance(dim, int) else dim)}
     return input.reshape(tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1)))
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
-    dim = normalize_dim("unsqueeze", input, dim, extra=1)
+    dim = normalize_dim("unsqueeze", input.shape, dim, extra=1)
     shape = input.shape
     return input.reshape(shape[:dim] + (1,) + shape[dim:])
 
@@ -44,7 +44,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
     if input._data.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return input
-    d0, d1 = normalize_dim("transpose", input, dim0), normalize_dim("transpose", input, dim1)
+    d0, d1 = (normalize_dim("transpose", input.shape, d) for d in (dim0, dim1))
     axes = list(range(input.ndim))
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return input.permute(tuple(axes))
@@ -101,7 +101,7 @@ def _common_dtype(tensors: Sequence[Any]) -> list[Tensor]:
     dtype = tensors[0]._data.dtype
     for x in tensors[1:]:
         if x._data.dtype != dtype:
-            dtype = promote(Tensor._make(np.empty(1, dtype)), Tensor._make(np.empty(1, x.dtype)))
+            dtype = promote(np.empty(1, dtype), np.empty(1, x.dtype))
     return [x._cast(dtype) for x in tensors]
 
 
@@ -110,7 +110,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("cat: expected a non-empty sequence of tensors")
     tensors = _common_dtype(tensors)
-    axis = normalize_dim("cat", tensors[0], dim)
+    axis = normalize_dim("cat", tensors[0].shape, dim)
     first = tensors[0].shape
     for i, x in enumerate(tensors[1:], 1):
         if x.ndim != len(first) or x.shape[:axis] + x.shape[axis + 1:] != \
@@ -129,7 +129,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if x.shape != tensors[0].shape:
             raise RuntimeError(f"stack: tensor {i} has shape {x.shape}, but tensor 0 has shape "
                                f"{tensors[0].shape}; all must be equal")
-    return Stack.apply(*tensors, axis=normalize_dim("stack", tensors[0], dim, extra=1))
+    return Stack.apply(*tensors, axis=normalize_dim("stack", tensors[0].shape, dim, extra=1))
 
 
 for _function in (flatten, squeeze, unsqueeze, transpose, t):

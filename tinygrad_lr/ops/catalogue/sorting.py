@@ -39,7 +39,7 @@ class TopKResult(_ValuesIndices):
 
 
 def _axis(name: str, x: Tensor, dim: int) -> int:
-    (axis,) = normalize_axes(name, x, dim, None) or (0,)
+    (axis,) = normalize_axes(name, x.shape, dim, None) or (0,)
     return axis
 
 

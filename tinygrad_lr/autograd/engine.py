@@ -45,20 +45,12 @@ def _reachable(roots: Iterable[Function]) -> list[Function]:
     return sorted(seen.values(), key=lambda node: node.seq)
 
 
-def _useful_nodes(roots: Iterable[Function], wanted: set[int]) -> set[int]:
-    """Ids of the nodes with a path to a wanted node or leaf (the rest need not run)."""
-    useful = set()
-    for node in _reachable(roots):
-        if id(node) in wanted or any(id(p) in wanted or id(p) in useful
-                                     for p in node.edges()[1] if p is not None):
-            useful.add(id(node))
-    return useful
-
-
 def _execute(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
-             graph: bool, deliver: Callable[[Any, Any], None], wanted: set[int] | None) -> None:
-    """Propagate ``root_grads`` back through the graph; hand ``deliver`` each leaf's summed
-    gradient and, for ``wanted`` nodes, the gradient of the node's output."""
+             graph: bool, deliver: Callable[[Any, Any], None], needed: set[int] | None) -> None:
+    """Propagate ``root_grads`` back through the graph and hand ``deliver`` each leaf's summed
+    gradient. ``needed`` is None to run every node; ``autograd.grad`` and ``backward(inputs=)``
+    (:mod:`tinygrad_lr.autograd.partial`) pass the ids of the nodes to run, and are handed each
+    node's output gradient too."""
     pending: dict[Function, Any] = {}
     leaves: dict[int, list] = {}
     for t, g in zip(roots, root_grads):
@@ -67,19 +59,17 @@ def _execute(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: b
             _add_leaf(leaves, t, g)
         else:
             pending[fn] = pending[fn] + g if fn in pending else g
-    useful = None if wanted is None else _useful_nodes(pending, wanted)
     if graph:
         with _GradMode(True):  # the rules run on Tensors and must record
-            _propagate(pending, leaves, retain_graph, Function.tensor_ops, deliver, wanted, useful)
+            _propagate(pending, leaves, retain_graph, Function.tensor_ops, deliver, needed)
     else:
-        _propagate(pending, leaves, retain_graph, Function.array_ops, deliver, wanted, useful)
+        _propagate(pending, leaves, retain_graph, Function.array_ops, deliver, needed)
     for t, g in leaves.values():
         deliver(t, g)
 
 
 def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_graph: bool, xp: Any,
-               deliver: Callable[[Any, Any], None], wanted: set[int] | None,
-               useful: set[int] | None) -> None:
+               deliver: Callable[[Any, Any], None], needed: set[int] | None) -> None:
     """The chain rule, node by node from the newest: each node's summed output gradient through
     its rule to its parents (pending nodes, or ``leaves``)."""
     graph = xp.graph
@@ -90,10 +80,9 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
         g = pending.pop(node)
         if node.retained is not None:
             _set_retained(node, g, graph)
-        if wanted is not None:
-            if id(node) in wanted:
-                deliver(node, g)
-            if id(node) not in useful:
+        if needed is not None:  # only some gradients are wanted (autograd/partial.py)
+            deliver(node, g)
+            if id(node) not in needed:
                 continue
         if node.saved is not None:  # a value the rule reads changed in place: raise, naming it
             for _, counter, version in node.saved:
@@ -133,7 +122,7 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
                 _add_leaf(leaves, parent, gi)
             elif parent in pending:
                 pending[parent] = pending[parent] + gi
-            elif useful is None or id(parent) in useful:
+            elif needed is None or id(parent) in needed:
                 pending[parent] = gi
                 heappush(heap, (-parent.seq, parent))
 
@@ -189,57 +178,18 @@ def _check_roots(what: str, outputs: Sequence[Tensor], grads: Any, create_graph:
 def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
              retain_graph: bool | None = None, create_graph: bool = False,
              inputs: Iterable[Tensor] | None = None) -> None:
-    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or only ``inputs``)."""
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or only of
+    ``inputs``: :func:`tinygrad_lr.autograd.partial.backward_into`)."""
     roots = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if inputs is not None:
+        partial.backward_into(list(inputs), roots, grad_tensors, retain_graph, create_graph)
+        return
     root_grads = _check_roots("backward", roots, grad_tensors, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    if inputs is None:
-        _execute(roots, root_grads, retain_graph, create_graph,
-                 lambda t, g: _accumulate(t, g, create_graph), None)
-        return
-    targets = {}
-    for t in inputs:
-        targets.setdefault(id(t) if t.grad_fn is None else id(t.grad_fn), []).append(t)
-
-    def deliver(key: Any, g: Any) -> None:
-        for t in targets.get(id(key), ()):
-            _accumulate(t, g, create_graph)
-
-    _execute(roots, root_grads, retain_graph, create_graph, deliver, set(targets))
+    _execute(roots, root_grads, retain_graph, create_graph,
+             lambda t, g: _accumulate(t, g, create_graph), None)
 
 
-def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
-         grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned without touching ``.grad``."""
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    for i, t in enumerate(ins):
-        if not t._requires_grad:
-            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
-    root_grads = _check_roots("grad", outs, grad_outputs, create_graph)
-    if retain_graph is None:
-        retain_graph = create_graph
-    slots: dict[int, list[int]] = {}
-    for i, t in enumerate(ins):
-        slots.setdefault(id(t) if t.grad_fn is None else id(t.grad_fn), []).append(i)
-    results: list[Any] = [None] * len(ins)
-
-    def deliver(key: Any, g: Any) -> None:
-        for i in slots.get(id(key), ()):
-            results[i] = g if results[i] is None else results[i] + g
-
-    _execute(outs, root_grads, retain_graph, create_graph, deliver, set(slots))
-    answer: list[Tensor | None] = []
-    for i, (t, g) in enumerate(zip(ins, results)):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute "
-                                   "the outputs; pass allow_unused=True to get None for it")
-            answer.append(None)
-        elif create_graph:
-            answer.append(g)
-        else:
-            answer.append(Tensor._make(np.array(g, dtype=t._data.dtype)))
-    return tuple(answer)
+# Gradients for chosen tensors only build on this module.
+from tinygrad_lr.autograd import partial  # noqa: E402

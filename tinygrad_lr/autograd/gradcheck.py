@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from tinygrad_lr.tensor import Tensor
-from tinygrad_lr.autograd.engine import grad
+from tinygrad_lr.autograd.partial import grad
 
 
 class GradcheckError(RuntimeError):

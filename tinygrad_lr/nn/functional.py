@@ -17,6 +17,7 @@ from tinygrad_lr.ops import rules
 from tinygrad_lr import factories
 from tinygrad_lr.ops import functional as fn
 from tinygrad_lr.ops.catalogue import losses
+from tinygrad_lr.ops.catalogue.linalg import Linear
 from tinygrad_lr.ops.catalogue.pointwise import erf, logsigmoid
 from tinygrad_lr.ops.functional import sigmoid, tanh
 from tinygrad_lr.tensor import Tensor, coerce, get_default_dtype, int64
@@ -347,7 +348,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype: Any = None) -> Tensor:
     """log(softmax(x)) along ``dim`` as x - logsumexp(x): stable, and twice differentiable."""
     x = _float_tensor(input) if dtype is None else factories.as_tensor(input).to(np.dtype(dtype))
-    return rules.LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
+    return losses.LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -364,8 +365,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         out = x @ w.T
         return out if bias is None else out + bias
     if bias is None:
-        return rules.Linear.apply(x, w)
-    return rules.Linear.apply(x, w, bias)
+        return Linear.apply(x, w)
+    return Linear.apply(x, w, bias)
 
 
 # ---- losses on probabilities and logits -------------------------------------------------------
@@ -524,8 +525,8 @@ def _negative_log_likelihood(name: str, logp: Tensor, target: Any, weight: Any, 
     coef = _class_coefficients(name, logp, target, weight, reduction, ignore_index,
                                label_smoothing)
     axis = 1 if logp.ndim > 1 else 0
-    return rules.NegativeLogLikelihood.apply(logp, coef=coef, axis=axis,
-                                              total=reduction != "none")
+    return losses.NegativeLogLikelihood.apply(logp, coef=coef, axis=axis,
+                                               total=reduction != "none")
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
@@ -554,7 +555,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
     x = _float_tensor(input)
     if x.ndim == 0:
         raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
-    logp = rules.LogSoftmax.apply(x, axis=1 if x.ndim > 1 else 0)
+    logp = losses.LogSoftmax.apply(x, axis=1 if x.ndim > 1 else 0)
     return _negative_log_likelihood("cross_entropy", logp, target, weight, reduction,
                                     ignore_index, label_smoothing)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lr.ops.rules import BinaryCrossEntropyWithLogits, LogSoftmax
+from tinygrad_lr.ops.catalogue.losses import LogSoftmax
+from tinygrad_lr.ops.rules import BinaryCrossEntropyWithLogits
 from tinygrad_lr.tensor import Tensor, softplus, where
 
 add, sub, mul, div, pow, matmul = Tensor.add, Tensor.sub, Tensor.mul, Tensor.div, Tensor.pow, \

@@ -454,29 +454,6 @@ class MatMul(Function):
         return gx, gy
 
 
-class Linear(Function):
-    """x @ w.T + b (b optional) in one node, as PyTorch's addmm: what nn.Linear computes.
-    Derivatives: g @ w, g.T @ x (over all leading dimensions of x) and g (summed to b's shape)."""
-    __slots__ = ()
-    reads = crossed()
-
-    def forward(self, x, w, b=None):
-        out = np.matmul(x, w.T)
-        if b is None:
-            return out
-        # A bias of at most one dimension cannot enlarge the product: add it in place.
-        return np.add(out, b, out=out) if b.ndim <= 1 else out + b
-
-    def backward(self, g, xp, x, w, b=None):
-        gx = g @ w if self.needs[0] else None
-        gw = None
-        if self.needs[1]:
-            rows_g = g.reshape((-1, g.shape[-1])) if g.ndim != 2 else g
-            rows_x = x.reshape((-1, x.shape[-1])) if x.ndim != 2 else x
-            gw = rows_g.T @ rows_x
-        return (gx, gw) if b is None else (gx, gw, g if self.needs[2] else None)
-
-
 # ---- the fused losses ---------------------------------------------------------------------------
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -561,57 +538,6 @@ class BinaryCrossEntropyWithLogits(ReducedLoss):
         """Also drop the kept e^-|x| and mask."""
         super().release()
         self.e = self.nonnegative = None
-
-
-class AlongAxis(Function):
-    """An op normalising along one axis (None for a 0-d input)."""
-    __slots__ = ("axis",)
-
-    def __init__(self, axis: int | None) -> None:
-        self.axis = axis
-
-    def shifted(self, x: np.ndarray) -> np.ndarray:
-        """x minus its maximum along the axis (infinite maxima left unshifted)."""
-        m = np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)  # -inf when empty
-        return x - np.where(np.isfinite(m), m, 0)
-
-
-class LogSoftmax(AlongAxis):
-    """x - logsumexp(x) along an axis, stable for any finite logits."""
-    __slots__ = ()
-    reads = ()
-    saves_output = True
-
-    def forward(self, x):
-        z = self.shifted(x)
-        with np.errstate(divide="ignore"):  # log(0) over an empty axis: an empty result anyway
-            self.out = z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
-        return self.out
-
-    def backward(self, g, xp, x):
-        return g - xp.exp(self.result(xp)) * g.sum(axis=self.axis, keepdims=True)
-
-
-class NegativeLogLikelihood(Function):
-    """-sum_c A[..., c, ...] logp[..., c, ...] for a constant coefficient array A, per sample or
-    in total. Class-index or probability targets, class weights, ignore_index, label smoothing
-    and the weighted mean all fold into A, so this one linear op serves nll_loss and
-    cross_entropy (which feeds it log_softmax)."""
-    __slots__ = ("coef", "axis", "total")
-
-    def __init__(self, coef: np.ndarray, axis: int, total: bool) -> None:
-        self.coef, self.axis, self.total = coef, axis, total
-
-    def forward(self, logp):
-        # Only terms with a nonzero coefficient count, so a log-probability of -inf in a class
-        # that is not the target gives a finite loss (0 * -inf would be nan).
-        terms = np.multiply(self.coef, logp, out=np.zeros_like(logp), where=self.coef != 0)
-        return -terms.sum() if self.total else -terms.sum(axis=self.axis)
-
-    def backward(self, g, xp, logp):
-        if not self.total:
-            g = g.reshape(g.shape[:self.axis] + (1,) + g.shape[self.axis:])
-        return g * -self.coef
 
 
 # ---- the namespace of the rules on Tensors (on arrays: ArrayOps, tinygrad_lr/ops/arrays.py) -----

@@ -6,9 +6,10 @@ methods when the package loads. Not part of the reference layer's line budget: t
 - :mod:`.pointwise`: log1p, logsigmoid, trigonometry, erf, reciprocals, rounding;
 - :mod:`.reductions`: var/std, prod, amax/amin, max/min with indices, argmax/argmin, logsumexp;
 - :mod:`.shape`: flatten, squeeze, unsqueeze, transpose, cat, stack;
-- :mod:`.losses`: softmax, softplus with beta, BCE on probabilities, MSE, L1;
+- :mod:`.losses`: log-softmax and NLL (cross-entropy), softmax, softplus with beta, BCE on
+  probabilities, MSE, L1;
 - :mod:`.logical`: comparisons, bitwise and logical ops, ``//`` and ``%``, isnan and friends;
-- :mod:`.linalg`: dot, outer, norms, inv, solve, det, pinv, lstsq;
+- :mod:`.linalg`: nn.Linear's fused node, dot, outer, norms, inv, solve, det, pinv, lstsq;
 - :mod:`.sorting`: sort, argsort, topk, gather, cumsum;
 - :mod:`.sparse`: products with a sparse constant matrix;
 - :mod:`.conveniences`: PyTorch's Tensor helpers (view_as, new_*, masked_fill, repeat, split...);

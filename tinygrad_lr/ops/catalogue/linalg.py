@@ -1,4 +1,5 @@
-"""Op catalogue: linear algebra: ``dot``, ``outer``, norms, ``inv`` and ``solve``, differentiable as PyTorch's.
+"""Op catalogue: linear algebra: nn.Linear's fused ``x @ w.T + b``, ``dot``, ``outer``, norms,
+``inv`` and ``solve``, differentiable as PyTorch's.
 
 The 2-norm is its own op so its gradient at the zero vector is 0 (PyTorch's subgradient) instead
 of 0/0; ``inv`` and ``solve`` carry the matrix-calculus rules d(A^-1) = -A^-1 dA A^-1 and, for
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.autograd.function import Function
+from tinygrad_lr.autograd.function import Function, crossed
 from tinygrad_lr.ops.rules import kept_shape
 from tinygrad_lr.tensor import Tensor, as_float, as_tensor_operand, coerce, normalize_axes
 
@@ -21,6 +22,29 @@ from tinygrad_lr.tensor import Tensor, as_float, as_tensor_operand, coerce, norm
 def _swap_last(xp: Any, a: Any) -> Any:
     axes = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
     return xp.permute(a, axes)
+
+
+class Linear(Function):
+    """x @ w.T + b (b optional) in one node, as PyTorch's addmm: what nn.Linear computes.
+    Derivatives: g @ w, g.T @ x (over all leading dimensions of x) and g (summed to b's shape)."""
+    __slots__ = ()
+    reads = crossed()
+
+    def forward(self, x, w, b=None):
+        out = np.matmul(x, w.T)
+        if b is None:
+            return out
+        # A bias of at most one dimension cannot enlarge the product: add it in place.
+        return np.add(out, b, out=out) if b.ndim <= 1 else out + b
+
+    def backward(self, g, xp, x, w, b=None):
+        gx = g @ w if self.needs[0] else None
+        gw = None
+        if self.needs[1]:
+            rows_g = g.reshape((-1, g.shape[-1])) if g.ndim != 2 else g
+            rows_x = x.reshape((-1, x.shape[-1])) if x.ndim != 2 else x
+            gw = rows_g.T @ rows_x
+        return (gx, gw) if b is None else (gx, gw, g if self.needs[2] else None)
 
 
 class Norm2(Function):

@@ -1,7 +1,8 @@
-"""Op catalogue: the activations and losses beyond the lesson core's fused BCE-with-logits and
-log-softmax/NLL: PyTorch's ``softplus`` with beta and threshold, ``softmax``, BCE on
-probabilities, MSE and L1, for :mod:`tinygrad_lr.nn.functional`. Each forward beside its
-derivative rule, stable at extreme inputs, in the rule vocabulary (so they differentiate again).
+"""Op catalogue: the activations and losses beyond the lesson core's fused BCE with logits:
+log-softmax and the negative log-likelihood that cross-entropy and nll_loss are built from,
+``softmax``, PyTorch's ``softplus`` with beta and threshold, BCE on probabilities, MSE and L1, for
+:mod:`tinygrad_lr.nn.functional`. Each forward beside its derivative rule, stable at extreme
+inputs, in the rule vocabulary (so they differentiate again).
 """
 from __future__ import annotations
 
@@ -9,7 +10,59 @@ import numpy as np
 
 from tinygrad_lr.autograd.function import Function
 from tinygrad_lr.kernels import elementwise as kernels
-from tinygrad_lr.ops.rules import AlongAxis, ReducedLoss
+from tinygrad_lr.ops.rules import ReducedLoss
+
+
+# ---- multiclass: log-softmax and the negative log-likelihood -----------------------------------
+class AlongAxis(Function):
+    """An op normalising along one axis (None for a 0-d input)."""
+    __slots__ = ("axis",)
+
+    def __init__(self, axis: int | None) -> None:
+        self.axis = axis
+
+    def shifted(self, x: np.ndarray) -> np.ndarray:
+        """x minus its maximum along the axis (infinite maxima left unshifted)."""
+        m = np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)  # -inf when empty
+        return x - np.where(np.isfinite(m), m, 0)
+
+
+class LogSoftmax(AlongAxis):
+    """x - logsumexp(x) along an axis, stable for any finite logits."""
+    __slots__ = ()
+    reads = ()
+    saves_output = True
+
+    def forward(self, x):
+        z = self.shifted(x)
+        with np.errstate(divide="ignore"):  # log(0) over an empty axis: an empty result anyway
+            self.out = z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
+        return self.out
+
+    def backward(self, g, xp, x):
+        return g - xp.exp(self.result(xp)) * g.sum(axis=self.axis, keepdims=True)
+
+
+class NegativeLogLikelihood(Function):
+    """-sum_c A[..., c, ...] logp[..., c, ...] for a constant coefficient array A, per sample or
+    in total. Class-index or probability targets, class weights, ignore_index, label smoothing
+    and the weighted mean all fold into A, so this one linear op serves nll_loss and
+    cross_entropy (which feeds it log_softmax)."""
+    __slots__ = ("coef", "axis", "total")
+
+    def __init__(self, coef: np.ndarray, axis: int, total: bool) -> None:
+        self.coef, self.axis, self.total = coef, axis, total
+
+    def forward(self, logp):
+        # Only terms with a nonzero coefficient count, so a log-probability of -inf in a class
+        # that is not the target gives a finite loss (0 * -inf would be nan).
+        terms = np.multiply(self.coef, logp, out=np.zeros_like(logp), where=self.coef != 0)
+        return -terms.sum() if self.total else -terms.sum(axis=self.axis)
+
+    def backward(self, g, xp, logp):
+        if not self.total:
+            g = g.reshape(g.shape[:self.axis] + (1,) + g.shape[self.axis:])
+        return g * -self.coef
 
 
 class ScaledSoftplus(Function):

@@ -187,3 +187,64 @@ def test_a_planted_violation_is_reported(module, source, expected):
 ])
 def test_allowed_uses_are_not_reported(module, source):
     assert violations(module, source) == []
+
+
+# ---- the reference layer: the textbook, within a line budget and free of speed code ------------
+# The files a reader follows `(x * y).sum().backward()` through (issue 13's reference layer).
+REFERENCE_LAYER = ("tensor.py", "autograd/function.py", "autograd/engine.py", "ops/rules.py")
+REFERENCE_BUDGET = 1500
+# Pooling, threading and tuning live in the kernel layer; the rules call its kernels only.
+SPEED_MODULES = ("tinygrad_lr.kernels.pool", "tinygrad_lr.kernels.threads",
+                 "tinygrad_lr.kernels.tuning", "threading", "concurrent", "multiprocessing")
+
+
+def speed_imports(source: str) -> list[str]:
+    """The pooling, threading and tuning modules ``source`` imports (or imports from)."""
+    def is_speed(module: str) -> bool:
+        return any(module == m or module.startswith(m + ".") for m in SPEED_MODULES)
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if is_speed(alias.name)]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if is_speed(node.module):
+                found.append(node.module)
+            else:  # `from package import module`
+                found += [f"{node.module}.{alias.name}" for alias in node.names
+                          if is_speed(f"{node.module}.{alias.name}")]
+    return found
+
+
+def reference_layer_problems(sources: dict[str, str]) -> list[str]:
+    """What keeps ``sources`` (path -> text of the reference layer) from being the textbook: more
+    lines than the budget, or an import of speed code."""
+    lines = sum(len(text.splitlines()) for text in sources.values())
+    problems = [f"the reference layer has {lines} lines, over its budget of {REFERENCE_BUDGET}"
+                ] if lines > REFERENCE_BUDGET else []
+    for path, text in sources.items():
+        problems += [f"{path} imports {module}" for module in speed_imports(text)]
+    return problems
+
+
+def reference_sources() -> dict[str, str]:
+    return {path: (PACKAGE_DIR / path).read_text(encoding="utf-8") for path in REFERENCE_LAYER}
+
+
+def test_the_reference_layer_keeps_its_budget_and_no_speed_code():
+    assert reference_layer_problems(reference_sources()) == []
+
+
+@pytest.mark.parametrize("planted, expected", [
+    ("from tinygrad_lr.kernels.tuning import POOL_MIN_BYTES\n",
+     "imports tinygrad_lr.kernels.tuning"),
+    ("from tinygrad_lr.kernels import threads\n", "imports tinygrad_lr.kernels.threads"),
+    ("import tinygrad_lr.kernels.pool as pool\n", "imports tinygrad_lr.kernels.pool"),
+    ("from concurrent.futures import ThreadPoolExecutor\n", "imports concurrent.futures"),
+    ("x = 1\n" * 1500, "over its budget of 1500"),
+])
+def test_a_planted_reference_layer_problem_is_reported(planted, expected):
+    sources = reference_sources()
+    sources["ops/rules.py"] += planted
+    problems = reference_layer_problems(sources)
+    assert len(problems) == 1 and expected in problems[0], problems

@@ -1,5 +1,5 @@
 """Operand preparation, before any Tensor exists: the dtypes, the default dtype, PyTorch's type
-promotion, and the forms PyTorch accepts for dimension and shape arguments.
+promotion, and the forms PyTorch accepts for dimension, shape and reduction arguments.
 
 :mod:`tinygrad_lr.tensor` builds on these to turn an operator's operands into Tensors of one dtype
 (``coerce``) before it applies a rule; everything here works on NumPy arrays, dtypes and shapes.
@@ -144,3 +144,13 @@ def shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_reduction(reduction: str) -> None:
+    """Reject a loss reduction other than 'none', 'mean' or 'sum', naming it."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction!r} is not a valid value for reduction "
+                         f"(expected one of {', '.join(map(repr, REDUCTIONS))})")

@@ -19,6 +19,7 @@ from tinygrad_lr.ops import functional as fn
 from tinygrad_lr.ops.catalogue import losses
 from tinygrad_lr.ops.catalogue.linalg import Linear
 from tinygrad_lr.ops.catalogue.pointwise import erf, logsigmoid
+from tinygrad_lr.operands import check_reduction
 from tinygrad_lr.ops.functional import sigmoid, tanh
 from tinygrad_lr.tensor import Tensor, coerce, get_default_dtype, int64
 
@@ -248,13 +249,13 @@ def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean",
         pointwise = fn.where(positive, y * (fn.log(safe) - x), 0.0)
     if reduction == "batchmean":
         return fn.sum(pointwise) / (x.shape[0] if x.ndim else 1)
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     return _reduce(pointwise, reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for targets y in {-1, 1}."""
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     x, y = _broadcast_pair("soft_margin_loss", input, target)
     return _reduce(softplus(-(x * y)), reduction)
 
@@ -377,7 +378,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     Each log is clamped at -100 and the derivative's denominator x(1 - x) at 1e-12, as PyTorch,
     so inputs of exactly 0 or 1 give finite values and gradients.
     """
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     _check_bce_target("binary_cross_entropy", input, target, exact=True)
     x, y = _input_and_target("binary_cross_entropy", input, target)
     _check_unit_interval("binary_cross_entropy", "input", x)
@@ -395,7 +396,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     ``pos_weight`` multiplies the positive term: -w [p y log s(x) + (1 - y) log(1 - s(x))].
     """
     name = "binary_cross_entropy_with_logits"
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     _check_bce_target(name, input, target, exact=False)
     x, y = _input_and_target(name, input, target)
     _check_unit_interval(name, "target", y)
@@ -407,14 +408,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)^2, averaged, summed or per element."""
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     x, y = _broadcast_pair("mse_loss", input, target)
     return losses.MSELoss.apply(x, y, reduction=reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Absolute error |input - target|, averaged, summed or per element."""
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     x, y = _broadcast_pair("l1_loss", input, target)
     return losses.L1Loss.apply(x, y, reduction=reduction)
 
@@ -428,7 +429,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
     x, y = _broadcast_pair("smooth_l1_loss", input, target)
@@ -442,7 +443,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
 def huber_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
                delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError(f"huber_loss does not support non-positive values for delta, got "
                            f"{delta}")
@@ -533,7 +534,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets given log-probabilities ``input``
     ((C,), (N, C) or (N, C, d1, ...)); ``mean`` divides by the summed target weights."""
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     dtype = (target._data if isinstance(target, Tensor) else np.asarray(target)).dtype
     if dtype != np.int64 and dtype != np.uint8:
         raise RuntimeError(f"nll_loss: expected target dtype to be Long or Byte (class "
@@ -548,7 +549,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
     """Cross-entropy of logits ``input`` ((C,), (N, C) or (N, C, d1, ...)) against class indices
     (or class probabilities of the input's shape): nll_loss(log_softmax(input, class dim)) with
     PyTorch's label smoothing and weighted mean."""
-    rules.check_reduction(reduction)
+    check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, "
                          f"got {label_smoothing}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygrad_lr.ops.rules import check_reduction
+from tinygrad_lr.operands import check_reduction
 from tinygrad_lr.tensor import Tensor
 from tinygrad_lr.nn import functional as F
 from tinygrad_lr.nn.module import Module

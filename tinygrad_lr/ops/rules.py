@@ -455,16 +455,6 @@ class MatMul(Function):
 
 
 # ---- the fused losses ---------------------------------------------------------------------------
-REDUCTIONS = ("none", "mean", "sum")
-
-
-def check_reduction(reduction: str) -> None:
-    """Reject a reduction other than 'none', 'mean' or 'sum', naming it."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{reduction!r} is not a valid value for reduction "
-                         f"(expected one of {', '.join(map(repr, REDUCTIONS))})")
-
-
 class ReducedLoss(Function):
     """A loss computed elementwise, then returned as is (``none``), summed or averaged.
     ``weight`` is a constant array broadcastable to the input, of its dtype (or None)."""

@@ -16,6 +16,35 @@ from tinygrad_lr.autograd.function import Function, sum_to
 from tinygrad_lr.autograd.grad_mode import _GradMode
 
 
+def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
+             retain_graph: bool | None = None, create_graph: bool = False,
+             inputs: Iterable[Tensor] | None = None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or only of
+    ``inputs``: :func:`tinygrad_lr.autograd.partial.backward_into`)."""
+    roots = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if inputs is not None:
+        partial.backward_into(list(inputs), roots, grad_tensors, retain_graph, create_graph)
+        return
+    root_grads = _check_roots("backward", roots, grad_tensors, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    _execute(roots, root_grads, retain_graph, create_graph,
+             lambda t, g: _accumulate(t, g, create_graph), None)
+
+
+def _check_roots(what: str, outputs: Sequence[Tensor], grads: Any, create_graph: bool) -> list:
+    """One checked output gradient per output (each output must be in a graph)."""
+    if not isinstance(grads, (list, tuple)):
+        grads = [grads] * len(outputs) if grads is None else [grads]
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"{what}: got {len(grads)} gradients for {len(outputs)} outputs")
+    for t in outputs:
+        if not t._requires_grad:
+            raise RuntimeError(f"{what}: the tensor does not require grad and has no grad_fn; "
+                               "create the inputs with requires_grad=True")
+    return [_as_grad(g, t, create_graph, what) for t, g in zip(outputs, grads)]
+
+
 def _as_grad(value: Any, like: Tensor, graph: bool, what: str) -> Any:
     """Check and convert a user-given output gradient to an array (or Tensor when building a graph)."""
     if value is None:
@@ -31,18 +60,6 @@ def _as_grad(value: Any, like: Tensor, graph: bool, what: str) -> Any:
             raise RuntimeError(f"{what}: gradient has shape {g.shape}, but the output has shape "
                                f"{like.shape}; they must match")
     return Tensor._make(g) if graph else g
-
-
-def _reachable(roots: Iterable[Function]) -> list[Function]:
-    """Every node behind ``roots``, oldest first."""
-    seen = {id(node): node for node in roots}
-    stack = list(seen.values())
-    while stack:
-        for parent in stack.pop().edges()[1]:
-            if isinstance(parent, Function) and id(parent) not in seen:
-                seen[id(parent)] = parent
-                stack.append(parent)
-    return sorted(seen.values(), key=lambda node: node.seq)
 
 
 def _execute(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
@@ -127,13 +144,8 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
                 heappush(heap, (-parent.seq, parent))
 
 
-def _raise_freed(node: Function) -> None:
-    raise RuntimeError(
-        f"trying to backward through the graph a second time ({node.name()}): its saved values "
-        "were freed by the first backward; pass retain_graph=True to the first call")
-
-
 def _add_leaf(leaves: dict[int, list], t: Tensor, g: Any) -> None:
+    """Sum ``g`` into leaf ``t``'s gradient for this backward."""
     entry = leaves.get(id(t))
     if entry is None:
         leaves[id(t)] = [t, g]
@@ -142,6 +154,7 @@ def _add_leaf(leaves: dict[int, list], t: Tensor, g: Any) -> None:
 
 
 def _set_retained(node: Function, g: Any, graph: bool) -> None:
+    """Accumulate the node's output gradient into the tensors that ``retain_grad()`` asked."""
     for ref in node.retained:
         t = ref()
         if t is not None:
@@ -163,32 +176,23 @@ def _accumulate(t: Tensor, g: Any, graph: bool) -> None:
             old._version_counter[0] += 1
 
 
-def _check_roots(what: str, outputs: Sequence[Tensor], grads: Any, create_graph: bool) -> list:
-    if not isinstance(grads, (list, tuple)):
-        grads = [grads] * len(outputs) if grads is None else [grads]
-    if len(grads) != len(outputs):
-        raise RuntimeError(f"{what}: got {len(grads)} gradients for {len(outputs)} outputs")
-    for t in outputs:
-        if not t._requires_grad:
-            raise RuntimeError(f"{what}: the tensor does not require grad and has no grad_fn; "
-                               "create the inputs with requires_grad=True")
-    return [_as_grad(g, t, create_graph, what) for t, g in zip(outputs, grads)]
+def _raise_freed(node: Function) -> None:
+    """A node whose saved values the first backward freed cannot run again."""
+    raise RuntimeError(
+        f"trying to backward through the graph a second time ({node.name()}): its saved values "
+        "were freed by the first backward; pass retain_graph=True to the first call")
 
 
-def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
-             retain_graph: bool | None = None, create_graph: bool = False,
-             inputs: Iterable[Tensor] | None = None) -> None:
-    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or only of
-    ``inputs``: :func:`tinygrad_lr.autograd.partial.backward_into`)."""
-    roots = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-    if inputs is not None:
-        partial.backward_into(list(inputs), roots, grad_tensors, retain_graph, create_graph)
-        return
-    root_grads = _check_roots("backward", roots, grad_tensors, create_graph)
-    if retain_graph is None:
-        retain_graph = create_graph
-    _execute(roots, root_grads, retain_graph, create_graph,
-             lambda t, g: _accumulate(t, g, create_graph), None)
+def _reachable(roots: Iterable[Function]) -> list[Function]:
+    """Every node behind ``roots``, oldest first."""
+    seen = {id(node): node for node in roots}
+    stack = list(seen.values())
+    while stack:
+        for parent in stack.pop().edges()[1]:
+            if isinstance(parent, Function) and id(parent) not in seen:
+                seen[id(parent)] = parent
+                stack.append(parent)
+    return sorted(seen.values(), key=lambda node: node.seq)
 
 
 # Gradients for chosen tensors only build on this module.

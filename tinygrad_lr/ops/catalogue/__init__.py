@@ -1,7 +1,7 @@
 """The op catalogue: PyTorch's operations beyond the lesson core, written in the core's pattern
 (each rule's forward beside its derivative, in the rule vocabulary) and installed onto Tensor as
 methods when the package loads. Not part of the reference layer's line budget: the lesson is
-``tensor.py``, ``autograd/`` and ``ops/rules.py``.
+``tensor.py``, ``autograd/function.py``, ``autograd/engine.py`` and ``ops/rules.py``.
 
 - :mod:`.pointwise`: log1p, logsigmoid, trigonometry, erf, reciprocals, rounding;
 - :mod:`.reductions`: var/std, prod, amax/amin, max/min with indices, argmax/argmin, logsumexp;

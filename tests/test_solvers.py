@@ -13,8 +13,10 @@ from tinygrad_lr.compiler import Capture
 from tinygrad_lr.data import load_breast_cancer, load_digits
 from tinygrad_lr.exceptions import ConvergenceWarning
 from tinygrad_lr.linear_model import LogisticRegression
-from tinygrad_lr.linear_model._solvers import FlatProblem, _conjugate_gradients, _Memory, _two_loop
+from tinygrad_lr.linear_model._solvers import (FlatProblem, _conjugate_gradients, _Memory, _two_loop,
+                                              lbfgs)
 from tinygrad_lr.linear_model.logistic import _Objective
+from tinygrad_lr.optim.lbfgs import StrongWolfe, TrialPoint
 from tinygrad_lr.tensor import Tensor
 
 SKLEARN_REASON = "scikit-learn is the oracle of the optimum"
@@ -259,3 +261,106 @@ def test_full_batch_first_order_steps_are_compiled_and_equal_eager(monkeypatch, 
     assert isinstance(capture, Capture)
     assert compiled.loss_curve_ == eager.loss_curve_
     np.testing.assert_array_equal(compiled.coef_, eager.coef_)
+
+
+def _lbfgs_searching_every_line(problem: FlatProblem, theta: np.ndarray, max_iter: int,
+                                tol: float) -> tuple[np.ndarray, list[float]]:
+    """The textbook iteration `lbfgs` is held to: the strong-Wolfe search object runs every
+    line search itself (lbfgs evaluates the first trial on its own and builds the search only
+    when that trial fails)."""
+    value, gradient = problem.value_and_grad(theta)
+    curve = [value]
+    memory = _Memory(theta.size, max_iter)
+    direction = -gradient
+    step = min(1.0, 1.0 / float(np.linalg.norm(gradient)))
+    for _ in range(max_iter):
+        slope = float(gradient.dot(direction))
+        def along(t: float, start: np.ndarray = theta, d: np.ndarray = direction
+                  ) -> tuple[float, np.ndarray]:
+            return problem.value_and_grad(start + t * d)
+        search = StrongWolfe(along, direction, TrialPoint(0.0, value, gradient, slope), c1=1e-4, c2=0.9,
+                             tolerance_change=0.0, max_evals=50)
+        found = search.search(step)
+        if not found.loss < value:
+            break
+        s, y = found.step * direction, found.grad - gradient
+        theta, value, gradient = theta + s, found.loss, found.grad
+        curve.append(value)
+        if float(s.dot(y)) > 1e-10 * float(y.dot(y)):
+            memory.add(s, y)
+        direction = memory.direction(gradient)
+        if float(np.abs(gradient).max()) <= tol and \
+                float(np.abs(direction).max()) <= tol * max(1.0, float(np.abs(theta).max())):
+            break
+        step = 1.0
+    return theta, curve
+
+
+def test_lbfgs_first_trial_shortcut_takes_the_searchs_own_steps():
+    """lbfgs keeps a first trial that meets the strong Wolfe conditions without building the
+    search, and hands a failed one to the search: the path is the search's own, bit for bit, on
+    a problem where the first trial fails at some iterations (a shortcut that skipped the
+    curvature test, or lost the failed trial, would change it)."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((80, 6)) * 0.02  # small curvature: some first trials are too short
+    y = (X[:, 0] + rng.standard_normal(80) * 0.02 > 0).astype(int)
+    problem = problem_of(X, y, alpha=1e-4)
+    theta, curve, converged = lbfgs(problem, np.zeros(problem.size), 100, 1e-10,
+                                    lambda *report: None)
+    assert converged and problem.evaluations > len(curve), "no first trial failed"
+    reference = problem_of(X, y, alpha=1e-4)
+    expected_theta, expected_curve = _lbfgs_searching_every_line(
+        reference, np.zeros(reference.size), 100, 1e-10)
+    assert curve == expected_curve
+    np.testing.assert_array_equal(theta, expected_theta)
+    assert problem.evaluations == reference.evaluations
+
+
+class _Quadratic:
+    """f(x) = x'Ax / 2 - b'x with A's eigenvalues from 1e-3 to 1: the problem interface Newton
+    asks for (value and gradient with Hessian-vector products; values alone), counting calls."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        basis = np.linalg.qr(rng.standard_normal((size, size)))[0]
+        self.eigenvalues = np.geomspace(1e-3, 1.0, size)
+        self.basis = basis
+        self.A = basis @ np.diag(self.eigenvalues) @ basis.T
+        self.optimum = rng.standard_normal(size)
+        self.b = self.A @ self.optimum
+        self.systems = self.values = 0
+
+    def value(self, x: np.ndarray) -> float:
+        self.values += 1
+        return float(x @ self.A @ x / 2 - self.b @ x)
+
+    def newton_system(self, x: np.ndarray):
+        self.systems += 1
+        return (float(x @ self.A @ x / 2 - self.b @ x), self.A @ x - self.b,
+                lambda v: self.A @ v)
+
+
+@pytest.mark.parametrize("distance", [3.0, 30.0])
+def test_newton_takes_a_small_final_step_without_a_new_system(distance):
+    """At a point meeting the gradient rule whose Newton step is longer than tol times the scale,
+    Newton takes that step; when the step solved to MEASURE_FORCING leaves at most tol times the
+    scale (3 tol), the fit ends after it, checked by one value and no new system, and lands
+    within tol of the optimum (the start is not); when it could leave more (30 tol), the next
+    point's system is evaluated as before."""
+    from tinygrad_lr.linear_model._solvers import MEASURE_FORCING, newton
+    tol = 1e-6
+    problem = _Quadratic(12, 4)
+    scale = max(1.0, float(np.abs(problem.optimum).max()))
+    flattest = problem.basis[:, 0] / np.abs(problem.basis[:, 0]).max()
+    start = problem.optimum + distance * tol * scale * flattest  # gradient 1e-3 * that: <= tol
+    assert np.abs(problem.A @ start - problem.b).max() <= tol
+    gradients = []
+    theta, curve, converged = newton(problem, start, 50, tol,
+                                     lambda i, value, largest: gradients.append(largest),
+                                     full_hessian=False)
+    assert converged and len(curve) == 2
+    assert np.abs(theta - problem.optimum).max() <= tol * scale
+    final_step = MEASURE_FORCING * distance <= 1
+    assert problem.values == (1 if final_step else 0)
+    assert problem.systems == (1 if final_step else 2)
+    assert np.isnan(gradients[-1]) == final_step

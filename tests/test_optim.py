@@ -840,3 +840,56 @@ def test_adagrad_kernel_is_the_textbook_update(weight_decay, maximize) -> None:
     param, grad, total = _arrays(3, positive=(2,))
     _kernel_and_textbook(_adagrad_kernel, adagrad_update, [param, grad, total],
                          (0.1, 1e-10, weight_decay, maximize))
+
+
+# ---- the fused update handed to tl.compile ------------------------------------------------------
+FUSED = {
+    "sgd": lambda p: optim.SGD(p, lr=0.1),
+    "sgd-momentum-first-steps": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.2),
+    "sgd-nesterov-wd-maximize": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True,
+                                                    weight_decay=0.1, maximize=True),
+    "adam-amsgrad": lambda p: optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1),
+    "adamw": lambda p: optim.AdamW(p, lr=0.01),
+    "rmsprop-centered-momentum": lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5,
+                                                         centered=True),
+    "adagrad-decay": lambda p: optim.Adagrad(p, lr=0.1, lr_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_fused_update_is_what_step_runs(name: str) -> None:
+    """``fused_update()`` describes ``step()`` exactly: calling its kernel, buffers, scratch and
+    advance by hand, parameter by parameter (as tl.compile's replay does), gives ``step()``'s
+    parameters and state bit for bit, from the first step (state still missing) on."""
+    rng = np.random.default_rng(3)
+    start = [rng.standard_normal(5).astype(np.float32), rng.standard_normal(1).astype(np.float32)]
+    grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in start] for _ in range(4)]
+    runs = []
+    for by_hand in (False, True):
+        params = [tl.tensor(a.copy(), requires_grad=True) for a in start]
+        opt = FUSED[name]([{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}])
+        for step_grads in grads:
+            for p, g in zip(params, step_grads):
+                p.grad = tl.tensor(g)
+            if not by_hand:
+                opt.step()
+                continue
+            update = opt.fused_update()
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    state = opt.state[p]
+                    scalars = update.advance(p, group, state)
+                    buffers = [None if key is None else state[key].numpy()
+                               for key in update.buffers(group)]
+                    update.kernel(p.detach().numpy(), p.grad.numpy(), *buffers,
+                                  *update.scratch(p.detach().numpy()), *scalars)
+        runs.append([p.detach().numpy() for p in params]
+                    + [{k: v.numpy() if isinstance(v, tl.Tensor) else v
+                        for k, v in opt.state[p].items()} for p in params])
+    for eager, by_hand in zip(*runs):
+        if isinstance(eager, dict):
+            assert eager.keys() == by_hand.keys()
+            for key in eager:
+                np.testing.assert_array_equal(eager[key], by_hand[key], err_msg=key)
+        else:
+            np.testing.assert_array_equal(eager, by_hand)

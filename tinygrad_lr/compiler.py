@@ -17,12 +17,14 @@ kernel becomes a few statements in its body, with the arrays as local variables 
 prints every kernel with its statements; ``Capture.source`` is the whole function). The ops of a
 typical step (add, subtract, multiply, matrix products, the fused logistic loss, and their rules;
 the engine's sums back to an input's shape) are written as the NumPy calls those ops make for the
-captured shapes; other ops' forwards and rules are called as they are. The optimizers the package
-ships (SGD, Adam, AdamW, RMSprop, Adagrad) replay as their fused update kernels, called with the
-hyperparameters read from ``param_groups`` and the step counts from ``state`` at every call, under
-a guard: when the parameters, their gradients, the state or the branches the update takes differ
-from the capture's (``load_state_dict``, a new parameter group, momentum set from 0, amsgrad
-switched on), the optimizer's own ``step()`` runs instead. Other optimizers' ``step()`` is called.
+captured shapes; other ops' forwards and rules are called as they are. An optimizer whose step is
+one fused kernel call per parameter says so through its public ``fused_update()`` (the package's
+SGD, Adam, AdamW, RMSprop and Adagrad): its step replays as those kernel calls, each with scalars
+from the optimizer's own ``advance`` at every call (learning rates from ``param_groups``, step
+counts from ``state``: the same code as ``step()``), under a guard: when the parameters, their
+gradients, the state or the buffers the update takes differ from the capture's
+(``load_state_dict``, a new parameter group, momentum set from 0, amsgrad switched on), the
+optimizer's own ``step()`` runs instead. Other optimizers' ``step()`` is called.
 So a replay runs eager's NumPy calls in eager's order and dtypes: its results are eager's, bit for
 bit. Results are new arrays at every replay (at these sizes NumPy's cache of small blocks makes a
 new result as cheap as writing into a kept buffer, and large ones come from the kernels' pool), so
@@ -73,8 +75,8 @@ from __future__ import annotations
 
 import builtins
 import functools
+import inspect
 import keyword
-import math
 import re
 import sys
 import threading
@@ -105,7 +107,7 @@ _capture_lock = threading.Lock()
 _active: "_Recorder | None" = None  # the recorder of the capture in progress
 _compiled: "weakref.WeakSet[CompiledFunction]" = weakref.WeakSet()
 # Local variables of the generated replays besides the slots' (no global may take these names).
-_TEMPORARIES = frozenset({"flat", "replay", "grads", "step", "root_correction2", "s"})
+_TEMPORARIES = frozenset({"flat", "replay", "grads", "scalars", "s"})
 
 
 def reset() -> None:
@@ -151,7 +153,7 @@ def _grad_appeared() -> None:
 # Names every generated replay may use.
 _NAMESPACE: dict[str, Any] = {
     "ndarray": np.ndarray, "asarray": np.asarray, "array": np.array,
-    "add_reduce": np.add.reduce, "sum_to": sum_to, "make": _make, "sqrt": math.sqrt,
+    "add_reduce": np.add.reduce, "sum_to": sum_to, "make": _make,
     "accumulate": engine._accumulate, "threads_run": threads.run,
     "grad_disappeared": _grad_disappeared, "grad_appeared": _grad_appeared,
     "absolute": np.absolute, "negative": np.negative, "exp": np.exp, "log1p": np.log1p,
@@ -337,6 +339,17 @@ class _Recorder:
             name = f"{name}_{len(namespace)}"
         namespace[name] = value
         self.global_names[id(value)] = name
+        return name
+
+    def local(self, hint: str) -> str:
+        """A new local variable of the replay named for ``hint``: no slot, global or keyword has
+        its name (an assignment to a global's name would make it local in the whole replay)."""
+        name, suffix = hint, 0
+        while name in self.taken or name in self.capture.namespace or name in _TEMPORARIES \
+                or keyword.iskeyword(name):
+            suffix += 1
+            name = f"{hint}_{suffix}"
+        self.taken.add(name)
         return name
 
     def slot_of(self, t: Tensor) -> int:
@@ -912,140 +925,61 @@ def _update_call(rec: _Recorder, kernel: Callable, param: Tensor, arrays: list[s
 
 
 def _optimizer_source(rec: _Recorder, opt: Any, original: Callable) -> list[str] | None:
-    """``opt.step()`` as the statements of its update kernels, or None where this module does not
-    know the optimizer (then its step is called). Each group's hyperparameters and each
-    parameter's state are read live, with the optimizer's own arithmetic; a guard sends the
-    replay to the optimizer's own step when the parameters, the state or the branches the
-    update takes differ from the capture's."""
-    known = {("sgd", "SGD"): _sgd_source, ("adam", "Adam"): _adam_source,
-             ("adam", "AdamW"): _adam_source, ("rmsprop", "RMSprop"): _rmsprop_source,
-             ("adagrad", "Adagrad"): _adagrad_source}
-    source = None
-    for (module_name, class_name), candidate in known.items():
-        module = sys.modules.get(f"tinygrad_lr.optim.{module_name}")
-        if module is not None and type(opt) is getattr(module, class_name, None):
-            source = candidate
-    if source is None:
+    """``opt.step()`` as the statements of its fused update kernel, one call per parameter with
+    a gradient, or None where the optimizer hands none (``fused_update()``; then its step is
+    called). The kernel's arrays are read live (the parameter's, its gradient's, the state
+    buffers'), and its scalars come from the optimizer's own ``advance`` at every replay (which
+    counts the step and reads the hyperparameters as ``step()`` does). A guard sends the replay
+    to the optimizer's own step when the parameters, their gradients, the state or the buffers
+    the update takes differ from the capture's."""
+    fused = getattr(opt, "fused_update", None)
+    update = fused() if callable(fused) else None
+    if update is None:
         return None
     guard, groups = _param_guards(rec, opt)
     state = rec.glob(opt.state, "state")
-    reads: list[str] = []
+    buffers = rec.glob(update.buffers, "buffers")
+    advance = rec.glob(update.advance, "advance")
     checks = [guard, f"{rec.glob(opt, 'opt')}.state is {state}"]
     updates: list[str] = []
-    for g, (group, group_name, members) in enumerate(groups):
-        with_grad = [(p, name) for p, name in members if p._grad is not None]
-        for p, name in with_grad:
-            checks.append(f"len({state}[{name}]) == {len(opt.state[p])}")
-        source(rec, opt, g, group, group_name, with_grad, reads, checks, updates)
+    scalars: dict[int, list[str]] = {}  # the scalars' local variables, by the arrays' count
+    for group, group_name, members in groups:
+        keys = update.buffers(group)
+        checks.append(f"{buffers}({group_name}) == {keys!r}")
+        for p, tensor in members:
+            if p._grad is None:
+                continue
+            param_state = rec.glob(opt.state[p], "param_state")
+            checks += [f"{state}[{tensor}] is {param_state}",
+                       f"len({param_state}) == {len(opt.state[p])}"]
+            arrays = [f"{tensor}._data", f"{tensor}._grad._data"]
+            arrays += ["None" if key is None else f"{param_state}[{key!r}]._data" for key in keys]
+            arrays += [rec.glob(a, "scratch") for a in update.scratch(p._data)]
+            if len(arrays) not in scalars:
+                scalars[len(arrays)] = _scalar_locals(rec, update.kernel, len(arrays))
+            names = scalars[len(arrays)]
+            updates += [f"{', '.join(names) or 'scalars'} = {advance}({tensor}, {group_name}, "
+                        f"{param_state})",
+                        _update_call(rec, update.kernel, p, arrays, names or ["*scalars"]),
+                        f"{tensor}._version_counter[0] += 1"]
     fallback = f"{rec.glob(original, 'optimizer_step')}({rec.glob(opt, 'opt')})"
-    return reads + [f"if {' and '.join(checks)}:"] + [f"    {u}" for u in updates] \
+    return [f"if {' and '.join(checks)}:"] + [f"    {u}" for u in updates or ["pass"]] \
         + ["else:", f"    {fallback}"]
 
 
-def _counted_state(rec: _Recorder, opt: Any, param: Tensor, tensor: str, checks: list,
-                   updates: list) -> tuple[str, str, str]:
-    """For an optimizer that counts steps per parameter: the name of the parameter's state dict
-    (guarded to be the captured one), the statement adding one to its step count, and the names
-    of the optimizer's two scratch arrays for the parameter."""
-    state = rec.glob(opt.state[param], "param_state")
-    checks.append(f"{rec.glob(opt.state, 'state')}[{tensor}] is {state}")
-    updates.append(f"{state}['step'] += 1")
-    work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(param._data, 2))
-    return state, work, scratch
-
-
-def _sgd_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
-                reads: list, checks: list, updates: list) -> None:
-    """SGD's update (``SGD._update``): ``_sgd_kernel`` per parameter; the momentum buffer must
-    exist exactly when the momentum is nonzero (else the optimizer's step creates or skips it)."""
-    kernel = sys.modules["tinygrad_lr.optim.sgd"]._sgd_kernel
-    keys = ("lr", "momentum", "dampening", "weight_decay")
-    hyper = [f"{key}{g}" for key in keys]
-    reads += [f"{key}{g} = float({name}[{key!r}])" for key in keys]
-    reads += [f"nesterov{g} = bool({name}['nesterov'])",
-              f"maximize{g} = bool({name}['maximize'])"]
-    state = rec.glob(opt.state, "state")
-    with_buffer = float(group["momentum"]) != 0
-    checks.append(f"(momentum{g} != 0) is {with_buffer}")
-    for p, tensor in params:
-        if with_buffer:
-            checks.append(f"{state}[{tensor}].get('momentum_buffer') is not None")
-        work, scratch = (rec.glob(a, "scratch") for a in opt._scratch_arrays(p._data, 2))
-        buffer = f"{state}[{tensor}]['momentum_buffer']._data" if with_buffer else "None"
-        updates.append(_update_call(
-            rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data", buffer, work, scratch],
-            hyper + [f"nesterov{g}", f"maximize{g}", "False"]))
-        updates.append(f"{tensor}._version_counter[0] += 1")
-
-
-def _adam_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
-                 reads: list, checks: list, updates: list) -> None:
-    """Adam's and AdamW's update (``Adam._update``): the step count, the bias corrections and
-    ``_adam_kernel`` per parameter; amsgrad as at capture (its buffer exists then)."""
-    kernel = sys.modules["tinygrad_lr.optim.adam"]._adam_kernel
-    reads += [f"lr{g} = float({name}['lr'])", f"eps{g} = float({name}['eps'])",
-              f"weight_decay{g} = float({name}['weight_decay'])",
-              f"beta1_{g}, beta2_{g} = {name}['betas']",
-              f"beta1_{g}, beta2_{g} = float(beta1_{g}), float(beta2_{g})",
-              f"shrink{g} = 1.0",
-              f"if {name}['decoupled_weight_decay']: "
-              f"shrink{g}, weight_decay{g} = 1 - lr{g} * weight_decay{g}, 0.0",
-              f"maximize{g} = bool({name}['maximize'])"]
-    amsgrad = bool(group["amsgrad"])
-    checks.append(f"bool({name}['amsgrad']) is {amsgrad}")
-    for p, tensor in params:
-        state, work, scratch = _counted_state(rec, opt, p, tensor, checks, updates)
-        maximum = f"{state}['max_exp_avg_sq']._data" if amsgrad else "None"
-        updates += [f"step = {state}['step']", f"root_correction2 = sqrt(1 - beta2_{g} ** step)"]
-        updates.append(_update_call(
-            rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data",
-                             f"{state}['exp_avg']._data", f"{state}['exp_avg_sq']._data",
-                             maximum, work, scratch],
-            [f"beta1_{g}", f"beta2_{g}", f"weight_decay{g}", f"shrink{g}", f"maximize{g}",
-             f"lr{g} * root_correction2 / (1 - beta1_{g} ** step)",
-             f"eps{g} * root_correction2"]))
-        updates.append(f"{tensor}._version_counter[0] += 1")
-
-
-def _rmsprop_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
-                    reads: list, checks: list, updates: list) -> None:
-    """RMSprop's update (``RMSprop._update``): the step count and ``_rmsprop_kernel`` per
-    parameter; the momentum buffer and the centered average exist exactly as at capture."""
-    kernel = sys.modules["tinygrad_lr.optim.rmsprop"]._rmsprop_kernel
-    keys = ("lr", "alpha", "eps", "weight_decay", "momentum")
-    reads += [f"{key}{g} = float({name}[{key!r}])" for key in keys]
-    reads.append(f"maximize{g} = bool({name}['maximize'])")
-    with_buffer, centered = float(group["momentum"]) > 0, bool(group["centered"])
-    checks += [f"(momentum{g} > 0) is {with_buffer}", f"bool({name}['centered']) is {centered}"]
-    for p, tensor in params:
-        state, work, scratch = _counted_state(rec, opt, p, tensor, checks, updates)
-        updates.append(_update_call(
-            rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data",
-                             f"{state}['square_avg']._data",
-                             f"{state}['grad_avg']._data" if centered else "None",
-                             f"{state}['momentum_buffer']._data" if with_buffer else "None",
-                             work, scratch],
-            [f"{key}{g}" for key in keys] + [f"maximize{g}"]))
-        updates.append(f"{tensor}._version_counter[0] += 1")
-
-
-def _adagrad_source(rec: _Recorder, opt: Any, g: int, group: dict, name: str, params: list,
-                    reads: list, checks: list, updates: list) -> None:
-    """Adagrad's update (``Adagrad._update``): the step count, the decayed learning rate and
-    ``_adagrad_kernel`` per parameter."""
-    kernel = sys.modules["tinygrad_lr.optim.adagrad"]._adagrad_kernel
-    reads += [f"lr{g} = float({name}['lr'])", f"lr_decay{g} = float({name}['lr_decay'])",
-              f"eps{g} = float({name}['eps'])",
-              f"weight_decay{g} = float({name}['weight_decay'])",
-              f"maximize{g} = bool({name}['maximize'])"]
-    for p, tensor in params:
-        state, work, scratch = _counted_state(rec, opt, p, tensor, checks, updates)
-        updates.append(_update_call(
-            rec, kernel, p, [f"{tensor}._data", f"{tensor}._grad._data", f"{state}['sum']._data",
-                             work, scratch],
-            [f"lr{g} / (1 + ({state}['step'] - 1) * lr_decay{g})", f"eps{g}",
-             f"weight_decay{g}", f"maximize{g}"]))
-        updates.append(f"{tensor}._version_counter[0] += 1")
+def _scalar_locals(rec: _Recorder, kernel: Callable, arrays: int) -> list[str]:
+    """Local variables of the replay for the kernel's scalar parameters (those after its first
+    ``arrays``), named as the kernel names them: the kernel is then called with them one by
+    one, which Python does faster than unpacking a tuple into the call. Empty (the scalars go
+    as ``*scalars``) where the kernel's signature does not list them one by one."""
+    try:
+        parameters = list(inspect.signature(kernel).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    if len(parameters) <= arrays or any(p.kind is not p.POSITIONAL_OR_KEYWORD
+                                        for p in parameters):
+        return []
+    return [rec.local(p.name) for p in parameters[arrays:]]
 
 
 def _drop_unread_gradients(capture: Capture, result: str) -> None:
@@ -1234,21 +1168,16 @@ def _later_layer_hooks() -> list[tuple[Any, str, Any]]:
     if optimizer_module is not None:
         optimizer = optimizer_module.Optimizer
         original_step, original_zero = optimizer.step, optimizer.zero_grad
-        original_evaluate = optimizer._evaluate
 
         def step(self: Any, closure: Any = None) -> Any:
             rec = _active
+            if closure is not None:
+                _break_at_closure(self)
             if not _recording(rec) or closure is not None:
                 return original_step(self, closure)
             loss = _quietly(rec, original_step, self)
             rec.optimizer_step(self, original_step)  # after the step: its state exists now
             return loss
-
-        def evaluate(self: Any, closure: Any) -> Any:
-            if closure is not None:
-                _break_here(f"{type(self).__name__}.step evaluates a closure (its iterations "
-                            "depend on the values it computes)")
-            return original_evaluate(self, closure)
 
         def zero_grad(self: Any, set_to_none: bool = True) -> None:
             rec = _active
@@ -1256,8 +1185,10 @@ def _later_layer_hooks() -> list[tuple[Any, str, Any]]:
                 return original_zero(self, set_to_none)
             rec.zero_grad(self, original_zero, set_to_none)
             return _quietly(rec, original_zero, self, set_to_none)
-        hooks += [(optimizer, "step", step), (optimizer, "_evaluate", evaluate),
-                  (optimizer, "zero_grad", zero_grad)]
+        hooks += [(optimizer, "step", step), (optimizer, "zero_grad", zero_grad)]
+        # An optimizer with a step of its own (L-BFGS) is eager when given a closure.
+        hooks += [(cls, "step", _closure_breaking(vars(cls)["step"]))
+                  for cls in _subclasses(optimizer) if "step" in vars(cls)]
     module_module = sys.modules.get("tinygrad_lr.nn.module")
     if module_module is not None:
         module_class = module_module.Module
@@ -1301,6 +1232,29 @@ def _later_layer_hooks() -> list[tuple[Any, str, Any]]:
             clip_module._write_grad, "gradient clipping rewrites .grad outside the recorded "
             "kernels")))
     return hooks
+
+
+def _subclasses(cls: type) -> list[type]:
+    """Every class derived from ``cls``, at any depth."""
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub] + _subclasses(sub)
+    return found
+
+
+def _break_at_closure(opt: Any) -> None:
+    _break_here(f"{type(opt).__name__}.step evaluates a closure (its iterations depend on the "
+                "values it computes)")
+
+
+def _closure_breaking(step: Callable) -> Callable:
+    """An optimizer's own ``step`` that is a graph break when given a closure."""
+    @functools.wraps(step)
+    def wrapper(self: Any, closure: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if closure is not None:
+            _break_at_closure(self)
+        return step(self, closure, *args, **kwargs)
+    return wrapper
 
 
 def _quietly(rec: _Recorder, method: Callable, *args: Any) -> Any:

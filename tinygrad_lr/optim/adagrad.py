@@ -6,7 +6,6 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.kernels import threads
 from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 from tinygrad_lr.tensor import Tensor
 
@@ -65,12 +64,14 @@ class Adagrad(Optimizer):
             state["sum"] = from_numpy(np.full(param.shape, group["initial_accumulator_value"],
                                                 dtype=param.dtype))
 
-    def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    _kernel = staticmethod(_adagrad_kernel)
+
+    def _buffer_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return ("sum",)
+
+    def _advance(self, param: Tensor, group: dict[str, Any], state: dict[str, Any]) -> tuple:
+        """Count the step; the kernel's scalars, with the learning rate decayed for it."""
         self._init_state(param, state, group)
         state["step"] += 1
         lr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
-        work, scratch = self._scratch_arrays(param._data, 2)
-        threads.run(_adagrad_kernel, [param._data, grad, state["sum"]._data, work, scratch],
-                      lr, float(group["eps"]), float(group["weight_decay"]),
-                      bool(group["maximize"]))
+        return (lr, float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))

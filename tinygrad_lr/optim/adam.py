@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.kernels import threads
 from tinygrad_lr.optim.optimizer import (Optimizer, ParamsT, check_nonnegative, check_real,
                                        effective_grad)
 from tinygrad_lr.tensor import Tensor
@@ -47,7 +46,7 @@ def _adam_kernel(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_a
     if shrink != 1:
         np.multiply(param, shrink, out=param)
     d = effective_grad(param, grad, weight_decay, maximize, work)
-    # m += (1 - beta1) (d - m): PyTorch's lerp, one scalar operand fewer than beta1 m + (1 - beta1) d
+    # m += (1 - beta1) (d - m): PyTorch's lerp, a scalar operand fewer than beta1 m + (1 - beta1) d
     np.add(exp_avg, np.multiply(np.subtract(d, exp_avg, out=scratch), 1 - beta1, out=scratch),
            out=exp_avg)
     np.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
@@ -86,8 +85,14 @@ class Adam(Optimizer):
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta} "
                                  "(it must be in [0, 1))")
 
-    def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    _kernel = staticmethod(_adam_kernel)
+
+    def _buffer_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq" if group["amsgrad"] else None)
+
+    def _advance(self, param: Tensor, group: dict[str, Any], state: dict[str, Any]) -> tuple:
+        """Count the step; the kernel's scalars with the bias corrections folded in (see
+        ``_adam_kernel``) and AdamW's decay as a shrink factor of the parameter."""
         if not state:
             state["step"] = 0
             state["exp_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
@@ -104,12 +109,8 @@ class Adam(Optimizer):
         shrink = 1.0
         if group["decoupled_weight_decay"]:
             shrink, weight_decay = 1 - lr * weight_decay, 0.0
-        max_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
-        work, scratch = self._scratch_arrays(param._data, 2)
-        threads.run(_adam_kernel, [param._data, grad, state["exp_avg"]._data,
-                                     state["exp_avg_sq"]._data, max_sq, work, scratch],
-                      beta1, beta2, weight_decay, shrink, bool(group["maximize"]),
-                      lr * root_correction2 / (1 - beta1 ** step), eps * root_correction2)
+        return (beta1, beta2, weight_decay, shrink, bool(group["maximize"]),
+                lr * root_correction2 / (1 - beta1 ** step), eps * root_correction2)
 
 
 class AdamW(Adam):

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numbers
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 
 from tinygrad_lr.autograd.grad_mode import enable_grad
 from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.kernels import threads
 from tinygrad_lr.tensor import Tensor, reset_grads
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -73,13 +74,46 @@ def _loaded_state_value(key: str, value: Any, param: Tensor) -> Any:
     return value
 
 
+class FusedUpdate(NamedTuple):
+    """How an optimizer's ``step()`` updates each parameter that has a gradient: one call ::
+
+        kernel(param, grad, *buffers, *scratch, *scalars)
+
+    of a fused kernel that changes the arrays in place. ``param`` and ``grad`` are the
+    parameter's array and its gradient's; ``buffers`` the arrays of the state entries that
+    ``buffers(group)`` names (None where the kernel takes no buffer: SGD without momentum);
+    ``scratch`` the work arrays ``scratch(param)``, whose contents do not matter; and ``scalars``
+    what ``advance(param, group, state)`` returns: the step's scalar arguments (learning rate,
+    bias corrections, ...) from the group's hyperparameters and the parameter's state, which it
+    first brings to this step (creating buffers still missing, counting the step).
+
+    ``step()`` runs exactly this, through ``threads.run`` (which splits a large parameter's arrays
+    across threads), so a caller that repeats steps without ``step()``'s loop over groups and
+    parameters, ``tl.compile``'s replay, gets ``step()``'s results bit for bit by calling the
+    same functions: every formula has one copy, read live at every call. Such a caller keeps its
+    shortcut only while ``buffers(group)`` names what it named before and each parameter's state
+    dict is the one it saw, with as many entries (so ``advance`` creates nothing); else it calls
+    ``step()``.
+    """
+    kernel: Callable[..., None]
+    buffers: Callable[[dict[str, Any]], tuple[str | None, ...]]
+    advance: Callable[[Tensor, dict[str, Any], dict[str, Any]], tuple]
+    scratch: Callable[[np.ndarray], list[np.ndarray]]
+
+
 class Optimizer:
     """Base class of the optimizers: holds ``param_groups`` (each a dict of parameters and
     hyperparameters) and ``state`` (a dict per parameter), with PyTorch's API.
 
-    Subclasses give their defaults, check hyperparameters in :meth:`_check_group` and update one
-    parameter in :meth:`_update`; :meth:`step` calls it for every parameter that has a gradient.
+    Subclasses give their defaults and check hyperparameters in :meth:`_check_group`. An update
+    that is one fused kernel call per parameter (see :class:`FusedUpdate`) is given by three
+    members: ``_kernel``, ``_buffer_keys`` and ``_advance``; :meth:`step` then calls it for every
+    parameter that has a gradient, and :meth:`fused_update` hands it to ``tl.compile``. Another
+    update overrides :meth:`_update` (or :meth:`step`, as L-BFGS).
     """
+
+    # The fused update kernel (a staticmethod), or None where _update or step says the update.
+    _kernel: Callable[..., None] | None = None
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -163,32 +197,67 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return the closure's loss (if given)."""
         loss = self._evaluate(closure)
+        kernel = self._kernel if type(self)._update is Optimizer._update else None
         for group in self.param_groups:
+            keys = None if kernel is None else self._buffer_keys(group)
             for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, p.grad._data, self.state[p], group)
-                    p._version_counter[0] += 1  # an in-place write, as PyTorch counts it
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if keys is None:
+                    self._update(p, p.grad._data, state, group)
+                else:  # the fused kernel's call, as FusedUpdate describes it
+                    scalars = self._advance(p, group, state)
+                    arrays = [p._data, p.grad._data]
+                    for key in keys:
+                        arrays.append(None if key is None else state[key]._data)
+                    threads.run(kernel, arrays + self._scratch_arrays(p._data), *scalars)
+                p._version_counter[0] += 1  # an in-place write, as PyTorch counts it
         return loss
 
     def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        """Apply one step of the algorithm to ``param`` in place."""
+        """Apply one step of the algorithm to ``param`` in place (for an optimizer without a
+        fused kernel: ``step`` calls the kernel itself otherwise)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement a parameter update")
 
-    def _scratch_arrays(self, like: np.ndarray, count: int) -> list[np.ndarray]:
-        """``count`` work arrays of ``like``'s shape and dtype, reused across steps and params."""
+    def _buffer_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        """The state entries the fused kernel updates, in its argument order; None where the
+        group's hyperparameters leave a buffer out."""
+        raise NotImplementedError(f"{type(self).__name__} has no fused update")
+
+    def _advance(self, param: Tensor, group: dict[str, Any], state: dict[str, Any]) -> tuple:
+        """Bring ``param``'s state to this step (create what is missing, count the step) and
+        return the fused kernel's scalar arguments for it."""
+        raise NotImplementedError(f"{type(self).__name__} has no fused update")
+
+    def fused_update(self) -> FusedUpdate | None:
+        """What :meth:`step` runs for each parameter, for a caller that repeats steps without
+        going through it (``tl.compile``'s replay; see :class:`FusedUpdate`); None when the
+        update is not one fused kernel call per parameter (this class or a subclass overrides
+        :meth:`step` or :meth:`_update`, as L-BFGS does)."""
+        if self._kernel is None:
+            return None
+        for cls in type(self).__mro__:
+            if cls is Optimizer:
+                break
+            if "step" in vars(cls) or "_update" in vars(cls):
+                return None
+        return FusedUpdate(self._kernel, self._buffer_keys, self._advance, self._scratch_arrays)
+
+    def _scratch_arrays(self, like: np.ndarray) -> list[np.ndarray]:
+        """The fused kernel's two work arrays for ``like``'s shape and dtype: views into buffers
+        reused across steps and parameters (the list is shared: not to be changed)."""
         views = self._scratch_views.get((like.dtype, like.shape))
-        if views is not None and len(views) >= count:
-            return views[:count]
-        buffers = self._scratch.get(like.dtype, [])
-        if len(buffers) < count or buffers[0].size < like.size:
-            size = max([like.size] + [b.size for b in buffers])
-            buffers = [np.empty(size, dtype=like.dtype) for _ in range(max(count, len(buffers)))]
-            self._scratch[like.dtype] = buffers
-            self._scratch_views.clear()
-        views = [b[:like.size].reshape(like.shape) for b in buffers]
-        self._scratch_views[(like.dtype, like.shape)] = views
-        return views[:count]
+        if views is None:
+            buffers = self._scratch.get(like.dtype)
+            if buffers is None or buffers[0].size < like.size:
+                buffers = [np.empty(like.size, dtype=like.dtype) for _ in range(2)]
+                self._scratch[like.dtype] = buffers
+                self._scratch_views.clear()
+            views = [b[:like.size].reshape(like.shape) for b in buffers]
+            self._scratch_views[(like.dtype, like.shape)] = views
+        return views
 
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state as PyTorch lays it out: ``{"state": {index: {...}},

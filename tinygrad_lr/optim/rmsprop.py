@@ -6,7 +6,6 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.kernels import threads
 from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 from tinygrad_lr.tensor import Tensor
 
@@ -91,8 +90,15 @@ class RMSprop(Optimizer):
         check_nonnegative("weight_decay", group["weight_decay"])
         check_nonnegative("alpha", group["alpha"])
 
-    def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    _kernel = staticmethod(_rmsprop_kernel)
+
+    def _buffer_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return ("square_avg", "grad_avg" if group["centered"] else None,
+                "momentum_buffer" if float(group["momentum"]) > 0 else None)
+
+    def _advance(self, param: Tensor, group: dict[str, Any], state: dict[str, Any]) -> tuple:
+        """Count the step (making the buffers the group's hyperparameters ask for); the
+        kernel's scalars."""
         if not state:
             state["step"] = 0
             state["square_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
@@ -102,10 +108,5 @@ class RMSprop(Optimizer):
         if group["centered"] and "grad_avg" not in state:
             state["grad_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
         state["step"] += 1
-        grad_avg = state["grad_avg"]._data if group["centered"] else None
-        buf = state["momentum_buffer"]._data if momentum > 0 else None
-        work, scratch = self._scratch_arrays(param._data, 2)
-        threads.run(_rmsprop_kernel, [param._data, grad, state["square_avg"]._data, grad_avg, buf,
-                                        work, scratch],
-                      float(group["lr"]), float(group["alpha"]), float(group["eps"]),
-                      float(group["weight_decay"]), momentum, bool(group["maximize"]))
+        return (float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                float(group["weight_decay"]), momentum, bool(group["maximize"]))

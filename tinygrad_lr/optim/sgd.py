@@ -6,7 +6,6 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.kernels import threads
 from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 from tinygrad_lr.tensor import Tensor
 
@@ -77,17 +76,18 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
 
-    def _update(self, param: Tensor, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    _kernel = staticmethod(_sgd_kernel)
+
+    def _buffer_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return ("momentum_buffer",) if float(group["momentum"]) != 0 else (None,)
+
+    def _advance(self, param: Tensor, group: dict[str, Any], state: dict[str, Any]) -> tuple:
+        """The kernel's scalars; with momentum, the buffer is made on the first step (``first``:
+        the kernel fills it with the gradient)."""
         momentum = float(group["momentum"])
-        buf = None
-        first = False
-        if momentum != 0:
-            if state.get("momentum_buffer") is None:
-                state["momentum_buffer"] = from_numpy(np.empty(param.shape, dtype=param.dtype))
-                first = True
-            buf = state["momentum_buffer"]._data
-        work, scratch = self._scratch_arrays(param._data, 2)
-        threads.run(_sgd_kernel, [param._data, grad, buf, work, scratch], float(group["lr"]),
-                      momentum, float(group["dampening"]), float(group["weight_decay"]),
-                      bool(group["nesterov"]), bool(group["maximize"]), first)
+        first = momentum != 0 and state.get("momentum_buffer") is None
+        if first:
+            state["momentum_buffer"] = from_numpy(np.empty(param.shape, dtype=param.dtype))
+        return (float(group["lr"]), momentum, float(group["dampening"]),
+                float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]),
+                first)

@@ -30,9 +30,22 @@ POOL_MIN_BYTES = _setting("POOL_MIN_BYTES", 1 << 17)
 POOL_MAX_BYTES = _setting("POOL_MAX_BYTES", 256 << 20)
 # Rows per block in the blocked vector-matrix product.
 ROW_BLOCK = max(1, _setting("ROW_BLOCK", 8192))
+# Bytes of X per block of rows in the fused linear-loss passes (kernels.linear_loss): a block is
+# multiplied by the coefficients and then by its rows' residuals while it is still in cache.
+LOSS_BLOCK_BYTES = max(1, _setting("LOSS_BLOCK_BYTES", 1 << 20))
+# ... for an X of at least this many bytes; a smaller one stays in the caches between its two
+# products, and is multiplied whole (blocks would only add calls).
+LOSS_BLOCKED_MIN_BYTES = _setting("LOSS_BLOCKED_MIN_BYTES", 32 << 20)
+# The two-class logistic regression takes the fused loss op for a dense X of at least this many
+# bytes (below, the engine's textbook graph, replayed by tl.compile, costs no more).
+LOSS_FUSED_MIN_BYTES = _setting("LOSS_FUSED_MIN_BYTES", 4 << 20)
 # Below this many elements per slice, handing work to another thread costs more than it saves.
 MIN_SLICE = max(1, _setting("MIN_SLICE", 1 << 17))
 # The calling thread's slice, relative to each worker's (a worker starts after a wake-up).
 MAIN_SHARE = _setting("MAIN_SHARE", 1.2)
 # The most threads an update may use, unless set_num_threads says otherwise.
 DEFAULT_MAX_THREADS = max(1, _setting("DEFAULT_MAX_THREADS", 4))
+# Optimizer state and work arrays start on a multiple of this many bytes (a cache line): NumPy's
+# large arrays start 16 bytes into a page, and then every other vector load of a pass straddles
+# two cache lines.
+ALIGNMENT = max(1, _setting("ALIGNMENT", 64))

@@ -22,6 +22,7 @@ from tinygrad_lr.autograd import enable_grad, no_grad
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.linear_model import _dask, _solvers
+from tinygrad_lr.linear_model._objective import logistic_loss
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -35,6 +36,7 @@ from tinygrad_lr.linear_model.base import (
     weighted_squared_norms,
 )
 from tinygrad_lr.kernels.elementwise import sigmoid
+from tinygrad_lr.kernels.tuning import LOSS_FUSED_MIN_BYTES
 from tinygrad_lr.ops.functional import binary_cross_entropy_with_logits, log_softmax
 from tinygrad_lr.ops.catalogue.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD, Adam, RMSprop
@@ -77,6 +79,14 @@ class _Objective:
         self.weights = weights.astype(X.dtype, copy=False)
         self.uniform = bool((self.weights == self.weights[0]).all())
         self.weight_vector = from_numpy(self.weights)
+        # A large dense X takes the fused loss op (one pass over X per gradient and per
+        # Hessian-vector product, see linear_model._objective); at sizes the caches hold, the
+        # textbook graph below, which tl.compile replays as a few NumPy statements, is as fast.
+        self.fused = n_classes == 2 and not self.sparse and X.nbytes >= LOSS_FUSED_MIN_BYTES
+        # The fused op's weights: one shared weight when they are equal (its kernels then
+        # scale the sums instead of every row).
+        self.row_weights = from_numpy(self.weights[:1].reshape(()).copy()) if self.uniform \
+            else self.weight_vector
         if self.binary:
             # Labels already checked by fit: the loss op is called directly, without F's checks.
             self.target = from_numpy((encoded == 1).astype(X.dtype))
@@ -96,6 +106,9 @@ class _Objective:
             # W's one row as a vector: X @ w and w @ w take the matrix-vector rules (measured
             # faster here than the fused F.linear with its (m, 1) logits).
             rows = W if W.ndim == 1 else W.reshape(-1)
+            if self.fused:
+                loss = logistic_loss(self.X, self.target, self.row_weights, rows, b)
+                return loss + (rows @ rows) * self.half_alpha if self.alpha else loss
             product = sparse_matmul(self.X, rows) if self.sparse else self.X @ rows
             logits = product if b is None else product + b
             if self.uniform:  # equal weights summing to 1: the mean, by the fused kernels
@@ -161,6 +174,40 @@ class _Objective:
         diagonal = np.arange(n_features)
         H[diagonal, diagonal] += self.alpha
         return H
+
+    def softmax_hessian_products(self, theta: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """The softmax objective's Hessian-vector products at theta = [W.ravel(), b] (b only
+        with an intercept; dense X), in closed form: for v = [V.ravel(), c], the logits move by
+        U = X V' + c, each row's softmax turns that into R_i = s_i p_i * (U_i - p_i . U_i) (its
+        Jacobian s_i (diag(p_i) - p_i p_i')), and H v = [R' X + alpha V, sum_i R_i]. Two products
+        with X and a few (n, K) operations per call, where the engine's double backward replays
+        the softmax's whole graph (newton-cg's cost on the digits; tests hold this to the
+        double backward). Computed in X's dtype, returned in float64; the rows are kept as
+        (K, n) arrays, whose products with X measured faster than (n, K) ones."""
+        X = self.X._data
+        n_weights = self.n_classes * X.shape[1]
+        W = theta[:n_weights].reshape(self.n_classes, -1).astype(X.dtype)
+        logits = W @ X.T
+        if theta.size > n_weights:
+            logits += theta[n_weights:, None].astype(X.dtype)
+        logits -= logits.max(axis=0)
+        p = np.exp(logits)
+        p /= p.sum(axis=0)
+        weighted = p * self.weights
+
+        def times(v: np.ndarray) -> np.ndarray:
+            U = v[:n_weights].reshape(self.n_classes, -1).astype(X.dtype) @ X.T
+            if v.size > n_weights:
+                U += v[n_weights:, None].astype(X.dtype)
+            R = U - (p * U).sum(axis=0)
+            R *= weighted
+            product = np.empty(v.size)
+            product[:n_weights] = (R @ X).ravel()
+            product[:n_weights] += self.alpha * v[:n_weights]
+            if v.size > n_weights:
+                product[n_weights:] = R.sum(axis=1)
+            return product
+        return times
 
 
 def _check_class_weight(class_weight: Any) -> None:
@@ -424,7 +471,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             shapes[0] = (shapes[0][1],)
         return _solvers.FlatProblem(
             objective, shapes, params[0].dtype, compiled=not objective.sparse,
-            hessian=objective.binary_hessian if objective.binary else None)
+            hessian=objective.binary_hessian if objective.binary else None,
+            hessian_products=None if objective.binary or objective.sparse
+            else objective.softmax_hessian_products)
 
     def _run_second_order(self, objective: _Objective, params: list[Tensor]
                           ) -> tuple[list[float], bool]:

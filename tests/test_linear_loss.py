@@ -1,0 +1,344 @@
+"""The fused logistic loss of a dense linear model (issue 15): the blocked kernels against their
+two-pass references, the op's derivatives to third order against finite differences and PyTorch
+(a planted wrong kernel must fail both checks), and its use by the estimator's solvers (captured
+by tl.compile, Newton's products through it)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import F32_REDUCTION_TOL, FD_TOL, TORCH64_TOL, needs_torch, torch, torch_tensor
+from tinygrad_lr.autograd import grad, gradcheck, gradgradcheck, no_grad
+from tinygrad_lr.compiler import Capture
+from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.kernels import linear_loss
+from tinygrad_lr.linear_model import LogisticRegression
+from tinygrad_lr.linear_model._objective import LogisticGradient, logistic_loss
+from tinygrad_lr.linear_model import logistic
+from tinygrad_lr.linear_model._solvers import FlatProblem
+from tinygrad_lr.linear_model.logistic import _Objective
+
+REFERENCE64_TOL = dict(rtol=1e-12, atol=1e-15)  # the same sums in another order
+
+
+def data(n: int, p: int, dtype: type = np.float64, seed: int = 0, shared: bool = False
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """X, 0/1 targets, positive weights summing to 1 (``shared``: one 0-d weight 1/n for all
+    rows), coefficients and an intercept, with logits spread over about +-6 (and a few rows far
+    out, where sigmoid saturates)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    if n > 2:
+        X[:2] *= 40.0
+    y = (rng.random(n) < 0.5).astype(np.float64)
+    s = rng.uniform(0.5, 2.0, n)
+    s = np.array(1.0 / n) if shared else s / s.sum()
+    w = rng.standard_normal(p) * (2.0 / np.sqrt(p))
+    b = np.array([rng.standard_normal()])
+    return tuple(a.astype(dtype) for a in (X, y, s, w, b))
+
+
+# ---- the kernels against their references -------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("rows", [None, 1, 7, 64, 10_000])
+def test_fused_loss_and_gradient_equal_the_two_pass_reference(dtype, intercept, shared, rows):
+    """Loss and gradient of the blocked pass (every block size: one row, blocks that do not divide
+    n, one block; weights per row or shared) equal the textbook X w, sigmoid, X' r; float32 stays
+    float32."""
+    X, y, s, w, b = data(300, 9, dtype, shared=shared)
+    b = b if intercept else None
+    loss, grad_w, grad_b, z = linear_loss.logistic_loss_grad(X, y, s, w, b, rows=rows)
+    ref_loss, ref_w, ref_b = linear_loss.logistic_loss_grad_reference(X, y, s, w, b)
+    tol = REFERENCE64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
+    for got, expected in ((loss, ref_loss), (grad_w, ref_w), (grad_b, ref_b),
+                          (linear_loss.logistic_loss(X, y, s, w, b), ref_loss)):
+        if expected is None:
+            assert got is None
+            continue
+        assert np.asarray(got).dtype == dtype and np.shape(got) == np.shape(expected)
+        np.testing.assert_allclose(got, expected, **tol)
+    np.testing.assert_allclose(z, X @ w + (0 if b is None else b), **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("rows", [None, 1, 7, 10_000])
+def test_fused_hessian_vector_product_equals_the_two_pass_reference(dtype, intercept, shared,
+                                                                    rows):
+    X, y, s, w, b = data(300, 9, dtype, seed=1, shared=shared)
+    b = b if intercept else None
+    rng = np.random.default_rng(2)
+    u = rng.standard_normal(9).astype(dtype)
+    c = np.array([rng.standard_normal()], dtype) if intercept else None
+    *_, z = linear_loss.logistic_loss_grad(X, y, s, w, b)
+    d = linear_loss.logistic_curvature(z, s)
+    product_w, product_b = linear_loss.logistic_hessian_vector(X, d, u, c, rows=rows)
+    ref_w, ref_b = linear_loss.logistic_hessian_vector_reference(X, s, w, b, u, c)
+    tol = REFERENCE64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
+    assert product_w.dtype == dtype
+    np.testing.assert_allclose(product_w, ref_w, **tol)
+    if intercept:
+        assert product_b.dtype == dtype and product_b.shape == (1,)
+        np.testing.assert_allclose(product_b, ref_b, **tol)
+    else:
+        assert product_b is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 60), p=st.integers(1, 12), rows=st.integers(1, 70),
+       scale=st.floats(0.01, 800.0), seed=st.integers(0, 2**16), shared=st.booleans())
+def test_fused_kernels_match_the_references_for_any_shape_and_scale(n, p, rows, scale, seed,
+                                                                     shared):
+    """Any shape and block size, and logits from tiny to far beyond exp's overflow: finite, and
+    equal to the references (where those are finite: exp(-z) overflows first in theirs)."""
+    X, y, s, w, b = data(n, p, seed=seed, shared=shared)
+    w = w * scale
+    loss, grad_w, grad_b, z = linear_loss.logistic_loss_grad(X, y, s, w, b, rows=rows)
+    assert np.isfinite(loss) and np.isfinite(grad_w).all() and np.isfinite(grad_b).all()
+    with np.errstate(over="ignore"):
+        ref_loss, ref_w, ref_b = linear_loss.logistic_loss_grad_reference(X, y, s, w, b)
+        u = np.ones(p)
+        ref_hw, ref_hb = linear_loss.logistic_hessian_vector_reference(X, s, w, b, u, b)
+    scale_of = max(1.0, float(np.abs(ref_w).max()))
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12, atol=1e-13 * max(1.0, abs(ref_loss)))
+    np.testing.assert_allclose(grad_w, ref_w, rtol=1e-12, atol=1e-14 * scale_of)
+    np.testing.assert_allclose(grad_b, ref_b, rtol=1e-12, atol=1e-14)
+    hw, hb = linear_loss.logistic_hessian_vector(X, linear_loss.logistic_curvature(z, s), u, b,
+                                                 rows=rows)
+    np.testing.assert_allclose(hw, ref_hw, rtol=1e-11, atol=1e-14 * max(1.0, np.abs(X).max()))
+    np.testing.assert_allclose(hb, ref_hb, rtol=1e-11, atol=1e-14)
+
+
+def test_block_size_comes_from_the_tuning_constants(monkeypatch):
+    """Rows per block: all of them under LOSS_BLOCKED_MIN_BYTES of X, else LOSS_BLOCK_BYTES of X
+    (at least one row); the result does not depend on them."""
+    X, y, s, w, b = data(50, 4)
+    assert linear_loss.block_rows(X) == 50
+    monkeypatch.setattr(linear_loss, "LOSS_BLOCKED_MIN_BYTES", X.nbytes)
+    monkeypatch.setattr(linear_loss, "LOSS_BLOCK_BYTES", 3 * 4 * 8)
+    assert linear_loss.block_rows(X) == 3
+    small = linear_loss.logistic_loss_grad(X, y, s, w, b)
+    monkeypatch.setattr(linear_loss, "LOSS_BLOCK_BYTES", 1)
+    assert linear_loss.block_rows(X) == 1
+    np.testing.assert_allclose(small[1], linear_loss.logistic_loss_grad(X, y, s, w, b)[1],
+                               **REFERENCE64_TOL)
+
+
+# ---- the op's derivatives -----------------------------------------------------------------------
+def op_inputs(n: int = 23, p: int = 4, intercept: bool = True, seed: int = 0) -> tuple:
+    X, y, s, w, b = data(n, p, seed=seed)
+    constants = tuple(from_numpy(a) for a in (X, y, s))
+    params = (from_numpy(w).requires_grad_(),)
+    if intercept:
+        params += (from_numpy(b).requires_grad_(),)
+    return constants, params
+
+
+def loss_of(constants: tuple) -> callable:
+    return lambda w, b=None: logistic_loss(*constants, w, b)
+
+
+@pytest.fixture(params=["correct", "wrong gradient", "wrong product"])
+def kernels(request, monkeypatch):
+    """The kernels as they are, or with a planted error in the gradient or in the Hessian-vector
+    product: the checks below must fail for the planted ones."""
+    if request.param == "wrong gradient":
+        real = linear_loss.logistic_loss_grad
+
+        def wrong(*args, **kwargs):
+            loss, grad_w, grad_b, z = real(*args, **kwargs)
+            return loss, grad_w * 1.001, grad_b, z
+        monkeypatch.setattr(linear_loss, "logistic_loss_grad", wrong)
+    elif request.param == "wrong product":
+        real_product = linear_loss.logistic_hessian_vector
+
+        def wrong_product(X, d, u, c, rows=None):
+            product_w, product_b = real_product(X, d, u, c, rows)
+            return product_w * 1.001, product_b
+        monkeypatch.setattr(linear_loss, "logistic_hessian_vector", wrong_product)
+    return request.param
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_first_and_second_derivatives_match_finite_differences(kernels, intercept):
+    constants, params = op_inputs(intercept=intercept)
+    first = gradcheck(loss_of(constants), params, **FD_TOL, raise_exception=False)
+    second = gradgradcheck(loss_of(constants), params, **FD_TOL, raise_exception=False)
+    assert first == (kernels != "wrong gradient")
+    # a wrong gradient also breaks the second check (its numerical side differentiates it)
+    assert second == (kernels == "correct")
+
+
+def test_third_derivatives_match_finite_differences():
+    """The product's own derivative (the textbook formula on Tensors) against differences of
+    the fused product: d/dw of H(w) v."""
+    constants, params = op_inputs(n=17, p=3)
+    rng = np.random.default_rng(5)
+    v = [from_numpy(rng.standard_normal(p.shape)) for p in params]
+
+    def hessian_times_v(w, b):
+        g = grad(logistic_loss(*constants, w, b), [w, b], create_graph=True)
+        along = sum((gi * vi).sum() for gi, vi in zip(g, v))
+        return grad(along, [w, b], create_graph=True)
+    assert gradcheck(hessian_times_v, params, **FD_TOL)
+
+
+@needs_torch
+@pytest.mark.parametrize("intercept", [True, False])
+def test_loss_gradient_and_hessian_vector_product_match_torch(kernels, intercept):
+    """Value, gradient and H v (torch's double backward) in float64; planted errors fail."""
+    constants, params = op_inputs(n=40, p=6, intercept=intercept, seed=3)
+    rng = np.random.default_rng(4)
+    vs = [rng.standard_normal(p.shape) for p in params]
+    loss = logistic_loss(*constants, *params)
+    grads = grad(loss, list(params), create_graph=True)
+    along = sum((g * from_numpy(v)).sum() for g, v in zip(grads, vs))
+    products = grad(along, list(params))
+
+    X, y, s = (torch_tensor(c.detach().numpy()) for c in constants)
+    t_params = [torch_tensor(p.detach().numpy(), requires_grad=True) for p in params]
+    logits = X @ t_params[0] + (t_params[1] if intercept else 0)
+    t_loss = (s * torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, y, reduction="none")).sum()
+    t_grads = torch.autograd.grad(t_loss, t_params, create_graph=True)
+    t_along = sum((g * torch_tensor(v)).sum() for g, v in zip(t_grads, vs))
+    t_products = torch.autograd.grad(t_along, t_params)
+
+    def agree(ours, theirs):
+        return np.allclose(ours.detach().numpy(), theirs.detach().numpy(), **TORCH64_TOL)
+    assert agree(loss, t_loss)
+    gradients_agree = all(agree(g, t) for g, t in zip(grads, t_grads))
+    products_agree = all(agree(h, t) for h, t in zip(products, t_products))
+    assert gradients_agree == (kernels != "wrong gradient")
+    assert products_agree == (kernels != "wrong product")
+
+
+def test_the_gradient_node_reuses_the_loss_pass():
+    """Under create_graph the gradient comes from the loss's own pass (no second pass over X),
+    and each Hessian-vector product is one pass."""
+    constants, params = op_inputs()
+    calls = {"gradient": 0, "product": 0}
+    real_grad, real_product = linear_loss.logistic_loss_grad, linear_loss.logistic_hessian_vector
+
+    def counted_grad(*args, **kwargs):
+        calls["gradient"] += 1
+        return real_grad(*args, **kwargs)
+
+    def counted_product(*args, **kwargs):
+        calls["product"] += 1
+        return real_product(*args, **kwargs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(linear_loss, "logistic_loss_grad", counted_grad)
+        patch.setattr(linear_loss, "logistic_hessian_vector", counted_product)
+        loss = logistic_loss(*constants, *params)
+        grads = grad(loss, list(params), create_graph=True)
+        assert any(isinstance(n, LogisticGradient) for n in _ancestors(grads[0].grad_fn))
+        along = sum((g * g.detach()).sum() for g in grads)
+        for _ in range(3):
+            along.backward(retain_graph=True)
+    assert calls == {"gradient": 1, "product": 3}
+
+
+def _ancestors(node) -> list:
+    seen, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if current is None or current in seen:
+            continue
+        seen.append(current)
+        stack.extend(parent for parent, _ in current.next_functions)
+    return seen
+
+
+def test_constants_must_not_require_grad_and_shapes_must_fit():
+    (X, y, s), (w, b) = op_inputs()
+    with pytest.raises(ValueError, match="constants"):
+        logistic_loss(X.detach().requires_grad_(), y, s, w, b)
+    with pytest.raises(ValueError, match="do not fit"):
+        logistic_loss(X, y, s, w[:2], b)
+
+
+def test_without_grad_mode_the_loss_alone_is_computed():
+    """No gradient pass when no gradient can be asked for (the line searches' values)."""
+    (X, y, s), (w, b) = op_inputs()
+    with no_grad():
+        value = logistic_loss(X, y, s, w, b)
+    assert value.grad_fn is None
+    np.testing.assert_allclose(value.item(), logistic_loss(X, y, s, w, b).item(), rtol=1e-14)
+
+
+# ---- the estimator's solvers ---------------------------------------------------------------------
+@pytest.fixture
+def fused_from_any_size(monkeypatch):
+    """The estimator takes the fused op for every dense two-class X (not only large ones)."""
+    monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", 0)
+
+
+@pytest.mark.parametrize("threshold", [0, 80 * 5 * 8 + 1])
+def test_the_estimator_takes_the_fused_op_from_its_size_threshold(monkeypatch, threshold):
+    """Dense two-class X of at least LOSS_FUSED_MIN_BYTES: the fused op; smaller ones, sparse
+    ones and the softmax: the textbook graph."""
+    monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", threshold)
+    X = np.random.default_rng(0).standard_normal((80, 5))
+    W = from_numpy(np.zeros(5)).requires_grad_()
+    b = from_numpy(np.zeros(1)).requires_grad_()
+    names = {type(n).__name__ for n in _ancestors(
+        _Objective(X, np.arange(80) % 2, np.full(80, 1 / 80), 0.1, 2)(W, b).grad_fn)}
+    assert ("LogisticLoss" in names) == (threshold == 0)
+    assert not _Objective(X, np.arange(80) % 3, np.full(80, 1 / 80), 0.1, 3).fused
+
+
+def test_the_estimators_two_class_objective_is_the_fused_op_and_is_captured(fused_from_any_size):
+    """FlatProblem's compiled value_and_grad records the fused op (no graph break), replays it at
+    new points with eager's values, and Newton's products come from the fused kernel."""
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((80, 5))
+    y = np.arange(80) % 2
+    objective = _Objective(X, y, np.full(80, 1 / 80), 0.1, 2)
+    problem = FlatProblem(objective, [(5,), (1,)], X.dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            theta = rng.standard_normal(6)
+            value, gradient = problem.value_and_grad(theta)
+            assert value == problem.value(theta)
+    (capture,) = problem._loss_and_gradient.compiled.captures.values()
+    assert isinstance(capture, Capture)
+    assert "LogisticLoss" in str(capture) and "backward" in str(capture)
+    _, _, hessian_times = problem.newton_system(theta)
+    v = rng.standard_normal(6)
+    W, b = theta[:5], theta[5:]
+    z = X @ W + b
+    p = 1 / (1 + np.exp(-z))
+    d = p * (1 - p) / 80
+    A = np.column_stack([X, np.ones(80)])
+    expected = A.T @ (d * (A @ v)) + 0.1 * np.concatenate([v[:5], [0.0]])
+    np.testing.assert_allclose(hessian_times(v), expected, **REFERENCE64_TOL)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fits_with_the_fused_op_reach_the_same_optimum_as_the_textbook_graph(
+        fused_from_any_size, solver, dtype):
+    """Dense fits (now through the fused op) and the same data as a sparse matrix (the engine's
+    textbook graph) reach the same coefficients."""
+    scipy_sparse = pytest.importorskip("scipy.sparse", reason="the textbook path needs SciPy")
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((400, 70)).astype(dtype)  # > 64 coefficients: newton-cg
+    y = (rng.random(400) < 1 / (1 + np.exp(-X[:, 0] * 2))).astype(int)
+    weights = rng.uniform(0.5, 2, 400)
+    dense = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
+    sparse = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(
+        scipy_sparse.csr_matrix(X), y, weights)
+    assert dense.coef_.dtype == dtype
+    scale = np.abs(sparse.coef_).max()
+    tol = 1e-6 if dtype == np.float64 else 1e-3
+    np.testing.assert_allclose(dense.coef_, sparse.coef_, rtol=0, atol=tol * scale)
+    np.testing.assert_allclose(dense.intercept_, sparse.intercept_, rtol=0, atol=tol * scale)

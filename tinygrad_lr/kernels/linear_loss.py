@@ -1,0 +1,249 @@
+"""The weighted logistic loss of a linear model, its gradient and its Hessian-vector products, each
+in one blocked pass over the rows of X.
+
+For logits z = X w + b, targets y and weights s, the loss is
+L = sum_i s_i [softplus(z_i) - y_i z_i], its gradient (X' r, sum r) for the residuals
+r = s (sigmoid(z) - y), and its Hessian times a vector (u, c) is (X' t, sum t) for
+t = d (X u + c) and the curvature d = s sigmoid(z) (1 - sigmoid(z)). Written as two
+matrix-vector products, each reads all of X from memory, and where X is much larger than the
+caches those reads are the cost. So the fast kernels walk such an X (``LOSS_BLOCKED_MIN_BYTES``
+on) in blocks of rows small enough to stay in cache (``LOSS_BLOCK_BYTES``): each block is
+multiplied by the coefficients, its residuals are formed, and it is multiplied by them while
+still in cache, so X is read from memory once per gradient and once per Hessian-vector product.
+A smaller X is multiplied whole, twice (its second product reads it from cache).
+
+Each fast kernel has a plain ``*_reference`` beside it, the textbook two-pass formula that
+``tests/test_linear_loss.py`` holds it to. Products stay in X's dtype (float32 data, float32
+products); the blocks' partial sums are added in float64. The weights s are one per row, or one
+0-d weight shared by all rows (then applied to the sums rather than to every row).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_lr.kernels.elementwise import exp_neg_abs
+from tinygrad_lr.kernels.pool import new_array
+from tinygrad_lr.kernels.tuning import LOSS_BLOCK_BYTES, LOSS_BLOCKED_MIN_BYTES, POOL_MIN_BYTES
+
+
+def block_rows(X: np.ndarray) -> int:
+    """Rows per block: as many as fit in ``LOSS_BLOCK_BYTES`` of X (at least one); all of them
+    for an X under ``LOSS_BLOCKED_MIN_BYTES``, which the caches hold whole (its second product
+    reads it from cache anyway, and blocks would only add calls)."""
+    if X.nbytes < LOSS_BLOCKED_MIN_BYTES:
+        return max(1, X.shape[0])
+    return max(1, int(LOSS_BLOCK_BYTES) // max(1, X.shape[1] * X.itemsize))
+
+
+def _vector(n: int, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised vector: pooled when large (``new_array``), else plain ``np.empty``
+    (which small problems, evaluated thousands of times, take with less overhead)."""
+    return new_array((n,), dtype) if n * dtype.itemsize >= POOL_MIN_BYTES else np.empty(n, dtype)
+
+
+def _logits(X: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """z = X w + b in a fresh (large: pooled) array."""
+    z = np.matmul(X, w, out=_vector(X.shape[0], X.dtype))
+    if b is not None:
+        np.add(z, b, out=z)
+    return z
+
+
+def _loss_from_logits(z: np.ndarray, y: np.ndarray, s: np.ndarray) -> Any:
+    """sum_i s_i [softplus(z_i) - y_i z_i] = s . [log1p(e) + (1[z >= 0] - y) z] with e = e^-|z|:
+    finite for any z (e never overflows). With a shared weight: s (sum log1p(e) + z . (1[z >= 0]
+    - y))."""
+    e = exp_neg_abs(z)
+    nonnegative = z >= 0
+    np.log1p(e, out=e)
+    linear = np.subtract(nonnegative, y, out=_vector(z.shape[0], z.dtype))
+    if not s.ndim:
+        return (np.add.reduce(e, axis=None) + np.vdot(z, linear)) * s[()]
+    np.multiply(linear, z, out=linear)
+    np.add(linear, e, out=linear)
+    return s.dot(linear)
+
+
+def logistic_loss(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarray,
+                  b: np.ndarray | None) -> Any:
+    """The loss alone (no gradient): one product X w, then the loss of the logits."""
+    return _loss_from_logits(_logits(X, w, b), y, s)
+
+
+def logistic_loss_reference(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarray,
+                            b: np.ndarray | None) -> Any:
+    z = X @ w + (0 if b is None else b)
+    return np.sum(s * (np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))))
+
+
+def logistic_loss_grad(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarray,
+                       b: np.ndarray | None, rows: int | None = None
+                       ) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The loss, its gradient in w and in b (None without b) and the logits z, in one blocked
+    pass over X (blocks of ``rows`` rows, by default ``block_rows(X)``; an X of one block takes
+    the two products directly, with no blocking machinery). s: one weight per row, or a 0-d
+    array for one weight shared by all."""
+    rows = rows or block_rows(X)
+    if X.shape[0] <= rows:
+        return _loss_grad_one_block(X, y, s, w, b)
+    return _loss_grad_blocked(X, y, s, w, b, rows)
+
+
+def _loss_grad_one_block(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarray,
+                         b: np.ndarray | None
+                         ) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray]:
+    """X in cache: z = X w + b, sigmoid(z) from e = e^-|z| and the mask z >= 0 (which the loss
+    reuses), r = s (sigmoid(z) - y), X' r (a shared weight applied to the sums instead). Written
+    out call by call: small problems are evaluated thousands of times, and there the Python
+    between the NumPy calls is a good part of the cost."""
+    n, dtype = X.shape[0], X.dtype
+    pooled = n * dtype.itemsize >= POOL_MIN_BYTES  # large vectors in pooled memory
+    z = np.matmul(X, w, out=new_array((n,), dtype) if pooled else None)
+    if b is not None:
+        np.add(z, b, out=z)
+    e = np.abs(z, out=new_array((n,), dtype) if pooled else None)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    nonnegative = z >= 0
+    r = np.maximum(e, nonnegative, out=new_array((n,), dtype) if pooled else None)
+    scratch = np.add(e, 1, out=new_array((n,), dtype) if pooled else None)
+    np.divide(r, scratch, out=r)  # sigmoid(z): 1 / (1 + e) for z >= 0, e / (1 + e) below
+    np.subtract(r, y, out=r)
+    shared = not s.ndim
+    if not shared:
+        np.multiply(r, s, out=r)
+    grad_w = r.dot(X)
+    grad_b = None if b is None else np.add.reduce(r, axis=None).reshape(b.shape)
+    np.log1p(e, out=e)  # the loss: log1p(e) + (1[z >= 0] - y) z, weighted
+    np.subtract(nonnegative, y, out=scratch)
+    if shared:
+        weight = s[()]
+        loss = (np.add.reduce(e, axis=None) + np.vdot(z, scratch)) * weight
+        grad_w *= weight
+        if grad_b is not None:
+            grad_b *= weight
+    else:
+        np.multiply(scratch, z, out=scratch)
+        np.add(scratch, e, out=scratch)
+        loss = s.dot(scratch)
+    return loss, grad_w, grad_b, z
+
+
+def _loss_grad_blocked(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarray,
+                       b: np.ndarray | None, rows: int
+                       ) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The pass over blocks of ``rows`` rows. With h = (X w + b) / 2 (X times w / 2: halving is
+    exact), the residual is s sigmoid(z) - s y = (s / 2) tanh(h) + s (1/2 - y), since
+    sigmoid(z) = (1 + tanh(z / 2)) / 2: tanh never overflows, and the vectors s / 2 and
+    s (1/2 - y) are made once for all the blocks, so a block costs its two products and three
+    elementwise calls (two with a shared weight, which then scales the sums: tanh(h) + 1 - 2y).
+    The loss and the intercept's sum are computed after the pass (they need no row of X)."""
+    n, p = X.shape
+    dtype = X.dtype
+    half_w = np.multiply(w, 0.5)
+    half_b = None if b is None else np.multiply(b, 0.5)
+    h = new_array((n,), dtype)
+    r = new_array((n,), dtype)
+    if s.ndim:
+        half_s = np.multiply(s, 0.5, out=new_array((n,), dtype))
+        offset = np.subtract(0.5, y, out=new_array((n,), dtype))
+        np.multiply(offset, s, out=offset)
+    else:
+        half_s = None
+        offset = np.multiply(y, -2, out=new_array((n,), dtype))
+        np.add(offset, 1, out=offset)
+    count = -(-n // rows)
+    partial = np.empty((count, p), dtype)
+    for k in range(count):
+        start, stop = k * rows, min(n, (k + 1) * rows)
+        block = X[start:stop]
+        h_block = np.matmul(block, half_w, out=h[start:stop])
+        r_block = r[start:stop]
+        if half_b is not None:
+            np.add(h_block, half_b, out=r_block)
+            np.tanh(r_block, out=r_block)
+        else:
+            np.tanh(h_block, out=r_block)
+        if half_s is not None:
+            np.multiply(r_block, half_s[start:stop], out=r_block)
+        np.add(r_block, offset[start:stop], out=r_block)
+        np.matmul(r_block, block, out=partial[k])
+    z = np.multiply(h, 2, out=h)
+    if b is not None:
+        np.add(z, b, out=z)
+    grad_w = np.add.reduce(partial, axis=0, dtype=np.float64)
+    grad_b = None if b is None else \
+        np.asarray(np.add.reduce(r, axis=None, dtype=np.float64)).reshape(np.shape(b))
+    if half_s is None:  # the shared weight, and the 1/2 of tanh's form
+        grad_w *= 0.5 * float(s)
+        grad_b = None if b is None else grad_b * (0.5 * float(s))
+    grad_w = grad_w.astype(dtype)
+    grad_b = None if b is None else grad_b.astype(dtype)
+    return _loss_from_logits(z, y, s), grad_w, grad_b, z
+
+
+def logistic_loss_grad_reference(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarray,
+                                 b: np.ndarray | None
+                                 ) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    z = X @ w + (0 if b is None else b)
+    with np.errstate(over="ignore"):  # exp(-z) = inf where sigmoid(z) is 0: the right limit
+        r = s * (1 / (1 + np.exp(-z)) - y)
+    return (logistic_loss_reference(X, y, s, w, b), X.T @ r,
+            None if b is None else np.sum(r).reshape(np.shape(b)))
+
+
+def logistic_curvature(z: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """d = s sigmoid(z) (1 - sigmoid(z)) = s e / (1 + e)^2 with e = e^-|z| (symmetric in z, so it
+    keeps its relative accuracy where sigmoid(z) rounds to 0 or 1)."""
+    e = exp_neg_abs(z)
+    denominator = np.add(e, 1, out=new_array(z.shape, z.dtype))
+    np.multiply(denominator, denominator, out=denominator)
+    np.divide(e, denominator, out=e)
+    return np.multiply(e, s, out=e)
+
+
+def logistic_hessian_vector(X: np.ndarray, d: np.ndarray, u: np.ndarray, c: np.ndarray | None,
+                            rows: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The Hessian of the loss times (u, c) from the curvature d (`logistic_curvature`): X' t and
+    sum t for t = d (X u + c) (c None: no intercept, and no second part), in one blocked pass
+    over X (an X of one block: the two products directly)."""
+    n, p = X.shape
+    rows = rows or block_rows(X)
+    if n <= rows:
+        t = X.dot(u)
+        if c is not None:
+            np.add(t, c, out=t)
+        np.multiply(t, d, out=t)
+        return t.dot(X), None if c is None else np.add.reduce(t, axis=None).reshape(np.shape(c))
+    count = -(-n // rows)
+    partial = np.empty((count, p), X.dtype)
+    scratch = np.empty(min(rows, n), X.dtype)
+    intercept = np.zeros(count, np.float64) if c is not None else None
+    shift = None if c is None else np.asarray(c, X.dtype).reshape(())
+    for k in range(count):
+        start = k * rows
+        block = X[start:start + rows]
+        t = np.matmul(block, u, out=scratch[:block.shape[0]])
+        if shift is not None:
+            np.add(t, shift, out=t)
+        np.multiply(t, d[start:start + block.shape[0]], out=t)
+        np.matmul(t, block, out=partial[k])
+        if intercept is not None:
+            intercept[k] = np.add.reduce(t, axis=None)
+    product_w = np.add.reduce(partial, axis=0, dtype=np.float64).astype(X.dtype)
+    product_b = None if intercept is None else \
+        np.asarray(intercept.sum(), X.dtype).reshape(np.shape(c))
+    return product_w, product_b
+
+
+def logistic_hessian_vector_reference(X: np.ndarray, s: np.ndarray, w: np.ndarray,
+                                      b: np.ndarray | None, u: np.ndarray,
+                                      c: np.ndarray | None
+                                      ) -> tuple[np.ndarray, np.ndarray | None]:
+    z = X @ w + (0 if b is None else b)
+    with np.errstate(over="ignore"):  # exp(-z) = inf where sigmoid(z) is 0: the right limit
+        p = 1 / (1 + np.exp(-z))
+    t = s * p * (1 - p) * (X @ u + (0 if c is None else c))
+    return X.T @ t, None if c is None else np.sum(t).reshape(np.shape(c))

@@ -364,3 +364,52 @@ def test_newton_takes_a_small_final_step_without_a_new_system(distance):
     assert problem.values == (1 if final_step else 0)
     assert problem.systems == (1 if final_step else 2)
     assert np.isnan(gradients[-1]) == final_step
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_closed_form_softmax_products_equal_the_engines_double_backward(intercept, dtype):
+    """Newton's products for the softmax (dense X) take the objective's closed form
+    X'(s p * (U - p.U)) + alpha V: equal to the engine's double backward (weighted samples, with
+    and without intercepts; float32 to its reduction tolerance) and to finite differences of the
+    engine's gradient."""
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((70, 5)).astype(dtype)
+    y = np.arange(70) % 4
+    weights = (rng.uniform(0.5, 2, 70) / 70).astype(dtype)
+    engine = problem_of(X, y, weights, alpha=0.3, intercept=intercept)
+    closed = engine.objective.softmax_hessian_products
+    theta = rng.standard_normal(engine.size)
+    _, _, engine_times = engine.newton_system(theta)
+    times = closed(theta)
+    tolerance = (dict(rtol=1e-12, atol=1e-15) if dtype == np.float64
+                 else dict(rtol=1e-4, atol=1e-5))
+    h = 1e-6
+    for _ in range(3):
+        v = rng.standard_normal(engine.size)
+        product = times(v)
+        assert product.dtype == np.float64 and product.shape == (engine.size,)
+        np.testing.assert_allclose(product, engine_times(v), **tolerance)
+        if dtype == np.float64:
+            central = (eager_gradient(engine, theta + h * v)
+                       - eager_gradient(engine, theta - h * v)) / (2 * h)
+            np.testing.assert_allclose(product, central, rtol=1e-5, atol=1e-6)
+
+
+def test_estimator_newton_takes_the_closed_form_softmax_products():
+    """The estimator hands the softmax's closed-form products to Newton for a dense X (the
+    system is then the compiled value and gradient), none for two classes or a sparse X."""
+    rng = np.random.default_rng(22)
+    X = rng.standard_normal((30, 3))
+    model = LogisticRegression(solver="newton")
+    multi = model._flat_problem(_Objective(X, np.arange(30) % 3, np.full(30, 1 / 30), 0.1, 3),
+                                model._new_params(X, 3))
+    assert multi.hessian_products == multi.objective.softmax_hessian_products
+    binary = model._flat_problem(_Objective(X, np.arange(30) % 2, np.full(30, 1 / 30), 0.1, 2),
+                                 model._new_params(X, 2))
+    assert binary.hessian_products is None
+    scipy_sparse = pytest.importorskip("scipy.sparse", reason="a sparse X needs SciPy")
+    sparse = model._flat_problem(
+        _Objective(scipy_sparse.csr_matrix(X), np.arange(30) % 3, np.full(30, 1 / 30), 0.1, 3),
+        model._new_params(X, 3))
+    assert sparse.hessian_products is None

@@ -313,27 +313,6 @@ class Tensor:
         """A copy with its own memory; gradients flow back to ``self``."""
         return Clone.apply(self)
 
-    def clamp(self, min: Any = None, max: Any = None) -> "Tensor":
-        """Clip values to [min, max]; tensor bounds use maximum/minimum."""
-        if min is None and max is None:
-            raise RuntimeError("clamp: at least one of min and max must be given")
-        if isinstance(min, Tensor) or isinstance(max, Tensor):
-            out = self if min is None else Tensor.maximum(self, min)
-            return out if max is None else Tensor.minimum(out, max)
-        if scalar_category(min) == 2 or scalar_category(max) == 2:
-            return Clamp.apply(as_float(self), low=min, high=max)
-        return Clamp.apply(self, low=min, high=max)
-
-    clip = clamp
-
-    def maximum(self, other: Any) -> "Tensor":
-        """Elementwise maximum, broadcasting."""
-        return Maximum.apply(*coerce(self, other))
-
-    def minimum(self, other: Any) -> "Tensor":
-        """Elementwise minimum, broadcasting."""
-        return Minimum.apply(*coerce(self, other))
-
     def _cast(self, dtype: np.dtype) -> "Tensor":
         """Convert to ``dtype``; differentiable between float dtypes, a constant otherwise."""
         if dtype == self._data.dtype:
@@ -443,7 +422,7 @@ def softplus(input: Any) -> Tensor:
 # The rules and the engine import Tensor, so they are imported once it exists; importing the ops
 # package also installs the op catalogue and the in-place methods onto Tensor.
 from tinygrad_lr.autograd import engine  # noqa: E402
-from tinygrad_lr.ops.rules import (Abs, Add, Cast, Clamp, Clone, Div, Exp, Expand,  # noqa: E402
-                                   Index, Log, MatMul, Maximum, Mean, Minimum, Mul, Neg, Permute,
-                                   Pow, PowScalar, Relu, Reshape, RPowScalar, Sigmoid, Softplus,
-                                   Sqrt, Sub, Sum, Tanh, Where)
+from tinygrad_lr.ops.rules import (Abs, Add, Cast, Clone, Div, Exp, Expand, Index,  # noqa: E402
+                                   Log, MatMul, Mean, Mul, Neg, Permute, Pow, PowScalar, Relu,
+                                   Reshape, RPowScalar, Sigmoid, Softplus, Sqrt, Sub, Sum, Tanh,
+                                   Where)

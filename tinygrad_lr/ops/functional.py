@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lr.ops.catalogue.bounds import clamp, clip, maximum, minimum
 from tinygrad_lr.ops.catalogue.losses import LogSoftmax
 from tinygrad_lr.ops.rules import BinaryCrossEntropyWithLogits
 from tinygrad_lr.tensor import Tensor, softplus, where
@@ -14,8 +15,6 @@ add, sub, mul, div, pow, matmul = Tensor.add, Tensor.sub, Tensor.mul, Tensor.div
     Tensor.matmul
 neg, abs, exp, log, sqrt = Tensor.neg, Tensor.abs, Tensor.exp, Tensor.log, Tensor.sqrt
 sigmoid, tanh, relu, clone = Tensor.sigmoid, Tensor.tanh, Tensor.relu, Tensor.clone
-clamp = clip = Tensor.clamp
-maximum, minimum = Tensor.maximum, Tensor.minimum
 sum, mean = Tensor.sum, Tensor.mean
 reshape, permute, broadcast_to = Tensor.reshape, Tensor.permute, Tensor.broadcast_to
 

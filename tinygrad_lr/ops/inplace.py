@@ -169,8 +169,7 @@ _VARIANTS = {
     "add_": Tensor.add, "sub_": Tensor.sub, "mul_": Tensor.mul, "div_": Tensor.div,
     "pow_": Tensor.pow, "neg_": Tensor.neg, "abs_": Tensor.abs, "exp_": Tensor.exp,
     "log_": Tensor.log, "sqrt_": Tensor.sqrt, "sigmoid_": Tensor.sigmoid, "tanh_": Tensor.tanh,
-    "relu_": Tensor.relu, "clamp_": Tensor.clamp, "clip_": Tensor.clamp,
-    "maximum_": Tensor.maximum, "minimum_": Tensor.minimum, "__iadd__": Tensor.add,
+    "relu_": Tensor.relu, "__iadd__": Tensor.add,
     "__isub__": Tensor.sub, "__imul__": Tensor.mul, "__itruediv__": Tensor.div,
     "__ipow__": Tensor.pow,
 }

@@ -5,15 +5,15 @@ gradient ``g`` to one gradient per input, written with operators and ``xp.*`` on
 rule runs on arrays (``xp`` = :class:`~tinygrad_lr.ops.arrays.ArrayOps`) and, under
 ``create_graph=True``, on Tensors (``xp`` = :class:`TensorOps`), which makes every derivative
 differentiable again. A rule returns gradients of the broadcast shape (the engine sums them back)
-and None where ``self.needs`` says an input needs none. ``reads`` and ``saves_output`` declare the values a rule reads, so that
-backward can refuse values changed in place since (see ``Function``).
+and None where ``self.needs`` says an input needs none. ``reads`` and ``saves_output`` declare the
+values a rule reads, so that backward can refuse values changed in place since (see ``Function``).
 
-More ops (trigonometry, rounding, linear algebra, sorting, extra reductions and losses) are in the
-op catalogue, :mod:`tinygrad_lr.ops.catalogue`, written in the same pattern.
+More ops (maximum, minimum and clamp, trigonometry, rounding, linear algebra, sorting, extra
+reductions, the multiclass and other losses) are in the op catalogue,
+:mod:`tinygrad_lr.ops.catalogue`, written in the same pattern.
 """
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable
 
 import numpy as np
@@ -182,47 +182,6 @@ class RPowScalar(Function):
 
     def backward(self, g, xp, x):
         return g * self.result(xp) * float(np.log(self.base))
-
-
-class Maximum(Function):
-    """Elementwise max; at ties the gradient is split equally, as in PyTorch."""
-    __slots__ = ()
-    on_scalars = True
-    wins = staticmethod(operator.gt)  # where the first operand alone is the result
-
-    def forward(self, x, y):
-        return np.maximum(x, y)
-
-    def backward(self, g, xp, x, y):
-        tie = g * (x == y) * 0.5
-        return (g * self.wins(x, y) + tie if self.needs[0] else None,
-                g * self.wins(y, x) + tie if self.needs[1] else None)
-
-
-class Minimum(Maximum):
-    """Elementwise min; at ties the gradient is split equally, as in PyTorch."""
-    __slots__ = ()
-    wins = staticmethod(operator.lt)
-
-    def forward(self, x, y):
-        return np.minimum(x, y)
-
-
-class Clamp(Function):
-    """Clip to [low, high]; the gradient passes where low <= x <= high, as in PyTorch."""
-    __slots__ = ("low", "high")
-    on_scalars = True
-
-    def __init__(self, low: Any, high: Any) -> None:
-        self.low, self.high = low, high
-
-    def forward(self, x):
-        return np.clip(x, self.low, self.high)
-
-    def backward(self, g, xp, x):
-        if self.low is not None:
-            g = g * (x >= self.low)
-        return g if self.high is None else g * (x <= self.high)
 
 
 class Where(Function):

@@ -3,6 +3,7 @@
 methods when the package loads. Not part of the reference layer's line budget: the lesson is
 ``tensor.py``, ``autograd/function.py``, ``autograd/engine.py`` and ``ops/rules.py``.
 
+- :mod:`.bounds`: maximum, minimum, clamp/clip;
 - :mod:`.pointwise`: log1p, logsigmoid, trigonometry, erf, reciprocals, rounding;
 - :mod:`.reductions`: var/std, prod, amax/amin, max/min with indices, argmax/argmin, logsumexp;
 - :mod:`.shape`: flatten, squeeze, unsqueeze, transpose, cat, stack;
@@ -15,8 +16,8 @@ methods when the package loads. Not part of the reference layer's line budget: t
 - :mod:`.conveniences`: PyTorch's Tensor helpers (view_as, new_*, masked_fill, repeat, split...);
 - :mod:`.conversions`: dtype and device conversions and the Python number protocols.
 """
-from tinygrad_lr.ops.catalogue import (conversions, conveniences, linalg, logical, losses,
+from tinygrad_lr.ops.catalogue import (bounds, conversions, conveniences, linalg, logical, losses,
                                        pointwise, reductions, shape, sorting, sparse)
 
-__all__ = ["conversions", "conveniences", "linalg", "logical", "losses", "pointwise",
+__all__ = ["bounds", "conversions", "conveniences", "linalg", "logical", "losses", "pointwise",
            "reductions", "shape", "sorting", "sparse"]

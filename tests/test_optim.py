@@ -893,3 +893,23 @@ def test_fused_update_is_what_step_runs(name: str) -> None:
                 np.testing.assert_array_equal(eager[key], by_hand[key], err_msg=key)
         else:
             np.testing.assert_array_equal(eager, by_hand)
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_state_buffers_and_scratch_start_on_a_cache_line(name: str) -> None:
+    """State buffers (made at the first step or loaded) and the work arrays start on a multiple
+    of ``ALIGNMENT`` bytes, which NumPy's own large arrays (16 bytes into a page) do not."""
+    from tinygrad_lr.kernels.tuning import ALIGNMENT
+
+    def address(a: np.ndarray) -> int:
+        return a.__array_interface__["data"][0]
+    p = tl.tensor(np.ones(100_003, dtype=np.float32), requires_grad=True)
+    p.grad = tl.ones(100_003)
+    opt = FUSED[name]([p])
+    opt.step()
+    arrays = [v.numpy() for v in opt.state[p].values() if isinstance(v, tl.Tensor)]
+    arrays += opt.fused_update().scratch(p.detach().numpy())
+    opt.load_state_dict(opt.state_dict())
+    arrays += [v.numpy() for v in opt.state[p].values() if isinstance(v, tl.Tensor)]
+    assert arrays and all(address(a) % ALIGNMENT == 0 for a in arrays)
+    opt.step()  # the loaded buffers are used as before

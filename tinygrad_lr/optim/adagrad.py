@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.optim.optimizer import (Optimizer, ParamsT, check_nonnegative, effective_grad,
+                                         state_buffer)
 from tinygrad_lr.tensor import Tensor
 
 
@@ -61,8 +61,7 @@ class Adagrad(Optimizer):
     def _init_state(param: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["sum"] = from_numpy(np.full(param.shape, group["initial_accumulator_value"],
-                                                dtype=param.dtype))
+            state["sum"] = state_buffer(param, group["initial_accumulator_value"])
 
     _kernel = staticmethod(_adagrad_kernel)
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.optim.optimizer import (Optimizer, ParamsT, check_nonnegative, check_real,
-                                       effective_grad)
+                                         effective_grad, state_buffer)
 from tinygrad_lr.tensor import Tensor
 
 
@@ -95,10 +94,10 @@ class Adam(Optimizer):
         ``_adam_kernel``) and AdamW's decay as a shrink factor of the parameter."""
         if not state:
             state["step"] = 0
-            state["exp_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
-            state["exp_avg_sq"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
+            state["exp_avg"] = state_buffer(param)
+            state["exp_avg_sq"] = state_buffer(param)
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
-            state["max_exp_avg_sq"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
+            state["max_exp_avg_sq"] = state_buffer(param)
         state["step"] += 1
         step = state["step"]
         lr, eps = float(group["lr"]), float(group["eps"])

@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.optim.optimizer import (Optimizer, ParamsT, check_nonnegative, effective_grad,
+                                         state_buffer)
 from tinygrad_lr.tensor import Tensor
 
 
@@ -101,12 +101,12 @@ class RMSprop(Optimizer):
         kernel's scalars."""
         if not state:
             state["step"] = 0
-            state["square_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
+            state["square_avg"] = state_buffer(param)
         momentum = float(group["momentum"])
         if momentum > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
+            state["momentum_buffer"] = state_buffer(param)
         if group["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = from_numpy(np.zeros(param.shape, dtype=param.dtype))
+            state["grad_avg"] = state_buffer(param)
         state["step"] += 1
         return (float(group["lr"]), float(group["alpha"]), float(group["eps"]),
                 float(group["weight_decay"]), momentum, bool(group["maximize"]))

@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.optim.optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from tinygrad_lr.optim.optimizer import (Optimizer, ParamsT, check_nonnegative, effective_grad,
+                                         state_buffer)
 from tinygrad_lr.tensor import Tensor
 
 
@@ -87,7 +87,7 @@ class SGD(Optimizer):
         momentum = float(group["momentum"])
         first = momentum != 0 and state.get("momentum_buffer") is None
         if first:
-            state["momentum_buffer"] = from_numpy(np.empty(param.shape, dtype=param.dtype))
+            state["momentum_buffer"] = state_buffer(param, None)
         return (float(group["lr"]), momentum, float(group["dampening"]),
                 float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]),
                 first)

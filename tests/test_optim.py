@@ -728,17 +728,19 @@ def test_centered_rmsprop_trajectory_follows_pytorch_for_150_steps(alpha: float,
 
 # ---- the textbook updates beside the fused kernels ---------------------------------------------
 def _kernel_and_textbook(kernel, textbook, arrays: list, scalars: tuple, buffers: int = 2,
-                         tolerance: dict | None = None, later_grads: tuple = ()):
+                         tolerance: dict | None = None, later_grads: tuple = (),
+                         kernel_only: tuple = ()):
     """Run the kernel (with its work buffers) and the textbook update on copies of ``arrays``
     (``arrays[1]`` is the gradient), then a step for each of ``later_grads``; the results must be
     equal bit for bit, or within ``tolerance`` for a kernel that regroups the textbook's
-    arithmetic."""
+    arithmetic. ``kernel_only``: the kernel's last scalars, which choose how it schedules its
+    passes (the textbook has no such choice)."""
     fused = [None if a is None else a.copy() for a in arrays]
     plain = [None if a is None else a.copy() for a in arrays]
     work = [np.empty_like(arrays[0]) for _ in range(buffers)]
     for grad in (arrays[1], *later_grads):
         fused[1] = plain[1] = grad
-        kernel(*fused, *work, *scalars)
+        kernel(*fused, *work, *scalars, *kernel_only)
         textbook(*plain, *scalars)
     for k, (a, b) in enumerate(zip(fused, plain)):
         if a is None:
@@ -757,20 +759,33 @@ def _arrays(count: int, positive: tuple[int, ...] = ()) -> list[np.ndarray]:
             for i in range(count)]
 
 
+@pytest.mark.parametrize("in_buffer", [True, False])
 @pytest.mark.parametrize("lr, momentum, dampening, weight_decay, nesterov, maximize, first", [
     (0.05, 0.0, 0.0, 0.0, False, False, False), (0.05, 0.9, 0.0, 0.1, True, True, False),
     (0.05, 0.9, 0.3, 0.0, False, False, False), (0.05, 0.9, 0.3, 0.2, False, True, True),
     (2.0, 0.9, 0.0, 0.0, False, False, False), (0.0, 0.9, 0.0, 0.0, False, False, False)])
 def test_sgd_kernel_is_the_textbook_update(lr, momentum, dampening, weight_decay, nesterov,
-                                           maximize, first) -> None:
-    """Bit for bit, except where the kernel scales the momentum buffer by lr and back (momentum
-    without Nesterov, 0 < lr <= 1): there the buffer may differ by a rounding."""
+                                           maximize, first, in_buffer) -> None:
+    """Bit for bit, except where the kernel scales the momentum buffer by lr and back (a large
+    parameter, momentum without Nesterov, 0 < lr <= 1): there the buffer may differ by a
+    rounding."""
     from tinygrad_lr.optim.sgd import _sgd_kernel, sgd_update
     param, grad, buf = _arrays(3)
-    regrouped = momentum != 0 and not nesterov and 0 < lr <= 1
+    regrouped = in_buffer and momentum != 0 and not nesterov and 0 < lr <= 1
     _kernel_and_textbook(_sgd_kernel, sgd_update, [param, grad, buf if momentum else None],
                          (lr, momentum, dampening, weight_decay, nesterov, maximize, first),
-                         tolerance=TORCH64_TOL if regrouped else None)
+                         tolerance=TORCH64_TOL if regrouped else None, kernel_only=(in_buffer,))
+
+
+def test_sgd_scales_the_buffer_in_place_only_for_large_parameters() -> None:
+    """The choice goes by the whole parameter's bytes (its slices on threads all follow it)."""
+    from tinygrad_lr.kernels.tuning import SGD_SCALE_IN_BUFFER_MIN_BYTES
+    for elements, expected in ((SGD_SCALE_IN_BUFFER_MIN_BYTES // 4, True),
+                               (SGD_SCALE_IN_BUFFER_MIN_BYTES // 4 - 1, False)):
+        p = tl.zeros(elements, dtype=tl.float32, requires_grad=True)
+        opt = optim.SGD([p], lr=0.1, momentum=0.9)
+        *_, in_buffer = opt.fused_update().advance(p, opt.param_groups[0], opt.state[p])
+        assert in_buffer is expected
 
 
 @pytest.mark.parametrize("momentum, dampening, weight_decay, maximize", [
@@ -787,7 +802,8 @@ def test_sgd_kernel_follows_the_textbook_over_a_float32_run(momentum, dampening,
     buf = np.zeros(1000, dtype=np.float32)
     _kernel_and_textbook(_sgd_kernel, sgd_update, [param, grads[0], buf],
                          (1e-3, momentum, dampening, weight_decay, False, maximize, False),
-                         tolerance=F32_REDUCTION_TOL, later_grads=tuple(grads[1:]))
+                         tolerance=F32_REDUCTION_TOL, later_grads=tuple(grads[1:]),
+                         kernel_only=(True,))
 
 
 @pytest.mark.parametrize("alpha, weight_decay, momentum, centered, maximize", [

@@ -49,3 +49,7 @@ DEFAULT_MAX_THREADS = max(1, _setting("DEFAULT_MAX_THREADS", 4))
 # large arrays start 16 bytes into a page, and then every other vector load of a pass straddles
 # two cache lines.
 ALIGNMENT = max(1, _setting("ALIGNMENT", 64))
+# SGD with momentum forms lr * buffer in the momentum buffer itself, one pass more but none into
+# the scratch array, for parameters of at least this many bytes; smaller ones (in the caches) take
+# four passes, one NumPy call fewer.
+SGD_SCALE_IN_BUFFER_MIN_BYTES = _setting("SGD_SCALE_IN_BUFFER_MIN_BYTES", 1 << 18)

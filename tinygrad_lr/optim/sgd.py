@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_lr.kernels.tuning import SGD_SCALE_IN_BUFFER_MIN_BYTES
 from tinygrad_lr.optim.optimizer import (Optimizer, ParamsT, check_nonnegative, effective_grad,
                                          state_buffer)
 from tinygrad_lr.tensor import Tensor
@@ -28,15 +29,17 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, lr: 
 
 def _sgd_kernel(param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, work: np.ndarray,
                 scratch: np.ndarray, lr: float, momentum: float, dampening: float,
-                weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:
+                weight_decay: float, nesterov: bool, maximize: bool, first: bool,
+                in_buffer: bool) -> None:
     """One SGD step in place; ``buf`` is the momentum buffer (None without momentum), filled with
     the gradient on the ``first`` step (dampening does not apply to it).
 
-    With momentum (not Nesterov) and ``0 < lr <= 1``, ``lr * buf`` is formed in ``buf`` itself
-    and scaled back by ``1 / lr`` after the parameter update: five in-place passes, faster than
-    four with one into the scratch array (benchmarks/SPEED_LOG.md). The buffer then differs from
-    the textbook's by a rounding per step, which its decay by ``momentum`` keeps from adding up;
-    ``lr <= 1`` keeps ``lr * buf`` from overflowing."""
+    With momentum (not Nesterov), ``in_buffer`` (a parameter beyond the caches) and
+    ``0 < lr <= 1``, ``lr * buf`` is formed in ``buf`` itself and scaled back by ``1 / lr`` after
+    the parameter update: five in-place passes, faster there than four with one into the scratch
+    array (benchmarks/SPEED_LOG.md); a small parameter takes the four, one NumPy call fewer. The
+    buffer then differs from the textbook's by a rounding per step, which its decay by
+    ``momentum`` keeps from adding up; ``lr <= 1`` keeps ``lr * buf`` from overflowing."""
     d = effective_grad(param, grad, weight_decay, maximize, work)
     if buf is not None:
         if first:
@@ -47,7 +50,7 @@ def _sgd_kernel(param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, wor
             np.add(buf, damped, out=buf)
         if nesterov:
             d = np.add(d, np.multiply(buf, momentum, out=scratch), out=scratch)
-        elif 0 < lr <= 1:
+        elif in_buffer and 0 < lr <= 1:
             np.subtract(param, np.multiply(buf, lr, out=buf), out=param)
             np.multiply(buf, 1 / lr, out=buf)
             return
@@ -83,11 +86,13 @@ class SGD(Optimizer):
 
     def _advance(self, param: Tensor, group: dict[str, Any], state: dict[str, Any]) -> tuple:
         """The kernel's scalars; with momentum, the buffer is made on the first step (``first``:
-        the kernel fills it with the gradient)."""
+        the kernel fills it with the gradient). Whether the kernel scales the buffer in place
+        goes by the whole parameter's size, so that the slices of a large one on threads all
+        do."""
         momentum = float(group["momentum"])
         first = momentum != 0 and state.get("momentum_buffer") is None
         if first:
             state["momentum_buffer"] = state_buffer(param, None)
         return (float(group["lr"]), momentum, float(group["dampening"]),
                 float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]),
-                first)
+                first, param._data.nbytes >= SGD_SCALE_IN_BUFFER_MIN_BYTES)

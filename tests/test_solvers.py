@@ -413,3 +413,27 @@ def test_estimator_newton_takes_the_closed_form_softmax_products():
         _Objective(scipy_sparse.csr_matrix(X), np.arange(30) % 3, np.full(30, 1 / 30), 0.1, 3),
         model._new_params(X, 3))
     assert sparse.hessian_products is None
+
+
+def test_newton_with_the_whole_hessian_evaluates_eagerly():
+    """Newton's full-Hessian steps (two classes, few coefficients) take about ten evaluations, too
+    few for a capture to pay: the objective runs eagerly (no capture is made), with the same fit
+    as through a capture."""
+    from tinygrad_lr.linear_model._solvers import newton
+    rng = np.random.default_rng(23)
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] + rng.standard_normal(60) > 0).astype(int)
+    fits = []
+    for eager in (True, False):
+        problem = problem_of(X, y)
+        problem.hessian = problem.objective.binary_hessian
+        if not eager:  # keep the capture, as newton did before evaluating eagerly
+            problem.evaluate_eagerly = lambda: None
+        fits.append(newton(problem, np.zeros(problem.size), 50, 1e-8, lambda *report: None,
+                           full_hessian=True))
+        captures = list(problem._loss_and_gradient.compiled.captures.values()) \
+            if hasattr(problem._loss_and_gradient, "compiled") else []
+        assert captures == [] if eager else isinstance(captures[0], Capture)
+    (theta, curve, converged), (captured_theta, captured_curve, _) = fits
+    assert converged and curve == captured_curve
+    np.testing.assert_array_equal(theta, captured_theta)

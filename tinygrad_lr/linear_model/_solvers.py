@@ -129,6 +129,13 @@ class FlatProblem:
         loss.backward()
         return loss
 
+    def evaluate_eagerly(self) -> None:
+        """Run the objective and its gradient eagerly from now on, never capturing them: for a
+        solver that evaluates them a few times only (Newton with the whole Hessian: about ten),
+        where the capture costs more than its replays save (benchmarks/SPEED_LOG.md, issue 15
+        solvers)."""
+        self._loss_and_gradient = self._forward_backward
+
     def _load(self, theta: np.ndarray) -> None:
         np.copyto(self.buffer, theta, casting="same_kind")
 
@@ -476,6 +483,8 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
             return (*problem.value_and_grad(point), None)
         return problem.newton_system(point)
 
+    if full_hessian:
+        problem.evaluate_eagerly()
     theta = theta.astype(np.float64)
     # The preconditioner's pairs are optional: within LBFGS_MEMORY only (none for a huge P).
     capacity = 0 if full_hessian else _pair_capacity(theta.size, at_least=0)

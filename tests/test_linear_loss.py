@@ -4,6 +4,9 @@ two-pass references, the op's derivatives to third order against finite differen
 by tl.compile, Newton's products through it)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -325,20 +328,36 @@ def test_the_estimators_two_class_objective_is_the_fused_op_and_is_captured(fuse
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_fits_with_the_fused_op_reach_the_same_optimum_as_the_textbook_graph(
-        fused_from_any_size, solver, dtype):
-    """Dense fits (now through the fused op) and the same data as a sparse matrix (the engine's
-    textbook graph) reach the same coefficients."""
-    scipy_sparse = pytest.importorskip("scipy.sparse", reason="the textbook path needs SciPy")
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("blocked", [False, True])
+def test_fits_with_the_fused_op_reach_the_textbook_graphs_optimum(monkeypatch, solver, dtype,
+                                                                 weighted, blocked):
+    """Fits through the fused op (X whole, or in blocks of 13 rows: the tanh form) reach the
+    coefficients of fits through the engine's textbook graph (the op's threshold raised); equal
+    weights (one shared weight) or not; newton-cg's products (more than 64 coefficients)."""
     rng = np.random.default_rng(10)
-    X = rng.standard_normal((400, 70)).astype(dtype)  # > 64 coefficients: newton-cg
+    X = rng.standard_normal((400, 70)).astype(dtype)
     y = (rng.random(400) < 1 / (1 + np.exp(-X[:, 0] * 2))).astype(int)
-    weights = rng.uniform(0.5, 2, 400)
-    dense = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
-    sparse = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(
-        scipy_sparse.csr_matrix(X), y, weights)
-    assert dense.coef_.dtype == dtype
-    scale = np.abs(sparse.coef_).max()
+    weights = rng.uniform(0.5, 2, 400) if weighted else None
+    monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", 2**62)
+    textbook = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
+    monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", 0)
+    if blocked:
+        monkeypatch.setattr(linear_loss, "LOSS_BLOCKED_MIN_BYTES", 0)
+        monkeypatch.setattr(linear_loss, "LOSS_BLOCK_BYTES", 13 * 70 * X.itemsize)
+    fused = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
+    assert fused.coef_.dtype == dtype
+    scale = np.abs(textbook.coef_).max()
     tol = 1e-6 if dtype == np.float64 else 1e-3
-    np.testing.assert_allclose(dense.coef_, sparse.coef_, rtol=0, atol=tol * scale)
-    np.testing.assert_allclose(dense.intercept_, sparse.intercept_, rtol=0, atol=tol * scale)
+    np.testing.assert_allclose(fused.coef_, textbook.coef_, rtol=0, atol=tol * scale)
+    np.testing.assert_allclose(fused.intercept_, textbook.intercept_, rtol=0, atol=tol * scale)
+
+
+def test_block_size_is_read_from_the_environment():
+    code = ("from tinygrad_lr.kernels import tuning; print(tuning.LOSS_BLOCK_BYTES, "
+            "tuning.LOSS_BLOCKED_MIN_BYTES, tuning.LOSS_FUSED_MIN_BYTES)")
+    env = dict(os.environ, TINYGRAD_LR_LOSS_BLOCK_BYTES="4096",
+               TINYGRAD_LR_LOSS_BLOCKED_MIN_BYTES="0", TINYGRAD_LR_LOSS_FUSED_MIN_BYTES="7")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["4096", "0", "7"]

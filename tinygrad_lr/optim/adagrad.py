@@ -26,9 +26,9 @@ def _adagrad_kernel(param: np.ndarray, grad: np.ndarray, total: np.ndarray, work
                     maximize: bool) -> None:
     """One Adagrad step in place with the decayed learning rate ``lr``; ``total`` sums ``g**2``."""
     d = effective_grad(param, grad, weight_decay, maximize, work)
-    np.add(total, np.multiply(d, d, out=scratch), out=total)
+    total += np.multiply(d, d, out=scratch)
     std = np.add(np.sqrt(total, out=scratch), eps, out=scratch)
-    np.subtract(param, np.multiply(np.divide(d, std, out=scratch), lr, out=scratch), out=param)
+    param -= np.multiply(np.divide(d, std, out=scratch), lr, out=scratch)
 
 
 class Adagrad(Optimizer):

@@ -43,20 +43,17 @@ def _adam_kernel(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_a
     ``step_size * m / (sqrt(v) + eps)`` equals ``lr * m_hat / (sqrt(v_hat) + eps)`` with one pass
     fewer; ``shrink = 1 - lr * weight_decay`` for AdamW, 1 otherwise."""
     if shrink != 1:
-        np.multiply(param, shrink, out=param)
+        param *= shrink
     d = effective_grad(param, grad, weight_decay, maximize, work)
     # m += (1 - beta1) (d - m): PyTorch's lerp, a scalar operand fewer than beta1 m + (1 - beta1) d
-    np.add(exp_avg, np.multiply(np.subtract(d, exp_avg, out=scratch), 1 - beta1, out=scratch),
-           out=exp_avg)
-    np.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-    np.add(exp_avg_sq, np.multiply(np.multiply(d, d, out=scratch), 1 - beta2, out=scratch),
-           out=exp_avg_sq)
+    exp_avg += np.multiply(np.subtract(d, exp_avg, out=scratch), 1 - beta1, out=scratch)
+    exp_avg_sq *= beta2
+    exp_avg_sq += np.multiply(np.multiply(d, d, out=scratch), 1 - beta2, out=scratch)
     second = exp_avg_sq
     if max_exp_avg_sq is not None:
         second = np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
     denom = np.add(np.sqrt(second, out=scratch), eps, out=scratch)
-    np.subtract(param, np.multiply(np.divide(exp_avg, denom, out=scratch), step_size, out=scratch),
-                out=param)
+    param -= np.multiply(np.divide(exp_avg, denom, out=scratch), step_size, out=scratch)
 
 
 class Adam(Optimizer):

@@ -48,13 +48,13 @@ def _rmsprop_kernel(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
     a rounding or two from the textbook's; tests hold the two within the optimizer tolerance."""
     d = effective_grad(param, grad, weight_decay, maximize, work)
     squared = np.multiply(np.square(d, out=scratch), 1 - alpha, out=scratch)
-    np.multiply(square_avg, alpha, out=square_avg)
-    np.add(square_avg, squared, out=square_avg)
+    square_avg *= alpha
+    square_avg += squared
     if grad_avg is not None:  # grad_avg.lerp_(d, 1 - alpha), rounded as PyTorch's lerp
         weight = 1 - alpha
         difference = np.subtract(d, grad_avg, out=scratch)
         if weight < 0.5:
-            np.add(grad_avg, np.multiply(difference, weight, out=scratch), out=grad_avg)
+            grad_avg += np.multiply(difference, weight, out=scratch)
         else:
             np.subtract(d, np.multiply(difference, 1 - weight, out=scratch), out=grad_avg)
         square_mean = np.multiply(grad_avg, grad_avg, out=scratch)
@@ -62,14 +62,14 @@ def _rmsprop_kernel(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
         avg = np.sqrt(variance, out=scratch)
     else:
         avg = np.sqrt(square_avg, out=scratch)
-    np.add(avg, eps, out=avg)
+    avg += eps
     ratio = np.divide(d, avg, out=avg)
     if buf is not None:  # buf.mul_(momentum).addcdiv_(d, avg); param.add_(buf, alpha=-lr)
-        np.multiply(buf, momentum, out=buf)
-        np.add(buf, ratio, out=buf)
-        np.subtract(param, np.multiply(buf, lr, out=scratch), out=param)
+        buf *= momentum
+        buf += ratio
+        param -= np.multiply(buf, lr, out=scratch)
     else:  # param.addcdiv_(d, avg, value=-lr)
-        np.subtract(param, np.multiply(ratio, lr, out=ratio), out=param)
+        param -= np.multiply(ratio, lr, out=ratio)
 
 
 class RMSprop(Optimizer):

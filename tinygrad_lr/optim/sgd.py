@@ -45,18 +45,18 @@ def _sgd_kernel(param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, wor
         if first:
             np.copyto(buf, d)
         else:
-            np.multiply(buf, momentum, out=buf)
+            buf *= momentum
             damped = d if dampening == 0 else np.multiply(d, 1 - dampening, out=scratch)
-            np.add(buf, damped, out=buf)
+            buf += damped
         if nesterov:
             d = np.add(d, np.multiply(buf, momentum, out=scratch), out=scratch)
         elif in_buffer and 0 < lr <= 1:
-            np.subtract(param, np.multiply(buf, lr, out=buf), out=param)
-            np.multiply(buf, 1 / lr, out=buf)
+            param -= np.multiply(buf, lr, out=buf)
+            buf *= 1 / lr
             return
         else:
             d = buf
-    np.subtract(param, np.multiply(d, lr, out=scratch), out=param)
+    param -= np.multiply(d, lr, out=scratch)
 
 
 class SGD(Optimizer):

@@ -326,6 +326,26 @@ def test_the_estimators_two_class_objective_is_the_fused_op_and_is_captured(fuse
     np.testing.assert_allclose(hessian_times(v), expected, **REFERENCE64_TOL)
 
 
+def test_estimator_lbfgs_fit_replays_one_capture_of_the_fused_op(fused_from_any_size,
+                                                                 monkeypatch):
+    """A whole lbfgs fit evaluates the objective through one capture of the fused op (no graph
+    break, which would leave an eager marker instead of a Capture). (Newton-CG's systems are
+    double-backward graphs, recorded eagerly by design.)"""
+    problems = []
+    real = LogisticRegression._flat_problem
+
+    def recorded(self, objective, params):
+        problems.append(real(self, objective, params))
+        return problems[-1]
+    monkeypatch.setattr(LogisticRegression, "_flat_problem", recorded)
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((300, 70))
+    LogisticRegression(tol=1e-6).fit(X, rng.random(300) < 0.5)
+    (problem,) = problems
+    (capture,) = problem._loss_and_gradient.compiled.captures.values()
+    assert isinstance(capture, Capture) and "LogisticLoss" in str(capture)
+
+
 @pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])

@@ -270,6 +270,15 @@ def _needed_slots(spec: Any, found: set[int]) -> set[int]:
 
 
 # ---- recording -----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
+def _global_name(hint: str) -> tuple[str, bool]:
+    """``hint`` as a name of a replay's globals (each character other than a letter or a digit
+    made ``_``), and whether that name may be used as it is (an identifier, not a keyword nor a
+    replay's temporary). Remembered: captures name the same things again and again."""
+    name = "".join(c if c.isalnum() else "_" for c in hint).strip("_") or "value"
+    return name, name.isidentifier() and not keyword.iskeyword(name) and name not in _TEMPORARIES
+
+
 class _Recorder:
     """Collects the kernels of one capture; its methods are called by the swapped-in hooks.
 
@@ -333,9 +342,8 @@ class _Recorder:
         if name is not None:
             return name
         namespace = self.capture.namespace
-        name = "".join(c if c.isalnum() else "_" for c in hint).strip("_") or "value"
-        if name in namespace or name in self.taken or name in _TEMPORARIES \
-                or not name.isidentifier() or keyword.iskeyword(name):
+        name, usable = _global_name(hint)
+        if not usable or name in namespace or name in self.taken:
             name = f"{name}_{len(namespace)}"
         namespace[name] = value
         self.global_names[id(value)] = name
@@ -800,7 +808,19 @@ def _number(rec: _Recorder, value: int, dtype: np.dtype) -> str:
     """The replay's name for a 0-d array holding the small integer ``value`` in ``dtype``: an
     operand NumPy takes faster than the Python number, with the same result (``value`` is exact
     in ``dtype``, which a Python number operand is cast to)."""
-    return rec.glob(np.array(value, dtype=dtype), f"{dtype.name}_{value}")
+    return rec.glob(np.array(value, dtype=dtype), f"{_dtype_name(dtype)}_{value}")
+
+
+_DTYPE_NAMES: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    """``str(dtype)`` (``float64``), remembered: NumPy builds it in Python at every call, and a
+    capture names its dtypes several times."""
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
 
 
 def _inline_rule(rec: _Recorder, node: Function, g: str, ins: list[str], arrays: tuple
@@ -985,13 +1005,22 @@ def _scalar_locals(rec: _Recorder, kernel: Callable, arrays: int) -> list[str]:
 def _drop_unread_gradients(capture: Capture, result: str) -> None:
     """Drop the statements that name a ``.grad``'s array after an accumulation where nothing
     after them reads that name (the usual case: the optimizer reads ``.grad`` itself)."""
+    reads = [(statements, statement) for statements in capture.sources for statement in statements
+             if statement.endswith("._grad._data")]
+    if not reads:
+        return
     text = "\n".join(line for statements in capture.sources for line in statements) + result
-    for statements in capture.sources:
-        for statement in list(statements):
-            name, _, value = statement.partition(" = ")
-            if value.endswith("._grad._data") and name.isidentifier() \
-                    and len(re.findall(rf"\b{name}\b", text)) == 1:
-                statements.remove(statement)
+    for statements, statement in reads:
+        name = statement.partition(" = ")[0]
+        if not name.isidentifier():
+            continue
+        # Its own assignment is one occurrence; a longer name may hold it as a substring, so
+        # more are counted again as whole words (a regular expression, slower than count).
+        count = text.count(name)
+        if count > 1:
+            count = len(re.findall(rf"\b{name}\b", text))
+        if count == 1:
+            statements.remove(statement)
 
 
 def _generate(rec: _Recorder, output: Any) -> None:
@@ -1283,12 +1312,45 @@ def _breaking(function: Callable, reason: str) -> Callable:
     return wrapper
 
 
-def _swap(hooks: list[tuple[Any, str, Any]]) -> list[tuple[Any, str, Any]]:
-    """Install ``hooks``; returns what they replaced (from the owners' own dicts)."""
+# The later layers' modules whose classes the hooks wrap (``_later_layer_hooks``).
+_LATER_LAYERS = ("tinygrad_lr.optim.optimizer", "tinygrad_lr.nn.module",
+                 "tinygrad_lr.optim.lr_scheduler", "tinygrad_lr.nn.utils")
+# The hooks of the latest capture, kept for the next: (what they were built for, the hooks, the
+# attribute each replaces, None where the owner had none of its own). Building them (some forty
+# wrappers) costs more than a small capture's recording; they read the recorder from ``_active``,
+# so the same hooks serve every capture.
+_hook_cache: tuple[tuple, list[tuple[Any, str, Any]], list[Any]] | None = None
+
+
+def _hooked_layers() -> tuple:
+    """What decides which hooks there are besides the reference layer's: the later layers'
+    modules loaded, and the optimizer classes (one defined since may have a step of its own)."""
+    modules = tuple(sys.modules.get(name) for name in _LATER_LAYERS)
+    if modules[0] is None:
+        return modules
+    return modules + tuple(_subclasses(modules[0].Optimizer))
+
+
+def _install_hooks() -> list[tuple[Any, str, Any]]:
+    """Install the hooks (built again only when the later layers loaded or the optimizer classes
+    changed, or when an attribute they replace is no longer the one they wrap: a method patched
+    since); returns what they replaced, for ``_restore``."""
+    global _hook_cache
+    layers = _hooked_layers()
+    cache = _hook_cache
+    if cache is not None and cache[0] == layers:
+        current = [vars(owner).get(name) for owner, name, _ in cache[1]]
+        if current != cache[2]:
+            cache = None
+    else:
+        cache = None
+    if cache is None:
+        hooks = _hooks()
+        current = [vars(owner).get(name) for owner, name, _ in hooks]
+        cache = _hook_cache = (layers, hooks, current)
     saved = []
-    for owner, name, replacement in hooks:
-        own = vars(owner)
-        saved.append((owner, name, own[name] if name in own else None))
+    for (owner, name, replacement), value in zip(cache[1], current):
+        saved.append((owner, name, value))
         setattr(owner, name, replacement)
     return saved
 
@@ -1535,7 +1597,7 @@ class CompiledRegion(Function):
 
 
 def _describe_signature(name: str, flat: list) -> str:
-    shown = ", ".join(f"{tuple(t._data.shape)} {t._data.dtype}" for t in flat)
+    shown = ", ".join(f"{tuple(t._data.shape)} {_dtype_name(t._data.dtype)}" for t in flat)
     return f"{name}({shown})"
 
 
@@ -1627,7 +1689,7 @@ class CompiledFunction:
             if id(t._data) not in rec.slots:
                 capture.arg_loads.append((rec.new_slot(t._data, f"arg{i}"), i))
         try:
-            saved = _swap(_hooks())
+            saved = _install_hooks()
             _active = rec
             try:
                 result = self.fn(*args, **kwargs)

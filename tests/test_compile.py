@@ -7,6 +7,7 @@ import ast
 import collections
 import inspect
 import re
+import sys
 import warnings
 from typing import Any, Callable
 
@@ -420,6 +421,60 @@ def test_eager_code_is_untouched_after_a_capture() -> None:
     fast = tl.compile(lambda x: (x * 2).sum())
     fast(tl.ones(2))
     assert methods() == before
+
+
+def test_captures_share_their_hooks_until_a_later_layer_is_loaded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hooks are built once for every capture; a scheduler module loaded after they were
+    built is hooked at the next capture, so its step inside the function replays."""
+    monkeypatch.delitem(sys.modules, "tinygrad_lr.optim.lr_scheduler")
+    tl.compile(lambda x: (x * 2).sum())(tl.ones(2))
+    hooks = compile_module._hook_cache[1]
+    tl.compile(lambda x: (x * 3).sum())(tl.ones(2))
+    assert compile_module._hook_cache[1] is hooks
+    monkeypatch.setitem(sys.modules, "tinygrad_lr.optim.lr_scheduler", lr_scheduler)
+    test_scheduler_step_inside_the_function_is_replayed()
+    assert compile_module._hook_cache[1] is not hooks
+
+
+def test_an_optimizer_class_defined_after_a_capture_is_hooked() -> None:
+    """An optimizer class defined after the hooks were built has its own step hooked at the next
+    capture: given a closure, it is a graph break there as L-BFGS's is."""
+    tl.compile(lambda x: (x * 2).sum())(tl.ones(2))
+
+    class ClosureSGD(optim.SGD):
+        def step(self, closure: Callable[[], Any] | None = None) -> Any:
+            loss = closure() if closure is not None else None
+            super().step()
+            return loss
+    w = tl.zeros(3, dtype=tl.float64, requires_grad=True)
+    opt = ClosureSGD([w], lr=0.1)
+
+    def closure() -> tl.Tensor:
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+    with pytest.warns(RuntimeWarning, match="closure"):
+        tl.compile(lambda: opt.step(closure))()
+
+
+def test_a_method_patched_after_a_capture_is_the_one_hooked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept hooks wrap the methods as they were; one patched since is hooked anew, so the
+    capture calls the patched method (and still breaks the graph at it)."""
+    tl.compile(lambda x: (x * 2).sum())(tl.ones(2))
+    calls = []
+    original_item = tl.Tensor.item
+
+    def counted_item(self: tl.Tensor) -> Any:
+        calls.append(self)
+        return original_item(self)
+    monkeypatch.setattr(tl.Tensor, "item", counted_item)
+    with pytest.warns(RuntimeWarning, match="item"):
+        tl.compile(lambda x: x.sum().item())(tl.ones(2))
+    assert len(calls) == 1
+    assert tl.Tensor.item is counted_item
 
 
 def test_comparisons_argmax_and_integer_casts_replay() -> None:

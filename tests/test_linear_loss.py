@@ -1,7 +1,7 @@
-"""The fused logistic loss of a dense linear model (issue 15): the blocked kernels against their
+"""The fused logistic losses of a dense linear model (issue 15): the blocked kernels against their
 two-pass references, the op's derivatives to third order against finite differences and PyTorch
 (a planted wrong kernel must fail both checks), and its use by the estimator's solvers (captured
-by tl.compile, Newton's products through it)."""
+by tl.compile, Newton's products through it); then the same for the multinomial (softmax) loss."""
 from __future__ import annotations
 
 import os
@@ -20,7 +20,8 @@ from tinygrad_lr.compiler import Capture
 from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.kernels import linear_loss
 from tinygrad_lr.linear_model import LogisticRegression
-from tinygrad_lr.linear_model._objective import LogisticGradient, logistic_loss
+from tinygrad_lr.linear_model._objective import (LogisticGradient, SoftmaxGradient,
+                                                 logistic_loss, softmax_loss)
 from tinygrad_lr.linear_model import logistic
 from tinygrad_lr.linear_model._solvers import FlatProblem
 from tinygrad_lr.linear_model.logistic import _Objective
@@ -287,7 +288,7 @@ def fused_from_any_size(monkeypatch):
 @pytest.mark.parametrize("threshold", [0, 80 * 5 * 8 + 1])
 def test_the_estimator_takes_the_fused_op_from_its_size_threshold(monkeypatch, threshold):
     """Dense two-class X of at least LOSS_FUSED_MIN_BYTES: the fused op; smaller ones, sparse
-    ones and the softmax: the textbook graph."""
+    ones and the softmax: the textbook graph (the softmax has its own threshold, tested below)."""
     monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", threshold)
     X = np.random.default_rng(0).standard_normal((80, 5))
     W = from_numpy(np.zeros(5)).requires_grad_()
@@ -381,3 +382,260 @@ def test_block_size_is_read_from_the_environment():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["4096", "0", "7"]
+
+
+# ---- the multinomial (softmax) loss --------------------------------------------------------------
+def softmax_data(n: int, p: int, K: int, dtype: type = np.float64, seed: int = 0,
+                 shared: bool = False) -> tuple:
+    """X, the weighted one-hot targets T (K, n), the weights s (summing to 1; ``shared``: one
+    0-d weight), W (K, p) and b (K,), logits spread over about +-6 with a few rows far out."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    if n > 2:
+        X[:2] *= 40.0
+    labels = rng.integers(0, K, n)
+    s = rng.uniform(0.5, 2.0, n)
+    s = np.array(1.0 / n) if shared else s / s.sum()
+    T = np.zeros((K, n))
+    T[labels, np.arange(n)] = s
+    W = rng.standard_normal((K, p)) * (2.0 / np.sqrt(p))
+    b = rng.standard_normal(K)
+    return tuple(a.astype(dtype) for a in (X, T, s, W, b))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("shared", [False, True])
+def test_softmax_loss_gradient_and_product_equal_the_references(dtype, intercept, shared):
+    """The fused softmax loss, gradient and Hessian-vector product equal the textbook (n, K)
+    formulas; float32 stays float32."""
+    X, T, s, W, b = softmax_data(300, 9, 4, dtype, shared=shared)
+    b = b if intercept else None
+    loss, grad_W, grad_b, shifted, sums = linear_loss.softmax_loss_grad(X, T, s, W, b)
+    ref_loss, ref_W, ref_b = linear_loss.softmax_loss_grad_reference(X, T, s, W, b)
+    rng = np.random.default_rng(1)
+    V, c = rng.standard_normal(W.shape).astype(dtype), rng.standard_normal(4).astype(dtype)
+    c = c if intercept else None
+    product_W, product_b = linear_loss.softmax_hessian_vector(
+        X, *linear_loss.softmax_probabilities(shifted, sums, s), V, c)
+    ref_product_W, ref_product_b = linear_loss.softmax_hessian_vector_reference(X, s, W, b, V, c)
+    tol = REFERENCE64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
+    assert grad_W.dtype == product_W.dtype == dtype
+    np.testing.assert_allclose(loss, ref_loss, **tol)
+    np.testing.assert_allclose(grad_W, ref_W, **tol)
+    np.testing.assert_allclose(product_W, ref_product_W, **tol)
+    assert (grad_b is None) == (product_b is None) == (not intercept)
+    if intercept:
+        np.testing.assert_allclose(grad_b, ref_b, **tol)
+        np.testing.assert_allclose(product_b, ref_product_b, **tol)
+
+
+def softmax_op_inputs(n: int = 23, p: int = 4, K: int = 3, intercept: bool = True,
+                      seed: int = 0, shared: bool = False) -> tuple:
+    X, T, s, W, b = softmax_data(n, p, K, seed=seed, shared=shared)
+    constants = tuple(from_numpy(a) for a in (X, T, s))
+    params = (from_numpy(W).requires_grad_(),)
+    if intercept:
+        params += (from_numpy(b).requires_grad_(),)
+    return constants, params
+
+
+def softmax_loss_of(constants: tuple) -> callable:
+    return lambda W, b=None: softmax_loss(*constants, W, b)
+
+
+@pytest.fixture(params=["correct", "wrong gradient", "wrong product"])
+def softmax_kernels(request, monkeypatch):
+    """The softmax kernels as they are, or with a planted error in the gradient or in the
+    Hessian-vector product: the checks below must fail for the planted ones."""
+    if request.param == "wrong gradient":
+        real = linear_loss.softmax_loss_grad
+
+        def wrong(*args, **kwargs):
+            loss, grad_W, grad_b, shifted, sums = real(*args, **kwargs)
+            return loss, grad_W * 1.001, grad_b, shifted, sums
+        monkeypatch.setattr(linear_loss, "softmax_loss_grad", wrong)
+    elif request.param == "wrong product":
+        real_product = linear_loss.softmax_hessian_vector
+
+        def wrong_product(*args):
+            product_W, product_b = real_product(*args)
+            return product_W * 1.001, product_b
+        monkeypatch.setattr(linear_loss, "softmax_hessian_vector", wrong_product)
+    return request.param
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("shared", [False, True])
+def test_softmax_first_and_second_derivatives_match_finite_differences(softmax_kernels,
+                                                                       intercept, shared):
+    constants, params = softmax_op_inputs(intercept=intercept, shared=shared)
+    first = gradcheck(softmax_loss_of(constants), params, **FD_TOL, raise_exception=False)
+    second = gradgradcheck(softmax_loss_of(constants), params, **FD_TOL, raise_exception=False)
+    assert first == (softmax_kernels != "wrong gradient")
+    assert second == (softmax_kernels == "correct")
+
+
+def test_softmax_third_derivatives_match_finite_differences():
+    """The product's own derivative (the textbook formula on Tensors) against differences of
+    the fused product."""
+    constants, params = softmax_op_inputs(n=17, p=3)
+    rng = np.random.default_rng(5)
+    v = [from_numpy(rng.standard_normal(p.shape)) for p in params]
+
+    def hessian_times_v(W, b):
+        g = grad(softmax_loss(*constants, W, b), [W, b], create_graph=True)
+        along = sum((gi * vi).sum() for gi, vi in zip(g, v))
+        return grad(along, [W, b], create_graph=True)
+    assert gradcheck(hessian_times_v, params, **FD_TOL)
+
+
+@needs_torch
+@pytest.mark.parametrize("intercept", [True, False])
+def test_softmax_loss_gradient_and_hessian_vector_product_match_torch(softmax_kernels,
+                                                                      intercept):
+    """Value, gradient and H v (torch's double backward of its weighted cross-entropy) in
+    float64; planted errors fail."""
+    constants, params = softmax_op_inputs(n=40, p=6, K=4, intercept=intercept, seed=3)
+    rng = np.random.default_rng(4)
+    vs = [rng.standard_normal(p.shape) for p in params]
+    loss = softmax_loss(*constants, *params)
+    grads = grad(loss, list(params), create_graph=True)
+    along = sum((g * from_numpy(v)).sum() for g, v in zip(grads, vs))
+    products = grad(along, list(params))
+
+    X, T, s = (c.detach().numpy() for c in constants)
+    labels = torch.from_numpy(T.argmax(axis=0))
+    t_params = [torch_tensor(p.detach().numpy(), requires_grad=True) for p in params]
+    logits = torch_tensor(X) @ t_params[0].T + (t_params[1] if intercept else 0)
+    t_loss = (torch_tensor(s) * torch.nn.functional.cross_entropy(logits, labels,
+                                                                  reduction="none")).sum()
+    t_grads = torch.autograd.grad(t_loss, t_params, create_graph=True)
+    t_along = sum((g * torch_tensor(v)).sum() for g, v in zip(t_grads, vs))
+    t_products = torch.autograd.grad(t_along, t_params)
+
+    def agree(ours, theirs):
+        return np.allclose(ours.detach().numpy(), theirs.detach().numpy(), **TORCH64_TOL)
+    assert agree(loss, t_loss)
+    gradients_agree = all(agree(g, t) for g, t in zip(grads, t_grads))
+    products_agree = all(agree(h, t) for h, t in zip(products, t_products))
+    assert gradients_agree == (softmax_kernels != "wrong gradient")
+    assert products_agree == (softmax_kernels != "wrong product")
+
+
+def test_the_softmax_gradient_node_reuses_the_loss_call():
+    """Under create_graph the gradient comes from the loss's own kernel call, and each
+    Hessian-vector product is one call of the product kernel."""
+    constants, params = softmax_op_inputs()
+    calls = {"gradient": 0, "product": 0}
+    real_grad, real_product = linear_loss.softmax_loss_grad, linear_loss.softmax_hessian_vector
+
+    def counted_grad(*args):
+        calls["gradient"] += 1
+        return real_grad(*args)
+
+    def counted_product(*args):
+        calls["product"] += 1
+        return real_product(*args)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(linear_loss, "softmax_loss_grad", counted_grad)
+        patch.setattr(linear_loss, "softmax_hessian_vector", counted_product)
+        loss = softmax_loss(*constants, *params)
+        grads = grad(loss, list(params), create_graph=True)
+        assert any(isinstance(n, SoftmaxGradient) for n in _ancestors(grads[0].grad_fn))
+        along = sum((g * g.detach()).sum() for g in grads)
+        for _ in range(3):
+            along.backward(retain_graph=True)
+    assert calls == {"gradient": 1, "product": 3}
+
+
+def test_softmax_constants_must_not_require_grad_and_shapes_must_fit():
+    constants, params = softmax_op_inputs()
+    X, T, s = constants
+    with pytest.raises(ValueError, match="constants"):
+        softmax_loss(X.detach().requires_grad_(), T, s, *params)
+    with pytest.raises(ValueError, match="do not fit"):
+        softmax_loss(X, T[:2], s, *params)
+
+
+@pytest.mark.parametrize("threshold", [0, 80 * 5 * 8 + 1])
+def test_the_estimator_takes_the_softmax_op_from_its_size_threshold(monkeypatch, threshold):
+    """Dense multiclass X of at least SOFTMAX_FUSED_MIN_BYTES: the fused softmax op; smaller
+    ones: the textbook graph; sparse ones always the textbook graph."""
+    monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", threshold)
+    X = np.random.default_rng(0).standard_normal((80, 5))
+    W = from_numpy(np.zeros((3, 5))).requires_grad_()
+    b = from_numpy(np.zeros(3)).requires_grad_()
+    names = {type(n).__name__ for n in _ancestors(
+        _Objective(X, np.arange(80) % 3, np.full(80, 1 / 80), 0.1, 3)(W, b).grad_fn)}
+    assert ("SoftmaxLoss" in names) == (threshold == 0)
+    assert ("LogSoftmax" in names) == (threshold != 0)
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    sparse = _Objective(scipy_sparse.csr_matrix(X), np.arange(80) % 3, np.full(80, 1 / 80), 0.1, 3)
+    assert not sparse.fused_softmax
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_softmax_objective_equals_the_textbook_graphs(monkeypatch, intercept, weighted):
+    """Value and gradient of _Objective through the fused op (alpha term included) equal the
+    textbook graph's."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((60, 5))
+    y = np.arange(60) % 4
+    weights = rng.uniform(0.5, 2, 60) if weighted else np.ones(60)
+    weights /= weights.sum()
+    shapes = [(4, 5), (4,)] if intercept else [(4, 5)]
+    theta = rng.standard_normal(24 if intercept else 20)
+    results = []
+    for threshold in (2**62, 0):
+        monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", threshold)
+        objective = _Objective(X, y, weights, 0.3, 4)
+        assert objective.fused_softmax == (threshold == 0)
+        results.append(FlatProblem(objective, shapes, X.dtype).value_and_grad(theta))
+    (textbook_value, textbook_grad), (fused_value, fused_grad) = results
+    np.testing.assert_allclose(fused_value, textbook_value, **REFERENCE64_TOL)
+    np.testing.assert_allclose(fused_grad, textbook_grad, **REFERENCE64_TOL)
+
+
+def test_estimator_softmax_lbfgs_fit_replays_one_capture_of_the_fused_op(monkeypatch):
+    """A whole multiclass lbfgs fit evaluates the objective through one capture of the fused
+    softmax op (no graph break, which would leave an eager marker instead of a Capture)."""
+    monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 0)
+    problems = []
+    real = LogisticRegression._flat_problem
+
+    def recorded(self, objective, params):
+        problems.append(real(self, objective, params))
+        return problems[-1]
+    monkeypatch.setattr(LogisticRegression, "_flat_problem", recorded)
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((300, 20))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LogisticRegression(tol=1e-6).fit(X, rng.integers(0, 4, 300))
+    (problem,) = problems
+    (capture,) = problem._loss_and_gradient.compiled.captures.values()
+    assert isinstance(capture, Capture) and "SoftmaxLoss" in str(capture)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_fits_with_the_fused_op_reach_the_textbook_graphs_optimum(monkeypatch, solver,
+                                                                          dtype, weighted):
+    """Multiclass fits through the fused softmax op reach the coefficients of fits through the
+    engine's textbook graph (the op's threshold raised); equal weights or not."""
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((400, 12)).astype(dtype)
+    y = (X[:, :4] * 2 + rng.standard_normal((400, 4))).argmax(axis=1)
+    weights = rng.uniform(0.5, 2, 400) if weighted else None
+    monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 2**62)
+    textbook = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
+    monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 0)
+    fused = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
+    assert fused.coef_.dtype == dtype
+    scale = np.abs(textbook.coef_).max()
+    tol = 1e-6 if dtype == np.float64 else 1e-3
+    np.testing.assert_allclose(fused.coef_, textbook.coef_, rtol=0, atol=tol * scale)
+    np.testing.assert_allclose(fused.intercept_, textbook.intercept_, rtol=0, atol=tol * scale)

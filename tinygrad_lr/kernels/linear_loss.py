@@ -247,3 +247,97 @@ def logistic_hessian_vector_reference(X: np.ndarray, s: np.ndarray, w: np.ndarra
         p = 1 / (1 + np.exp(-z))
     t = s * p * (1 - p) * (X @ u + (0 if c is None else c))
     return X.T @ t, None if c is None else np.sum(t).reshape(np.shape(c))
+
+
+# ---- the multinomial (softmax) loss --------------------------------------------------------------
+# For K classes, coefficients W (K, p), intercepts b (K,), logits Z = W X' + b (K, n), the
+# probabilities P = softmax(Z) over the K classes of each row (column of Z), and the weighted
+# one-hot targets T (K, n) (T[k, i] = s_i where row i is of class k, else 0), the loss is
+# -sum_i s_i log P[y_i, i] = s . log(sum_k e^Z[:, i]) - <Z, T>, its gradient (R X, sum_i R[:, i])
+# for R = s P - T, and its Hessian times (V, c) is (Q X, sum_i Q[:, i]) for U = V X' + c and
+# Q = s P (U - sum_k P U) (each column's softmax Jacobian s_i (diag(p_i) - p_i p_i')). The logits
+# are kept as (K, n) arrays: their reductions over the K classes are then elementwise operations
+# between contiguous rows, and their products with X measured faster than (n, K) ones. X is
+# multiplied whole, twice per gradient and per product.
+def softmax_loss_grad(X: np.ndarray, T: np.ndarray, s: np.ndarray, W: np.ndarray,
+                      b: np.ndarray | None
+                      ) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """The loss, its gradient in W (K, p) and in b (K,; None without b), and what the
+    Hessian-vector products need (`softmax_probabilities`): the logits shifted by each column's
+    maximum and the columns' sums of their exponentials. T (K, n): the weighted one-hot
+    targets; s: the weights, one per row (n,) or one 0-d weight shared by all rows (T holds the
+    weights in either case). Written out call by call: small problems are evaluated hundreds of
+    times, and there the Python between the NumPy calls is a good part of the cost."""
+    n = X.shape[0]
+    K = W.shape[0]
+    dtype = X.dtype
+    pooled = K * n * dtype.itemsize >= POOL_MIN_BYTES
+    Z = np.matmul(W, X.T, out=new_array((K, n), dtype) if pooled else None)
+    if b is not None:
+        np.add(Z, b[:, None], out=Z)
+    np.subtract(Z, np.maximum.reduce(Z, axis=0), out=Z)  # softmax's stable form: max 0 per row
+    E = np.exp(Z, out=new_array((K, n), dtype) if pooled else None)
+    sums = np.add.reduce(E, axis=0)
+    scale = np.divide(s, sums)  # s_i / sum_k e^Z[k, i]: E times it is s P
+    np.multiply(E, scale, out=E)
+    np.subtract(E, T, out=E)  # R = s P - T
+    grad_W = np.matmul(E, X)
+    grad_b = None if b is None else np.add.reduce(E, axis=1)
+    log_sums = np.log(sums, out=scale)
+    total = np.add.reduce(log_sums, axis=None) * s[()] if not s.ndim else s.dot(log_sums)
+    loss = total - np.vdot(Z, T)
+    return loss, grad_W, grad_b, Z, sums
+
+
+def softmax_loss_grad_reference(X: np.ndarray, T: np.ndarray, s: np.ndarray, W: np.ndarray,
+                                b: np.ndarray | None
+                                ) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    Z = X @ W.T + (0 if b is None else b)  # (n, K)
+    log_p = Z - Z.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    R = np.exp(log_p) * np.reshape(s, (-1, 1)) - T.T
+    return (-np.sum(log_p * T.T), R.T @ X, None if b is None else R.sum(axis=0))
+
+
+def softmax_probabilities(shifted: np.ndarray, sums: np.ndarray, s: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """P (K, n) and s P from `softmax_loss_grad`'s shifted logits and sums of exponentials."""
+    P = np.exp(shifted)
+    np.divide(P, sums, out=P)
+    return P, np.multiply(P, s)
+
+
+def softmax_logits(X: np.ndarray, W: np.ndarray, b: np.ndarray | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The shifted logits and their columns' sums of exponentials at (W, b), without the loss:
+    for Hessian-vector products at a point whose gradient came from elsewhere."""
+    Z = W @ X.T
+    if b is not None:
+        Z += b[:, None]
+    Z -= np.maximum.reduce(Z, axis=0)
+    return Z, np.add.reduce(np.exp(Z), axis=0)
+
+
+def softmax_hessian_vector(X: np.ndarray, P: np.ndarray, weighted: np.ndarray, V: np.ndarray,
+                           c: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The Hessian of the loss times (V, c) from P and s P (`softmax_probabilities`): Q X and
+    sum_i Q[:, i] for U = V X' + c and Q = s P (U - sum_k P U) (c None: no intercept, and no
+    second part)."""
+    U = V @ X.T
+    if c is not None:
+        U += c[:, None]
+    Q = np.multiply(P, U)
+    np.subtract(U, np.add.reduce(Q, axis=0), out=U)
+    np.multiply(U, weighted, out=U)
+    return U @ X, None if c is None else np.add.reduce(U, axis=1)
+
+
+def softmax_hessian_vector_reference(X: np.ndarray, s: np.ndarray, W: np.ndarray,
+                                     b: np.ndarray | None, V: np.ndarray, c: np.ndarray | None
+                                     ) -> tuple[np.ndarray, np.ndarray | None]:
+    Z = X @ W.T + (0 if b is None else b)  # (n, K)
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    U = X @ V.T + (0 if c is None else c)
+    Q = np.reshape(s, (-1, 1)) * P * (U - (P * U).sum(axis=1, keepdims=True))
+    return Q.T @ X, None if c is None else Q.sum(axis=0)

@@ -39,6 +39,8 @@ LOSS_BLOCKED_MIN_BYTES = _setting("LOSS_BLOCKED_MIN_BYTES", 32 << 20)
 # The two-class logistic regression takes the fused loss op for a dense X of at least this many
 # bytes (below, the engine's textbook graph, replayed by tl.compile, costs no more).
 LOSS_FUSED_MIN_BYTES = _setting("LOSS_FUSED_MIN_BYTES", 4 << 20)
+# The multiclass logistic regression takes the fused softmax loss op for a dense X of at least this.
+SOFTMAX_FUSED_MIN_BYTES = _setting("SOFTMAX_FUSED_MIN_BYTES", 0)
 # Below this many elements per slice, handing work to another thread costs more than it saves.
 MIN_SLICE = max(1, _setting("MIN_SLICE", 1 << 17))
 # The calling thread's slice, relative to each worker's (a worker starts after a wake-up).

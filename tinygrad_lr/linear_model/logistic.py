@@ -22,7 +22,7 @@ from tinygrad_lr.autograd import enable_grad, no_grad
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.linear_model import _dask, _solvers
-from tinygrad_lr.linear_model._objective import logistic_loss
+from tinygrad_lr.linear_model._objective import logistic_loss, softmax_loss
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -36,7 +36,8 @@ from tinygrad_lr.linear_model.base import (
     weighted_squared_norms,
 )
 from tinygrad_lr.kernels.elementwise import sigmoid
-from tinygrad_lr.kernels.tuning import LOSS_FUSED_MIN_BYTES
+from tinygrad_lr.kernels import linear_loss
+from tinygrad_lr.kernels.tuning import LOSS_FUSED_MIN_BYTES, SOFTMAX_FUSED_MIN_BYTES
 from tinygrad_lr.ops.functional import binary_cross_entropy_with_logits, log_softmax
 from tinygrad_lr.ops.catalogue.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD, Adam, RMSprop
@@ -83,6 +84,10 @@ class _Objective:
         # Hessian-vector product, see linear_model._objective); at sizes the caches hold, the
         # textbook graph below, which tl.compile replays as a few NumPy statements, is as fast.
         self.fused = n_classes == 2 and not self.sparse and X.nbytes >= LOSS_FUSED_MIN_BYTES
+        # More classes: the fused softmax loss op (one kernel call for the loss and its gradient,
+        # where the textbook graph records and replays a dozen ops).
+        self.fused_softmax = n_classes > 2 and not self.sparse \
+            and X.nbytes >= SOFTMAX_FUSED_MIN_BYTES
         # The fused op's weights: one shared weight when they are equal (its kernels then
         # scale the sums instead of every row).
         self.row_weights = from_numpy(self.weights[:1].reshape(()).copy()) if self.uniform \
@@ -93,9 +98,14 @@ class _Objective:
             self.target_column = from_numpy(self.target._data[:, None])
         else:
             # Minus the weighted one-hot targets: the loss is sum(log_softmax(logits) * these).
-            one_hot = np.zeros((encoded.size, n_classes), X.dtype)
-            one_hot[np.arange(encoded.size), encoded] = -self.weights
-            self.weighted_targets = from_numpy(one_hot)
+            if self.fused_softmax:  # the op's targets: (K, n), the weights at each row's class
+                targets = np.zeros((n_classes, encoded.size), X.dtype)
+                targets[encoded, np.arange(encoded.size)] = self.weights
+                self.class_weights = from_numpy(targets)
+            else:
+                one_hot = np.zeros((encoded.size, n_classes), X.dtype)
+                one_hot[np.arange(encoded.size), encoded] = -self.weights
+                self.weighted_targets = from_numpy(one_hot)
 
     def __call__(self, W: Tensor, b: Tensor | None) -> Tensor:
         """The objective at (W, b). With two classes, W may also be its one row as a vector; a W
@@ -118,6 +128,9 @@ class _Objective:
                                                         reduction="none") @ self.weight_vector
         else:
             rows = W
+            if self.fused_softmax:
+                loss = softmax_loss(self.X, self.class_weights, self.row_weights, W, b)
+                return loss + (W * W).sum() * self.half_alpha if self.alpha else loss
             if self.sparse:
                 logits = sparse_matmul(self.X, W.T)
                 logits = logits if b is None else logits + b
@@ -177,35 +190,27 @@ class _Objective:
 
     def softmax_hessian_products(self, theta: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """The softmax objective's Hessian-vector products at theta = [W.ravel(), b] (b only
-        with an intercept; dense X), in closed form: for v = [V.ravel(), c], the logits move by
-        U = X V' + c, each row's softmax turns that into R_i = s_i p_i * (U_i - p_i . U_i) (its
-        Jacobian s_i (diag(p_i) - p_i p_i')), and H v = [R' X + alpha V, sum_i R_i]. Two products
-        with X and a few (n, K) operations per call, where the engine's double backward replays
-        the softmax's whole graph (newton-cg's cost on the digits; tests hold this to the
-        double backward). Computed in X's dtype, returned in float64; the rows are kept as
-        (K, n) arrays, whose products with X measured faster than (n, K) ones."""
+        with an intercept; dense X), in closed form (``kernels.linear_loss.
+        softmax_hessian_vector``: two products with X and a few (K, n) operations per call, where
+        the engine's double backward replays the softmax's whole graph; tests hold this to the
+        double backward), plus the penalty's alpha V. Computed in X's dtype, returned in
+        float64."""
         X = self.X._data
         n_weights = self.n_classes * X.shape[1]
         W = theta[:n_weights].reshape(self.n_classes, -1).astype(X.dtype)
-        logits = W @ X.T
-        if theta.size > n_weights:
-            logits += theta[n_weights:, None].astype(X.dtype)
-        logits -= logits.max(axis=0)
-        p = np.exp(logits)
-        p /= p.sum(axis=0)
-        weighted = p * self.weights
+        b = theta[n_weights:].astype(X.dtype) if theta.size > n_weights else None
+        P, weighted = linear_loss.softmax_probabilities(*linear_loss.softmax_logits(X, W, b),
+                                                         self.weights)
 
         def times(v: np.ndarray) -> np.ndarray:
-            U = v[:n_weights].reshape(self.n_classes, -1).astype(X.dtype) @ X.T
-            if v.size > n_weights:
-                U += v[n_weights:, None].astype(X.dtype)
-            R = U - (p * U).sum(axis=0)
-            R *= weighted
+            V = v[:n_weights].reshape(self.n_classes, -1).astype(X.dtype)
+            c = v[n_weights:].astype(X.dtype) if v.size > n_weights else None
+            product_W, product_b = linear_loss.softmax_hessian_vector(X, P, weighted, V, c)
             product = np.empty(v.size)
-            product[:n_weights] = (R @ X).ravel()
+            product[:n_weights] = product_W.ravel()
             product[:n_weights] += self.alpha * v[:n_weights]
-            if v.size > n_weights:
-                product[n_weights:] = R.sum(axis=1)
+            if product_b is not None:
+                product[n_weights:] = product_b
             return product
         return times
 

@@ -400,7 +400,8 @@ class _Recorder:
 
     def describe(self, slot: int) -> str:
         value = self.values[slot]
-        return f"{self.names[slot]}{tuple(np.shape(value))}"
+        shape = value.shape if isinstance(value, (np.ndarray, np.generic)) else np.shape(value)
+        return f"{self.names[slot]}{tuple(shape)}"
 
     def made(self, data: np.ndarray, maker: str) -> None:
         """A tensor was made around ``data`` outside the recorded kernels (by ``maker``)."""

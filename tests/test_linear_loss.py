@@ -430,6 +430,33 @@ def test_softmax_loss_gradient_and_product_equal_the_references(dtype, intercept
         np.testing.assert_allclose(product_b, ref_product_b, **tol)
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 60), p=st.integers(1, 12), K=st.integers(2, 6),
+       scale=st.sampled_from([0.1, 1.0, 30.0]), seed=st.integers(0, 10**6),
+       shared=st.booleans())
+def test_softmax_kernels_match_the_references_for_any_shape_and_scale(n, p, K, scale, seed,
+                                                                       shared):
+    """Any shape, and logits from tiny to far beyond exp's overflow (finite only when shifted by
+    their maximum), float64."""
+    X, T, s, W, b = softmax_data(n, p, K, seed=seed, shared=shared)
+    W *= scale
+    loss, grad_W, grad_b, shifted, sums = linear_loss.softmax_loss_grad(X, T, s, W, b)
+    ref_loss, ref_W, ref_b = linear_loss.softmax_loss_grad_reference(X, T, s, W, b)
+    V, c = np.ones_like(W), np.ones_like(b)
+    product_W, product_b = linear_loss.softmax_hessian_vector(
+        X, *linear_loss.softmax_probabilities(shifted, sums, s), V, c)
+    ref_product_W, ref_product_b = linear_loss.softmax_hessian_vector_reference(X, s, W, b, V, c)
+    assert np.isfinite(loss) and np.isfinite(grad_W).all() and np.isfinite(product_W).all()
+    x_scale = max(1.0, float(np.abs(X).max()))
+    u_scale = p * x_scale + 1  # the largest |V x_i + c| for V and c of ones
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12, atol=1e-13 * max(1.0, abs(ref_loss)))
+    np.testing.assert_allclose(grad_W, ref_W, rtol=1e-12, atol=1e-14 * x_scale)
+    np.testing.assert_allclose(grad_b, ref_b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(product_W, ref_product_W, rtol=1e-11,
+                               atol=1e-14 * x_scale * u_scale)
+    np.testing.assert_allclose(product_b, ref_product_b, rtol=1e-11, atol=1e-14 * u_scale)
+
+
 def softmax_op_inputs(n: int = 23, p: int = 4, K: int = 3, intercept: bool = True,
                       seed: int = 0, shared: bool = False) -> tuple:
     X, T, s, W, b = softmax_data(n, p, K, seed=seed, shared=shared)

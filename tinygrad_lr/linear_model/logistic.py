@@ -197,14 +197,14 @@ class _Objective:
         float64."""
         X = self.X._data
         n_weights = self.n_classes * X.shape[1]
-        W = theta[:n_weights].reshape(self.n_classes, -1).astype(X.dtype)
-        b = theta[n_weights:].astype(X.dtype) if theta.size > n_weights else None
+        W = theta[:n_weights].reshape(self.n_classes, -1).astype(X.dtype, copy=False)
+        b = theta[n_weights:].astype(X.dtype, copy=False) if theta.size > n_weights else None
         P, weighted = linear_loss.softmax_probabilities(*linear_loss.softmax_logits(X, W, b),
                                                          self.weights)
 
         def times(v: np.ndarray) -> np.ndarray:
-            V = v[:n_weights].reshape(self.n_classes, -1).astype(X.dtype)
-            c = v[n_weights:].astype(X.dtype) if v.size > n_weights else None
+            V = v[:n_weights].reshape(self.n_classes, -1).astype(X.dtype, copy=False)
+            c = v[n_weights:].astype(X.dtype, copy=False) if v.size > n_weights else None
             product_W, product_b = linear_loss.softmax_hessian_vector(X, P, weighted, V, c)
             product = np.empty(v.size)
             product[:n_weights] = product_W.ravel()

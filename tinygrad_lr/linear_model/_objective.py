@@ -22,6 +22,9 @@ differentiated.
 """
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 from tinygrad_lr.autograd import Function, is_grad_enabled
@@ -30,102 +33,157 @@ from tinygrad_lr.ops.functional import log_softmax
 from tinygrad_lr.tensor import Tensor
 
 
-class LogisticLoss(Function):
+class FusedLoss(Function):
+    """A loss of a linear model whose forward computes the loss and its gradient in the
+    coefficients (w or W) and the intercept b in one kernel call, keeping the gradient (and what
+    its Hessian-vector product needs) for the rule. Inputs: the constants X, the targets, the
+    weights s, then w and optionally b. Under ``create_graph`` the rule returns the gradient as
+    the output of :attr:`gradient_op`, whose own rule is the Hessian-vector product."""
+    __slots__ = ("grads", "kept")
+    gradient_op: type["FusedGradient"]
+
+    def __init__(self) -> None:
+        self.grads: tuple[np.ndarray, np.ndarray | None] | None = None
+        self.kept: tuple[np.ndarray, ...] | None = None  # what the product needs
+
+    @staticmethod
+    def loss_and_gradient(X, targets, s, w, b):
+        """(loss, gradient in w, gradient in b or None, what the product needs), one call."""
+        raise NotImplementedError
+
+    def forward(self, X, targets, s, w, b=None):
+        loss, grad_w, grad_b, *self.kept = self.loss_and_gradient(X, targets, s, w, b)
+        self.grads = (grad_w, grad_b)
+        return loss
+
+    def backward(self, g, xp, X, targets, s, w, b=None):
+        refuse_constant_gradients(self)
+        if xp.graph:  # the gradient as a node of the graph, for second derivatives
+            inputs = (X, targets, s, w) if b is None else (X, targets, s, w, b)
+            grad_w, grad_b = split(self.gradient_op.apply(*inputs, source=self), w, b)
+        else:
+            if self.grads is None:
+                raise RuntimeError(f"{type(self).__name__}: backward through a loss computed "
+                                   "without its gradient (gradient=False)")
+            grad_w, grad_b = self.grads
+        return coefficient_gradients(self.needs, grad_w * g, None if b is None else grad_b * g)
+
+    def release(self) -> None:
+        """Also drop the kept gradient and what the product needs."""
+        super().release()
+        self.grads = self.kept = None
+
+
+class FusedGradient(Function):
+    """The gradient of a :class:`FusedLoss` at (w, b) as one flat vector [w's part, b's part]
+    (the second only with b); inputs as the loss's. Derivative: the Hessian times the output
+    gradient, by the loss's closed-form product (the textbook formula, recorded, for third
+    derivatives). ``source``: the loss node whose forward already computed this gradient at the
+    same arrays (its rule makes this op), so its kernel call is not repeated."""
+    __slots__ = ("source", "kept", "curvature")
+    loss_op: type[FusedLoss]
+
+    def __init__(self, source: FusedLoss | None = None) -> None:
+        self.source = source
+        self.kept: tuple[np.ndarray, ...] | None = None
+        self.curvature: Any = None  # the product's weights, made from ``kept`` on first use
+
+    def forward(self, X, targets, s, w, b=None):
+        source, self.source = self.source, None
+        if source is not None and source.grads is not None and source.arity \
+                and source.a0[3] is w and (b is None or source.a0[4] is b):
+            (grad_w, grad_b), self.kept = source.grads, source.kept
+        else:
+            _, grad_w, grad_b, *self.kept = self.loss_op.loss_and_gradient(X, targets, s, w, b)
+        flat = grad_w.reshape(-1)
+        return flat.copy() if b is None else np.concatenate([flat, grad_b.reshape(-1)])
+
+    def textbook_product(self, xp, X, s, w, b, u_w, u_b):
+        """The Hessian-vector product written with the engine's ops (third derivatives)."""
+        raise NotImplementedError
+
+    def product(self, X, s, u_w, u_b):
+        """The Hessian-vector product by the fused kernel, on arrays."""
+        raise NotImplementedError
+
+    def backward(self, u, xp, X, targets, s, w, b=None):
+        refuse_constant_gradients(self)
+        u_w, u_b = split(u, w, b)
+        if xp.graph:
+            product_w, product_b = self.textbook_product(xp, X, s, w, b, u_w, u_b)
+        else:
+            product_w, product_b = self.product(X, s, u_w, u_b)
+        return coefficient_gradients(self.needs, product_w, product_b)
+
+    def release(self) -> None:
+        """Also drop what the product needs."""
+        super().release()
+        self.kept = self.curvature = None
+
+
+def refuse_constant_gradients(node: Function) -> None:
+    """X, the targets and the weights are constants of these ops: refuse to differentiate them."""
+    if any(node.needs[:3]):
+        raise RuntimeError(f"{type(node).__name__} differentiates only the coefficients and the "
+                           "intercept: X, the targets and the weights must not require grad")
+
+
+def split(flat: Any, w: Any, b: Any) -> tuple[Any, Any]:
+    """A flat vector [w's part, b's part] as parts shaped as w and b (None without b)."""
+    size = math.prod(w.shape)
+    return flat[:size].reshape(w.shape), None if b is None else flat[size:].reshape(b.shape)
+
+
+def coefficient_gradients(needs: tuple[bool, ...], grad_w: Any, grad_b: Any) -> tuple:
+    """The rule's result: nothing for the three constants, then w's and (with b) b's part."""
+    if len(needs) == 4:
+        return None, None, None, grad_w if needs[3] else None
+    return None, None, None, grad_w if needs[3] else None, grad_b if needs[4] else None
+
+
+class LogisticLoss(FusedLoss):
     """sum_i s_i [softplus(z_i) - y_i z_i] for z = X w (+ b): inputs X (n, p), y (n,), s (n,)
     or () (one weight for all rows), w (p,) and optionally b (1,). Derivative: (X' r, sum r) for
     r = s (sigmoid(z) - y), computed with the loss in one pass over X when ``gradient`` is True
-    (else the loss alone, one product), and kept for the rule."""
-    __slots__ = ("gradient", "grads", "logits")
+    (else the loss alone, one product), and kept for the rule with the logits."""
+    __slots__ = ("gradient",)
 
     def __init__(self, gradient: bool = True) -> None:
+        super().__init__()
         self.gradient = gradient
-        self.grads: tuple[np.ndarray, np.ndarray | None] | None = None
-        self.logits: np.ndarray | None = None
+
+    @staticmethod
+    def loss_and_gradient(X, y, s, w, b):
+        return linear_loss.logistic_loss_grad(X, y, s, w, b)
 
     def forward(self, X, y, s, w, b=None):
         if not self.gradient:
             return linear_loss.logistic_loss(X, y, s, w, b)
-        loss, grad_w, grad_b, self.logits = linear_loss.logistic_loss_grad(X, y, s, w, b)
-        self.grads = (grad_w, grad_b)
-        return loss
-
-    def backward(self, g, xp, X, y, s, w, b=None):
-        if any(self.needs[:3]):
-            raise RuntimeError("LogisticLoss differentiates only the coefficients and the "
-                               "intercept: X, the targets and the weights must not require grad")
-        if xp.graph:  # the gradient as a node of the graph, for second derivatives
-            inputs = (X, y, s, w) if b is None else (X, y, s, w, b)
-            both = LogisticGradient.apply(*inputs, source=self)
-            p = w.shape[0]
-            grad_w = both[:p] * g
-            grad_b = None if b is None else both[p:].reshape(b.shape) * g
-        else:
-            if self.grads is None:
-                raise RuntimeError("LogisticLoss: backward through a loss computed without its "
-                                   "gradient (gradient=False)")
-            grad_w, grad_b = self.grads
-            grad_w = grad_w * g
-            grad_b = None if b is None else grad_b * g
-        if b is None:
-            return None, None, None, grad_w if self.needs[3] else None
-        return (None, None, None, grad_w if self.needs[3] else None,
-                grad_b if self.needs[4] else None)
-
-    def release(self) -> None:
-        """Also drop the kept gradient and logits."""
-        super().release()
-        self.grads = self.logits = None
+        return super().forward(X, y, s, w, b)
 
 
-class LogisticGradient(Function):
-    """The gradient of :class:`LogisticLoss` at (w, b) as one vector [X' r, sum r] (the second
-    part only with b); inputs as LogisticLoss's. Derivative: the Hessian times the output
+class LogisticGradient(FusedGradient):
+    """[X' r, sum r] (see :class:`LogisticLoss`). Derivative: the Hessian times the output
     gradient (u, c), (X' t, sum t) for t = d (X u + c) and d = s sigmoid(z) (1 - sigmoid(z)), in
-    one pass over X. ``source``: the LogisticLoss node whose forward already computed this
-    gradient at the same arrays (its rule makes this op), so no pass over X is repeated."""
-    __slots__ = ("source", "logits", "curvature")
+    one pass over X."""
+    __slots__ = ()
+    loss_op = LogisticLoss
 
-    def __init__(self, source: LogisticLoss | None = None) -> None:
-        self.source = source
-        self.logits: np.ndarray | None = None
-        self.curvature: np.ndarray | None = None
+    def textbook_product(self, xp, X, s, w, b, u_w, u_b):
+        z = X @ w if b is None else X @ w + b
+        probability = xp.sigmoid(z)
+        shifted = X @ u_w if b is None else X @ u_w + u_b
+        t = s * probability * (1 - probability) * shifted
+        return t @ X, (None if b is None else t.sum().reshape(b.shape))
 
-    def forward(self, X, y, s, w, b=None):
-        source, self.source = self.source, None
-        if source is not None and source.grads is not None and source.arity \
-                and source.a0[3] is w and (b is None or source.a0[4] is b):
-            (grad_w, grad_b), self.logits = source.grads, source.logits
-        else:
-            _, grad_w, grad_b, self.logits = linear_loss.logistic_loss_grad(X, y, s, w, b)
-        return grad_w.copy() if b is None else np.concatenate([grad_w, grad_b.reshape(1)])
+    def product(self, X, s, u_w, u_b):
+        if self.curvature is None:
+            (logits,) = self.kept
+            self.curvature = linear_loss.logistic_curvature(logits, s)
+        return linear_loss.logistic_hessian_vector(X, self.curvature, u_w, u_b)
 
-    def backward(self, u, xp, X, y, s, w, b=None):
-        if any(self.needs[:3]):
-            raise RuntimeError("LogisticGradient differentiates only the coefficients and the "
-                               "intercept: X, the targets and the weights must not require grad")
-        p = w.shape[0]
-        u_w = u[:p]
-        u_b = None if b is None else u[p:].reshape(b.shape)
-        if xp.graph:  # third derivatives: the textbook formula, recorded
-            z = X @ w if b is None else X @ w + b
-            probability = xp.sigmoid(z)
-            shifted = X @ u_w if b is None else X @ u_w + u_b
-            t = s * probability * (1 - probability) * shifted
-            product_w, product_b = t @ X, (None if b is None else t.sum().reshape(b.shape))
-        else:
-            if self.curvature is None:
-                self.curvature = linear_loss.logistic_curvature(self.logits, s)
-            product_w, product_b = linear_loss.logistic_hessian_vector(X, self.curvature, u_w,
-                                                                       u_b)
-        if b is None:
-            return None, None, None, product_w if self.needs[3] else None
-        return (None, None, None, product_w if self.needs[3] else None,
-                product_b if self.needs[4] else None)
 
-    def release(self) -> None:
-        """Also drop the kept logits and curvature."""
-        super().release()
-        self.logits = self.curvature = None
+LogisticLoss.gradient_op = LogisticGradient
 
 
 def logistic_loss(X: Tensor, y: Tensor, s: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
@@ -146,100 +204,40 @@ def logistic_loss(X: Tensor, y: Tensor, s: Tensor, w: Tensor, b: Tensor | None =
     return LogisticLoss.apply(*inputs, gradient=gradient)
 
 
-class SoftmaxLoss(Function):
+class SoftmaxLoss(FusedLoss):
     """-sum_i s_i log softmax(Z[:, i])[y_i] for logits Z = W X' + b: inputs X (n, p), the
     weighted one-hot targets T (K, n) (T[k, i] = s_i where row i is of class k, else 0), s (n,)
     or () (one weight for all rows), W (K, p) and optionally b (K,). Derivative: (R X, sum_i
-    R[:, i]) for R = s P - T, computed with the loss in one kernel call and kept for the rule."""
-    __slots__ = ("grads", "shifted", "sums")
+    R[:, i]) for R = s P - T, computed with the loss in one kernel call and kept for the rule
+    with the shifted logits and their exponentials' sums."""
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self.grads: tuple[np.ndarray, np.ndarray | None] | None = None
-        self.shifted: np.ndarray | None = None
-        self.sums: np.ndarray | None = None
-
-    def forward(self, X, T, s, W, b=None):
-        loss, grad_W, grad_b, self.shifted, self.sums = linear_loss.softmax_loss_grad(X, T, s, W, b)
-        self.grads = (grad_W, grad_b)
-        return loss
-
-    def backward(self, g, xp, X, T, s, W, b=None):
-        if any(self.needs[:3]):
-            raise RuntimeError("SoftmaxLoss differentiates only the coefficients and the "
-                               "intercepts: X, the targets and the weights must not require grad")
-        if xp.graph:  # the gradient as a node of the graph, for second derivatives
-            inputs = (X, T, s, W) if b is None else (X, T, s, W, b)
-            both = SoftmaxGradient.apply(*inputs, source=self)
-            size = W.shape[0] * W.shape[1]
-            grad_W = both[:size].reshape(W.shape) * g
-            grad_b = None if b is None else both[size:] * g
-        else:
-            grad_W, grad_b = self.grads
-            grad_W = grad_W * g
-            grad_b = None if b is None else grad_b * g
-        if b is None:
-            return None, None, None, grad_W if self.needs[3] else None
-        return (None, None, None, grad_W if self.needs[3] else None,
-                grad_b if self.needs[4] else None)
-
-    def release(self) -> None:
-        """Also drop the kept gradient, shifted logits and sums."""
-        super().release()
-        self.grads = self.shifted = self.sums = None
+    @staticmethod
+    def loss_and_gradient(X, T, s, W, b):
+        return linear_loss.softmax_loss_grad(X, T, s, W, b)
 
 
-class SoftmaxGradient(Function):
-    """The gradient of :class:`SoftmaxLoss` at (W, b) as one flat vector [(R X).ravel(), sum_i
-    R[:, i]] (the second part only with b); inputs as SoftmaxLoss's. Derivative: the Hessian
-    times the output gradient (V, c) (``linear_loss.softmax_hessian_vector``). ``source``: the
-    SoftmaxLoss node whose forward already computed this gradient at the same arrays."""
-    __slots__ = ("source", "shifted", "sums", "probabilities")
+class SoftmaxGradient(FusedGradient):
+    """[(R X).ravel(), sum_i R[:, i]] (see :class:`SoftmaxLoss`). Derivative: the Hessian times
+    the output gradient (V, c) (``linear_loss.softmax_hessian_vector``)."""
+    __slots__ = ()
+    loss_op = SoftmaxLoss
 
-    def __init__(self, source: SoftmaxLoss | None = None) -> None:
-        self.source = source
-        self.shifted: np.ndarray | None = None
-        self.sums: np.ndarray | None = None
-        self.probabilities: tuple[np.ndarray, np.ndarray] | None = None
+    def textbook_product(self, xp, X, s, W, b, u_W, u_b):
+        logits = X @ W.T if b is None else X @ W.T + b
+        P = log_softmax(logits, 1).exp()
+        shifted = X @ u_W.T if b is None else X @ u_W.T + u_b
+        weights = s if not s.ndim else s.reshape(-1, 1)
+        Q = weights * P * (shifted - (P * shifted).sum(1, keepdim=True))
+        return Q.T @ X, (None if b is None else Q.sum(0))
 
-    def forward(self, X, T, s, W, b=None):
-        source, self.source = self.source, None
-        if source is not None and source.grads is not None and source.arity \
-                and source.a0[3] is W and (b is None or source.a0[4] is b):
-            (grad_W, grad_b), self.shifted, self.sums = source.grads, source.shifted, source.sums
-        else:
-            _, grad_W, grad_b, self.shifted, self.sums = linear_loss.softmax_loss_grad(X, T, s, W,
-                                                                                        b)
-        flat = grad_W.reshape(-1)
-        return flat.copy() if b is None else np.concatenate([flat, grad_b])
+    def product(self, X, s, u_W, u_b):
+        if self.curvature is None:
+            self.curvature = linear_loss.softmax_probabilities(*self.kept, s)
+        return linear_loss.softmax_hessian_vector(X, *self.curvature, u_W, u_b)
 
-    def backward(self, u, xp, X, T, s, W, b=None):
-        if any(self.needs[:3]):
-            raise RuntimeError("SoftmaxGradient differentiates only the coefficients and the "
-                               "intercepts: X, the targets and the weights must not require grad")
-        size = W.shape[0] * W.shape[1]
-        u_W = u[:size].reshape(W.shape)
-        u_b = None if b is None else u[size:]
-        if xp.graph:  # third derivatives: the textbook formula, recorded
-            logits = X @ W.T if b is None else X @ W.T + b
-            P = log_softmax(logits, 1).exp()
-            shifted = X @ u_W.T if b is None else X @ u_W.T + u_b
-            weights = s if not s.ndim else s.reshape(-1, 1)
-            Q = weights * P * (shifted - (P * shifted).sum(1, keepdim=True))
-            product_W, product_b = Q.T @ X, (None if b is None else Q.sum(0))
-        else:
-            if self.probabilities is None:
-                self.probabilities = linear_loss.softmax_probabilities(self.shifted, self.sums, s)
-            product_W, product_b = linear_loss.softmax_hessian_vector(X, *self.probabilities,
-                                                                      u_W, u_b)
-        if b is None:
-            return None, None, None, product_W if self.needs[3] else None
-        return (None, None, None, product_W if self.needs[3] else None,
-                product_b if self.needs[4] else None)
 
-    def release(self) -> None:
-        """Also drop the kept logits, sums and probabilities."""
-        super().release()
-        self.shifted = self.sums = self.probabilities = None
+SoftmaxLoss.gradient_op = SoftmaxGradient
 
 
 def softmax_loss(X: Tensor, T: Tensor, s: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:

@@ -136,13 +136,40 @@ def test_block_size_comes_from_the_tuning_constants(monkeypatch):
 
 
 # ---- the op's derivatives -----------------------------------------------------------------------
-def op_inputs(n: int = 23, p: int = 4, intercept: bool = True, seed: int = 0) -> tuple:
-    X, y, s, w, b = data(n, p, seed=seed)
-    constants = tuple(from_numpy(a) for a in (X, y, s))
-    params = (from_numpy(w).requires_grad_(),)
+def as_op_inputs(arrays: tuple, intercept: bool) -> tuple:
+    """(X, targets, s, w, b) arrays as the ops' constant tensors and parameters (b if
+    ``intercept``)."""
+    constants = tuple(from_numpy(a) for a in arrays[:3])
+    params = (from_numpy(arrays[3]).requires_grad_(),)
     if intercept:
-        params += (from_numpy(b).requires_grad_(),)
+        params += (from_numpy(arrays[4]).requires_grad_(),)
     return constants, params
+
+
+def op_inputs(n: int = 23, p: int = 4, intercept: bool = True, seed: int = 0) -> tuple:
+    return as_op_inputs(data(n, p, seed=seed), intercept)
+
+
+def plant_error(monkeypatch, kind: str, gradient_kernel: str, product_kernel: str) -> None:
+    """Scale the gradient in w (the kernel's second result) or the product in w (its first) by
+    1.001, for the checks that must catch it."""
+    name, index = (gradient_kernel, 1) if kind == "wrong gradient" else (product_kernel, 0)
+    real = getattr(linear_loss, name)
+
+    def wrong(*args, **kwargs):
+        results = list(real(*args, **kwargs))
+        results[index] = results[index] * 1.001
+        return tuple(results)
+    monkeypatch.setattr(linear_loss, name, wrong)
+
+
+def hessian_times(loss, constants: tuple, v: list) -> callable:
+    """(w, b) -> H(w, b) v by a double backward of ``loss``, recorded (for third derivatives)."""
+    def product(w, b):
+        g = grad(loss(*constants, w, b), [w, b], create_graph=True)
+        along = sum((gi * vi).sum() for gi, vi in zip(g, v))
+        return grad(along, [w, b], create_graph=True)
+    return product
 
 
 def loss_of(constants: tuple) -> callable:
@@ -153,20 +180,8 @@ def loss_of(constants: tuple) -> callable:
 def kernels(request, monkeypatch):
     """The kernels as they are, or with a planted error in the gradient or in the Hessian-vector
     product: the checks below must fail for the planted ones."""
-    if request.param == "wrong gradient":
-        real = linear_loss.logistic_loss_grad
-
-        def wrong(*args, **kwargs):
-            loss, grad_w, grad_b, z = real(*args, **kwargs)
-            return loss, grad_w * 1.001, grad_b, z
-        monkeypatch.setattr(linear_loss, "logistic_loss_grad", wrong)
-    elif request.param == "wrong product":
-        real_product = linear_loss.logistic_hessian_vector
-
-        def wrong_product(X, d, u, c, rows=None):
-            product_w, product_b = real_product(X, d, u, c, rows)
-            return product_w * 1.001, product_b
-        monkeypatch.setattr(linear_loss, "logistic_hessian_vector", wrong_product)
+    if request.param != "correct":
+        plant_error(monkeypatch, request.param, "logistic_loss_grad", "logistic_hessian_vector")
     return request.param
 
 
@@ -186,12 +201,23 @@ def test_third_derivatives_match_finite_differences():
     constants, params = op_inputs(n=17, p=3)
     rng = np.random.default_rng(5)
     v = [from_numpy(rng.standard_normal(p.shape)) for p in params]
+    assert gradcheck(hessian_times(logistic_loss, constants, v), params, **FD_TOL)
 
-    def hessian_times_v(w, b):
-        g = grad(logistic_loss(*constants, w, b), [w, b], create_graph=True)
-        along = sum((gi * vi).sum() for gi, vi in zip(g, v))
-        return grad(along, [w, b], create_graph=True)
-    assert gradcheck(hessian_times_v, params, **FD_TOL)
+
+def agreement_with_torch(loss, params, t_loss, t_params, vs) -> tuple[bool, bool, bool]:
+    """Whether our loss, gradients and Hessian-vector products along ``vs`` (a double backward)
+    agree with torch's in float64."""
+    grads = grad(loss, list(params), create_graph=True)
+    along = sum((g * from_numpy(v)).sum() for g, v in zip(grads, vs))
+    products = grad(along, list(params))
+    t_grads = torch.autograd.grad(t_loss, t_params, create_graph=True)
+    t_along = sum((g * torch_tensor(v)).sum() for g, v in zip(t_grads, vs))
+    t_products = torch.autograd.grad(t_along, t_params)
+
+    def agree(ours, theirs):
+        return np.allclose(ours.detach().numpy(), theirs.detach().numpy(), **TORCH64_TOL)
+    return (agree(loss, t_loss), all(agree(g, t) for g, t in zip(grads, t_grads)),
+            all(agree(h, t) for h, t in zip(products, t_products)))
 
 
 @needs_torch
@@ -202,52 +228,48 @@ def test_loss_gradient_and_hessian_vector_product_match_torch(kernels, intercept
     rng = np.random.default_rng(4)
     vs = [rng.standard_normal(p.shape) for p in params]
     loss = logistic_loss(*constants, *params)
-    grads = grad(loss, list(params), create_graph=True)
-    along = sum((g * from_numpy(v)).sum() for g, v in zip(grads, vs))
-    products = grad(along, list(params))
-
     X, y, s = (torch_tensor(c.detach().numpy()) for c in constants)
     t_params = [torch_tensor(p.detach().numpy(), requires_grad=True) for p in params]
     logits = X @ t_params[0] + (t_params[1] if intercept else 0)
     t_loss = (s * torch.nn.functional.binary_cross_entropy_with_logits(
         logits, y, reduction="none")).sum()
-    t_grads = torch.autograd.grad(t_loss, t_params, create_graph=True)
-    t_along = sum((g * torch_tensor(v)).sum() for g, v in zip(t_grads, vs))
-    t_products = torch.autograd.grad(t_along, t_params)
-
-    def agree(ours, theirs):
-        return np.allclose(ours.detach().numpy(), theirs.detach().numpy(), **TORCH64_TOL)
-    assert agree(loss, t_loss)
-    gradients_agree = all(agree(g, t) for g, t in zip(grads, t_grads))
-    products_agree = all(agree(h, t) for h, t in zip(products, t_products))
+    losses_agree, gradients_agree, products_agree = agreement_with_torch(
+        loss, params, t_loss, t_params, vs)
+    assert losses_agree
     assert gradients_agree == (kernels != "wrong gradient")
     assert products_agree == (kernels != "wrong product")
 
 
-def test_the_gradient_node_reuses_the_loss_pass():
-    """Under create_graph the gradient comes from the loss's own pass (no second pass over X),
-    and each Hessian-vector product is one pass."""
-    constants, params = op_inputs()
-    calls = {"gradient": 0, "product": 0}
-    real_grad, real_product = linear_loss.logistic_loss_grad, linear_loss.logistic_hessian_vector
+@pytest.mark.parametrize("which", ["two-class", "softmax"])
+def test_the_gradient_node_reuses_the_loss_call(which):
+    """Under create_graph the gradient comes from the loss's own kernel call (for the two-class
+    loss: no second pass over X), and each Hessian-vector product is one call of the product
+    kernel."""
+    if which == "two-class":
+        (constants, params), loss_op = op_inputs(), logistic_loss
+        names, gradient_op = ("logistic_loss_grad", "logistic_hessian_vector"), LogisticGradient
+    else:
+        (constants, params), loss_op = softmax_op_inputs(), softmax_loss
+        names, gradient_op = ("softmax_loss_grad", "softmax_hessian_vector"), SoftmaxGradient
+    calls = dict.fromkeys(names, 0)
 
-    def counted_grad(*args, **kwargs):
-        calls["gradient"] += 1
-        return real_grad(*args, **kwargs)
+    def counted(name):
+        real = getattr(linear_loss, name)
 
-    def counted_product(*args, **kwargs):
-        calls["product"] += 1
-        return real_product(*args, **kwargs)
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return call
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(linear_loss, "logistic_loss_grad", counted_grad)
-        patch.setattr(linear_loss, "logistic_hessian_vector", counted_product)
-        loss = logistic_loss(*constants, *params)
+        for name in names:
+            patch.setattr(linear_loss, name, counted(name))
+        loss = loss_op(*constants, *params)
         grads = grad(loss, list(params), create_graph=True)
-        assert any(isinstance(n, LogisticGradient) for n in _ancestors(grads[0].grad_fn))
+        assert any(isinstance(n, gradient_op) for n in _ancestors(grads[0].grad_fn))
         along = sum((g * g.detach()).sum() for g in grads)
         for _ in range(3):
             along.backward(retain_graph=True)
-    assert calls == {"gradient": 1, "product": 3}
+    assert calls == {names[0]: 1, names[1]: 3}
 
 
 def _ancestors(node) -> list:
@@ -327,11 +349,14 @@ def test_the_estimators_two_class_objective_is_the_fused_op_and_is_captured(fuse
     np.testing.assert_allclose(hessian_times(v), expected, **REFERENCE64_TOL)
 
 
-def test_estimator_lbfgs_fit_replays_one_capture_of_the_fused_op(fused_from_any_size,
-                                                                 monkeypatch):
-    """A whole lbfgs fit evaluates the objective through one capture of the fused op (no graph
-    break, which would leave an eager marker instead of a Capture). (Newton-CG's systems are
-    double-backward graphs, recorded eagerly by design.)"""
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_estimator_lbfgs_fit_replays_one_capture_of_the_fused_op(monkeypatch, n_classes):
+    """A whole lbfgs fit evaluates the objective through one capture of the fused op, the
+    two-class or the softmax one (no graph break, which would leave an eager marker instead of a
+    Capture, and no warning). (Newton-CG's systems are double-backward graphs, recorded eagerly
+    by design.)"""
+    monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", 0)
+    monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 0)
     problems = []
     real = LogisticRegression._flat_problem
 
@@ -340,11 +365,24 @@ def test_estimator_lbfgs_fit_replays_one_capture_of_the_fused_op(fused_from_any_
         return problems[-1]
     monkeypatch.setattr(LogisticRegression, "_flat_problem", recorded)
     rng = np.random.default_rng(12)
-    X = rng.standard_normal((300, 70))
-    LogisticRegression(tol=1e-6).fit(X, rng.random(300) < 0.5)
+    X = rng.standard_normal((300, 70 if n_classes == 2 else 20))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LogisticRegression(tol=1e-6).fit(X, rng.integers(0, n_classes, 300))
     (problem,) = problems
     (capture,) = problem._loss_and_gradient.compiled.captures.values()
-    assert isinstance(capture, Capture) and "LogisticLoss" in str(capture)
+    op = "LogisticLoss" if n_classes == 2 else "SoftmaxLoss"
+    assert isinstance(capture, Capture) and op in str(capture)
+
+
+def assert_same_fit(fused, textbook, dtype) -> None:
+    """The fused op's fit has the textbook graph's coefficients and intercepts (relative to the
+    largest coefficient: 1e-6 in float64, 1e-3 in float32) and X's dtype."""
+    assert fused.coef_.dtype == dtype
+    scale = np.abs(textbook.coef_).max()
+    tol = 1e-6 if dtype == np.float64 else 1e-3
+    np.testing.assert_allclose(fused.coef_, textbook.coef_, rtol=0, atol=tol * scale)
+    np.testing.assert_allclose(fused.intercept_, textbook.intercept_, rtol=0, atol=tol * scale)
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton"])
@@ -367,11 +405,7 @@ def test_fits_with_the_fused_op_reach_the_textbook_graphs_optimum(monkeypatch, s
         monkeypatch.setattr(linear_loss, "LOSS_BLOCKED_MIN_BYTES", 0)
         monkeypatch.setattr(linear_loss, "LOSS_BLOCK_BYTES", 13 * 70 * X.itemsize)
     fused = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
-    assert fused.coef_.dtype == dtype
-    scale = np.abs(textbook.coef_).max()
-    tol = 1e-6 if dtype == np.float64 else 1e-3
-    np.testing.assert_allclose(fused.coef_, textbook.coef_, rtol=0, atol=tol * scale)
-    np.testing.assert_allclose(fused.intercept_, textbook.intercept_, rtol=0, atol=tol * scale)
+    assert_same_fit(fused, textbook, dtype)
 
 
 def test_block_size_is_read_from_the_environment():
@@ -459,12 +493,7 @@ def test_softmax_kernels_match_the_references_for_any_shape_and_scale(n, p, K, s
 
 def softmax_op_inputs(n: int = 23, p: int = 4, K: int = 3, intercept: bool = True,
                       seed: int = 0, shared: bool = False) -> tuple:
-    X, T, s, W, b = softmax_data(n, p, K, seed=seed, shared=shared)
-    constants = tuple(from_numpy(a) for a in (X, T, s))
-    params = (from_numpy(W).requires_grad_(),)
-    if intercept:
-        params += (from_numpy(b).requires_grad_(),)
-    return constants, params
+    return as_op_inputs(softmax_data(n, p, K, seed=seed, shared=shared), intercept)
 
 
 def softmax_loss_of(constants: tuple) -> callable:
@@ -475,20 +504,8 @@ def softmax_loss_of(constants: tuple) -> callable:
 def softmax_kernels(request, monkeypatch):
     """The softmax kernels as they are, or with a planted error in the gradient or in the
     Hessian-vector product: the checks below must fail for the planted ones."""
-    if request.param == "wrong gradient":
-        real = linear_loss.softmax_loss_grad
-
-        def wrong(*args, **kwargs):
-            loss, grad_W, grad_b, shifted, sums = real(*args, **kwargs)
-            return loss, grad_W * 1.001, grad_b, shifted, sums
-        monkeypatch.setattr(linear_loss, "softmax_loss_grad", wrong)
-    elif request.param == "wrong product":
-        real_product = linear_loss.softmax_hessian_vector
-
-        def wrong_product(*args):
-            product_W, product_b = real_product(*args)
-            return product_W * 1.001, product_b
-        monkeypatch.setattr(linear_loss, "softmax_hessian_vector", wrong_product)
+    if request.param != "correct":
+        plant_error(monkeypatch, request.param, "softmax_loss_grad", "softmax_hessian_vector")
     return request.param
 
 
@@ -509,12 +526,7 @@ def test_softmax_third_derivatives_match_finite_differences():
     constants, params = softmax_op_inputs(n=17, p=3)
     rng = np.random.default_rng(5)
     v = [from_numpy(rng.standard_normal(p.shape)) for p in params]
-
-    def hessian_times_v(W, b):
-        g = grad(softmax_loss(*constants, W, b), [W, b], create_graph=True)
-        along = sum((gi * vi).sum() for gi, vi in zip(g, v))
-        return grad(along, [W, b], create_graph=True)
-    assert gradcheck(hessian_times_v, params, **FD_TOL)
+    assert gradcheck(hessian_times(softmax_loss, constants, v), params, **FD_TOL)
 
 
 @needs_torch
@@ -527,53 +539,17 @@ def test_softmax_loss_gradient_and_hessian_vector_product_match_torch(softmax_ke
     rng = np.random.default_rng(4)
     vs = [rng.standard_normal(p.shape) for p in params]
     loss = softmax_loss(*constants, *params)
-    grads = grad(loss, list(params), create_graph=True)
-    along = sum((g * from_numpy(v)).sum() for g, v in zip(grads, vs))
-    products = grad(along, list(params))
-
     X, T, s = (c.detach().numpy() for c in constants)
     labels = torch.from_numpy(T.argmax(axis=0))
     t_params = [torch_tensor(p.detach().numpy(), requires_grad=True) for p in params]
     logits = torch_tensor(X) @ t_params[0].T + (t_params[1] if intercept else 0)
     t_loss = (torch_tensor(s) * torch.nn.functional.cross_entropy(logits, labels,
                                                                   reduction="none")).sum()
-    t_grads = torch.autograd.grad(t_loss, t_params, create_graph=True)
-    t_along = sum((g * torch_tensor(v)).sum() for g, v in zip(t_grads, vs))
-    t_products = torch.autograd.grad(t_along, t_params)
-
-    def agree(ours, theirs):
-        return np.allclose(ours.detach().numpy(), theirs.detach().numpy(), **TORCH64_TOL)
-    assert agree(loss, t_loss)
-    gradients_agree = all(agree(g, t) for g, t in zip(grads, t_grads))
-    products_agree = all(agree(h, t) for h, t in zip(products, t_products))
+    losses_agree, gradients_agree, products_agree = agreement_with_torch(
+        loss, params, t_loss, t_params, vs)
+    assert losses_agree
     assert gradients_agree == (softmax_kernels != "wrong gradient")
     assert products_agree == (softmax_kernels != "wrong product")
-
-
-def test_the_softmax_gradient_node_reuses_the_loss_call():
-    """Under create_graph the gradient comes from the loss's own kernel call, and each
-    Hessian-vector product is one call of the product kernel."""
-    constants, params = softmax_op_inputs()
-    calls = {"gradient": 0, "product": 0}
-    real_grad, real_product = linear_loss.softmax_loss_grad, linear_loss.softmax_hessian_vector
-
-    def counted_grad(*args):
-        calls["gradient"] += 1
-        return real_grad(*args)
-
-    def counted_product(*args):
-        calls["product"] += 1
-        return real_product(*args)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(linear_loss, "softmax_loss_grad", counted_grad)
-        patch.setattr(linear_loss, "softmax_hessian_vector", counted_product)
-        loss = softmax_loss(*constants, *params)
-        grads = grad(loss, list(params), create_graph=True)
-        assert any(isinstance(n, SoftmaxGradient) for n in _ancestors(grads[0].grad_fn))
-        along = sum((g * g.detach()).sum() for g in grads)
-        for _ in range(3):
-            along.backward(retain_graph=True)
-    assert calls == {"gradient": 1, "product": 3}
 
 
 def test_softmax_constants_must_not_require_grad_and_shapes_must_fit():
@@ -625,27 +601,6 @@ def test_the_softmax_objective_equals_the_textbook_graphs(monkeypatch, intercept
     np.testing.assert_allclose(fused_grad, textbook_grad, **REFERENCE64_TOL)
 
 
-def test_estimator_softmax_lbfgs_fit_replays_one_capture_of_the_fused_op(monkeypatch):
-    """A whole multiclass lbfgs fit evaluates the objective through one capture of the fused
-    softmax op (no graph break, which would leave an eager marker instead of a Capture)."""
-    monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 0)
-    problems = []
-    real = LogisticRegression._flat_problem
-
-    def recorded(self, objective, params):
-        problems.append(real(self, objective, params))
-        return problems[-1]
-    monkeypatch.setattr(LogisticRegression, "_flat_problem", recorded)
-    rng = np.random.default_rng(12)
-    X = rng.standard_normal((300, 20))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        LogisticRegression(tol=1e-6).fit(X, rng.integers(0, 4, 300))
-    (problem,) = problems
-    (capture,) = problem._loss_and_gradient.compiled.captures.values()
-    assert isinstance(capture, Capture) and "SoftmaxLoss" in str(capture)
-
-
 @pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -661,8 +616,4 @@ def test_softmax_fits_with_the_fused_op_reach_the_textbook_graphs_optimum(monkey
     textbook = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
     monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 0)
     fused = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
-    assert fused.coef_.dtype == dtype
-    scale = np.abs(textbook.coef_).max()
-    tol = 1e-6 if dtype == np.float64 else 1e-3
-    np.testing.assert_allclose(fused.coef_, textbook.coef_, rtol=0, atol=tol * scale)
-    np.testing.assert_allclose(fused.intercept_, textbook.intercept_, rtol=0, atol=tol * scale)
+    assert_same_fit(fused, textbook, dtype)

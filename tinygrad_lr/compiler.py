@@ -70,6 +70,8 @@ The recorder hooks the engine only while it captures (it swaps a handful of meth
 them; eager code pays nothing): ``Function.apply`` (each op's forward), the engine's
 ``_execute`` (run here by a mirror of the engine that records each rule), the optimizers'
 ``step`` and ``zero_grad``, the schedulers' ``step``, in-place writes and ``.grad`` access.
+The hooks are built once and kept for later captures (built again when a later layer is loaded,
+an optimizer class is defined or a method they wrap is patched).
 """
 from __future__ import annotations
 

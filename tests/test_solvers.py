@@ -366,6 +366,59 @@ def test_newton_takes_a_small_final_step_without_a_new_system(distance):
     assert np.isnan(gradients[-1]) == final_step
 
 
+def test_conjugate_gradients_stop_once_enough_holds():
+    """``enough(d, e)`` is asked after each step with the iterate and its relative residual
+    |g + H d| / |g|; the solve returns that iterate as soon as it holds, the same iterate an
+    unconditioned solve reaches in as many steps."""
+    problem = _Quadratic(12, 2)
+    gradient = problem.A @ np.zeros(12) - problem.b
+    asked = []
+
+    def enough(step: np.ndarray, relative_residual: float) -> bool:
+        asked.append((step.copy(), relative_residual))
+        return len(asked) == 2
+    products = []
+    step = _conjugate_gradients(lambda v: (products.append(1), problem.A @ v)[1], gradient,
+                                1e-12, 200, enough=enough)
+    assert len(products) == 2 and len(asked) == 2
+    np.testing.assert_array_equal(step, _conjugate_gradients(lambda v: problem.A @ v, gradient,
+                                                             1e-12, 2))
+    for iterate, relative_residual in asked:
+        np.testing.assert_allclose(relative_residual, np.linalg.norm(gradient + problem.A @ iterate)
+                                   / np.linalg.norm(gradient), rtol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_newton_measures_a_tiny_final_step_no_further_than_needed(seed):
+    """At a point meeting the gradient rule whose Newton step is a twentieth of tol times the
+    scale, Newton stops there (no step, no new system) after the first conjugate-gradient steps
+    that bound the step within the rule, not after the full MEASURE_FORCING solve (4 products
+    from these starts)."""
+    from tinygrad_lr.linear_model._solvers import MEASURE_FORCING, newton
+    tol = 1e-6
+    problem = _Quadratic(12, seed)
+    scale = max(1.0, float(np.abs(problem.optimum).max()))
+    offset = np.random.default_rng(seed).standard_normal(12)
+    start = problem.optimum + 0.05 * tol * scale * offset / np.abs(offset).max()
+    gradient = problem.A @ start - problem.b
+    assert np.abs(gradient).max() <= tol
+    measuring = []
+    _conjugate_gradients(lambda v: (measuring.append(1), problem.A @ v)[1], gradient,
+                         MEASURE_FORCING, 200)
+    products = []
+    system = problem.newton_system
+
+    def counted_system(x: np.ndarray):
+        value, g, times = system(x)
+        return value, g, lambda v: (products.append(1), times(v))[1]
+    problem.newton_system = counted_system
+    theta, curve, converged = newton(problem, start, 50, tol, lambda *report: None,
+                                     full_hessian=False)
+    assert converged and len(curve) == 1 and problem.systems == 1 and problem.values == 0
+    np.testing.assert_array_equal(theta, start)
+    assert len(products) < len(measuring) == 4
+
+
 @pytest.mark.parametrize("intercept", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_closed_form_softmax_products_equal_the_engines_double_backward(intercept, dtype):

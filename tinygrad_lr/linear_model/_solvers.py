@@ -57,9 +57,10 @@ MAX_CG_STEPS = 200  # conjugate-gradient steps per Newton step (as scikit-learn'
 # gradient rule (only its length matters there, and what it leaves undone).
 MEASURE_FORCING = 0.1
 # That solve also stops as soon as its step, enlarged by its own inexactness (|d| / (1 - e) at a
-# relative residual e), is within the remaining-step rule, but only at e at most this: a bound as
-# loose as the model's allows (measured: the first conjugate-gradient step often lands just above
-# MEASURE_FORCING, e = 0.11-0.12 on the synthetic sets, a step tenfold within the rule).
+# relative residual e), is within the remaining-step rule, but only at e at most this (the same
+# error model as MEASURE_FORCING's, trusted no further; measured: the first conjugate-gradient
+# step often lands just above MEASURE_FORCING, e = 0.11-0.12 on the synthetic sets, with a step
+# tenfold within the rule).
 MEASURE_BOUND_RESIDUAL = 0.25
 _ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
 _WOLFE_C1, _WOLFE_C2 = 1e-4, 0.9  # L-BFGS's strong-Wolfe constants (SciPy's, scikit-learn's)

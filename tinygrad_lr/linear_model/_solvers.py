@@ -35,7 +35,8 @@ from tinygrad_lr.autograd import enable_grad, grad, no_grad
 from tinygrad_lr.compiler import GraphBreak
 from tinygrad_lr.compiler import compile as compile_function
 from tinygrad_lr.factories import from_numpy
-from tinygrad_lr.optim.lbfgs import StrongWolfe, TrialPoint
+from tinygrad_lr.optim.lbfgs import (StrongWolfe, TrialPoint, curvature_condition,
+                                     sufficient_decrease)
 from tinygrad_lr.tensor import Tensor
 
 Report = Callable[[int, float, float], None]
@@ -357,20 +358,16 @@ def lbfgs(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float,
         s = step * direction
         trial_value, trial_gradient = problem.value_and_grad(theta + s)
         trial_gradient = trial_gradient.astype(np.float64, copy=False)
-        trial_slope = float(trial_gradient.dot(direction))
-        if (math.isfinite(trial_value) and trial_value <= value + _WOLFE_C1 * step * slope
-                and abs(trial_slope) <= -_WOLFE_C2 * slope and trial_value < value):
-            new_value, new_gradient = trial_value, trial_gradient
-        else:
-            first = TrialPoint(step, trial_value, trial_gradient, trial_slope)
-            found = _strong_wolfe(problem, theta, direction, TrialPoint(0.0, value, gradient,
-                                                                         slope), first)
+        found = TrialPoint(step, trial_value, trial_gradient, float(trial_gradient.dot(direction)))
+        start = TrialPoint(0.0, value, gradient, slope)
+        if not (trial_value < value and sufficient_decrease(start, found, _WOLFE_C1)
+                and curvature_condition(start, found, _WOLFE_C2)):
+            found = _strong_wolfe(problem, theta, direction, start, found)
             if not (math.isfinite(found.loss) and found.loss < value):
                 return theta, curve, True  # no lower point along a descent direction
             s = found.step * direction
-            new_value, new_gradient = found.loss, found.grad
-        y = new_gradient - gradient
-        theta, value, gradient = theta + s, new_value, new_gradient
+        y = found.grad - gradient
+        theta, value, gradient = theta + s, found.loss, found.grad
         curve.append(value)
         largest = float(np.abs(gradient).max())
         report(iteration, value, largest)
@@ -387,17 +384,12 @@ def _strong_wolfe(problem: FlatProblem, theta: np.ndarray, direction: np.ndarray
                   start: TrialPoint, first: TrialPoint) -> TrialPoint:
     """The strong-Wolfe search along ``direction`` from ``start``, whose first trial (``first``)
     was already evaluated by the caller."""
-    made = [first]
-
     def along(t: float) -> tuple[float, np.ndarray]:
-        if made:  # the search's first call asks for the trial already made
-            trial = made.pop()
-            return trial.loss, trial.grad
         f, g = problem.value_and_grad(theta + t * direction)
         return f, g.astype(np.float64, copy=False)
     search = StrongWolfe(along, direction, start, c1=_WOLFE_C1, c2=_WOLFE_C2,
                          tolerance_change=0.0, max_evals=MAX_LINE_SEARCH)
-    return search.search(first.step)
+    return search.search(first.step, first)
 
 
 def _conjugate_gradients(hessian_times: Callable[[np.ndarray], np.ndarray],

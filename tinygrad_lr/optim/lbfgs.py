@@ -43,6 +43,16 @@ def _cubic_minimizer(a: TrialPoint, b: TrialPoint, lower: float, upper: float) -
     return (lower + upper) / 2
 
 
+def sufficient_decrease(start: TrialPoint, p: TrialPoint, c1: float) -> bool:
+    """Armijo's condition at ``p``: a finite loss ``f(t) <= f(0) + c1 t f'(0)``."""
+    return math.isfinite(p.loss) and p.loss <= start.loss + c1 * p.step * start.slope
+
+
+def curvature_condition(start: TrialPoint, p: TrialPoint, c2: float) -> bool:
+    """The strong curvature condition at ``p``: ``|f'(t)| <= c2 |f'(0)|``."""
+    return abs(p.slope) <= -c2 * start.slope
+
+
 class StrongWolfe:
     """Find a step ``t`` along ``d`` with sufficient decrease ``f(t) <= f(0) + c1 t f'(0)`` and
     curvature ``|f'(t)| <= c2 |f'(0)|``, within ``max_evals`` evaluations."""
@@ -62,15 +72,20 @@ class StrongWolfe:
 
     def _too_high(self, p: TrialPoint, reference: float) -> bool:
         """No sufficient decrease at ``p``, or a loss not below ``reference``, or not finite."""
-        return not math.isfinite(p.loss) or p.loss > self.start.loss + self.c1 * p.step * \
-            self.start.slope or p.loss >= reference
+        return not sufficient_decrease(self.start, p, self.c1) or p.loss >= reference
 
     def _curvature_ok(self, p: TrialPoint) -> bool:
-        return abs(p.slope) <= -self.c2 * self.start.slope
+        return curvature_condition(self.start, p, self.c2)
 
-    def search(self, step: float) -> TrialPoint:
-        """Algorithm 3.5: grow the step until an interval with an acceptable step is bracketed."""
-        prev, cur = self.start, self._point(step)
+    def search(self, step: float, first: TrialPoint | None = None) -> TrialPoint:
+        """Algorithm 3.5: grow the step until an interval with an acceptable step is bracketed.
+        ``first``: the trial at ``step``, when the caller has already evaluated it."""
+        if first is None:
+            cur = self._point(step)
+        else:
+            cur = first
+            self.evals += 1
+        prev = self.start
         while True:
             if self._too_high(cur, prev.loss if self.evals > 1 else math.inf):
                 return self._zoom(prev, cur)

@@ -490,3 +490,164 @@ def test_newton_with_the_whole_hessian_evaluates_eagerly():
     (theta, curve, converged), (captured_theta, captured_curve, _) = fits
     assert converged and curve == captured_curve
     np.testing.assert_array_equal(theta, captured_theta)
+
+
+# ---- one capture serves every fit of its kind (FlatProblem's inputs and structure) -------------
+@pytest.fixture
+def fresh_evaluations():
+    """No evaluation kept from other tests, and none left to them."""
+    from tinygrad_lr.linear_model import _solvers
+    _solvers.clear_evaluations()
+    yield _solvers
+    _solvers.clear_evaluations()
+
+
+def _fit_result(model: LogisticRegression) -> tuple:
+    return model.coef_.copy(), model.intercept_.copy(), model.n_iter_, list(model.loss_curve_)
+
+
+def _assert_same_fits(first: list, second: list) -> None:
+    for (coef, intercept, n_iter, curve), (coef2, intercept2, n_iter2, curve2) in zip(first,
+                                                                                        second):
+        np.testing.assert_array_equal(coef, coef2)
+        np.testing.assert_array_equal(intercept, intercept2)
+        assert n_iter == n_iter2 and curve == curve2
+
+
+def _recording_problems(monkeypatch) -> list[FlatProblem]:
+    problems: list[FlatProblem] = []
+    real = LogisticRegression._flat_problem
+
+    def recorded(self, objective, params):
+        problems.append(real(self, objective, params))
+        return problems[-1]
+    monkeypatch.setattr(LogisticRegression, "_flat_problem", recorded)
+    return problems
+
+
+def _labelled(seed: int, n: int, p: int, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    if classes == 2:
+        return X, (X[:, 0] + rng.standard_normal(n) > 0).astype(int)
+    return X, (np.argmax(X[:, :classes], axis=1) + rng.integers(0, 2, n)) % classes
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fits_sharing_a_capture_equal_uncached_fits_bit_for_bit(monkeypatch, fresh_evaluations,
+                                                                classes, solver, weighted):
+    """Fits of one kind on different data of one shape and with different C replay the first
+    fit's capture on their own data and penalty, and equal fits that capture anew, bit for bit
+    (coefficients, iterations, the whole objective curve)."""
+    sets = [_labelled(seed, 80, 5, classes) for seed in (1, 2, 3)]
+    weights = [np.random.default_rng(seed).uniform(0.5, 2, 80) if weighted else None
+               for seed in (4, 5, 6)]
+    settings = list(zip(sets, weights, (1.0, 0.05, 30.0)))
+
+    def fits(cached: bool) -> list:
+        results = []
+        for (X, y), w, C in settings:
+            if not cached:
+                fresh_evaluations.clear_evaluations()
+            model = LogisticRegression(C=C, solver=solver, tol=1e-8, max_iter=500)
+            results.append(_fit_result(model.fit(X, y, sample_weight=w)))
+        return results
+    uncached = fits(cached=False)
+    problems = _recording_problems(monkeypatch)
+    cached = fits(cached=True)
+    _assert_same_fits(uncached, cached)
+    assert problems[1].params[0] is problems[0].params[0]  # one evaluation, shared
+    assert problems[2].params[0] is problems[0].params[0]
+    if solver == "lbfgs":
+        compiled = problems[0]._loss_and_gradient.compiled
+        (capture,) = compiled.captures.values()
+        assert isinstance(capture, Capture) and not capture.loads  # no fit's data baked in
+
+
+def test_data_changed_in_place_between_fits_is_read_anew(fresh_evaluations):
+    """The shared capture reads the data it is given at each replay: X and y rewritten in place
+    between two fits give the fit of the new values."""
+    X, y = _labelled(7, 90, 4, 2)
+    X2, y2 = _labelled(8, 90, 4, 2)
+    fresh_evaluations.clear_evaluations()
+    expected = _fit_result(LogisticRegression(tol=1e-8).fit(X2, y2))
+    fresh_evaluations.clear_evaluations()
+    LogisticRegression(tol=1e-8).fit(X, y)
+    X[...] = X2
+    y[...] = y2
+    _assert_same_fits([expected], [_fit_result(LogisticRegression(tol=1e-8).fit(X, y))])
+
+
+@pytest.mark.parametrize("change", ["dtype", "intercept", "weights", "penalty", "fused", "shape"])
+def test_a_different_kind_of_fit_does_not_replay_the_capture(monkeypatch, fresh_evaluations,
+                                                             change):
+    """A fit differing in a choice the objective makes in Python (X's dtype, the intercept,
+    unequal sample weights, no penalty, the fused loss op) or in a shape takes an evaluation of
+    its own, and equals its fit from a fresh start."""
+    X, y = _labelled(9, 70, 4, 2)
+    first = {"tol": 1e-8}
+    second = dict(first, fit_intercept=change != "intercept",
+                  penalty=None if change == "penalty" else "l2")
+    X2 = X.astype(np.float32) if change == "dtype" else X[:60] if change == "shape" else X
+    y2 = y[:60] if change == "shape" else y
+    weights = np.linspace(0.5, 2, len(y2)) if change == "weights" else None
+
+    def second_fit() -> LogisticRegression:
+        if change == "fused":
+            monkeypatch.setattr("tinygrad_lr.linear_model.logistic.LOSS_FUSED_MIN_BYTES", 0)
+        return LogisticRegression(**second).fit(X2, y2, sample_weight=weights)
+    expected = _fit_result(second_fit())
+    monkeypatch.undo()
+    problems = _recording_problems(monkeypatch)
+    fresh_evaluations.clear_evaluations()
+    LogisticRegression(**first).fit(X, y)
+    _assert_same_fits([expected], [_fit_result(second_fit())])
+    assert problems[1].params[0] is not problems[0].params[0]
+
+
+def test_a_capture_reading_other_tensors_is_not_shared(fresh_evaluations):
+    """An objective that reads a tensor not among the problem's inputs has it baked into its
+    capture: that evaluation is never kept for another fit."""
+    X, y = _labelled(10, 50, 3, 2)
+    problem = problem_of(X, y)
+    kind = dict(inputs=(problem.objective.X,), structure="test")
+    shared = FlatProblem(problem.objective, problem.shapes, X.dtype, **kind)
+    shared.value_and_grad(np.zeros(shared.size))
+    shared.release()
+    assert fresh_evaluations._EVALUATIONS == {}
+    inputs = tuple(v for v in vars(problem.objective).values() if isinstance(v, Tensor))
+    whole = FlatProblem(problem.objective, problem.shapes, X.dtype, inputs=inputs,
+                        structure="test")
+    whole.value_and_grad(np.zeros(whole.size))
+    whole.release()
+    assert len(fresh_evaluations._EVALUATIONS) == 1
+    with pytest.raises(RuntimeError, match="after release"):
+        whole.value_and_grad(np.zeros(whole.size))
+
+
+def test_kept_evaluations_are_bounded_in_number_and_data_size(monkeypatch, fresh_evaluations):
+    """At most FIT_CACHE_ENTRIES kinds are kept (the least recently used dropped), and none whose
+    data take more than FIT_CACHE_MAX_BYTES."""
+    monkeypatch.setattr(fresh_evaluations, "FIT_CACHE_ENTRIES", 2)
+    for n in (30, 31, 32):
+        LogisticRegression().fit(*_labelled(n, n, 3, 2))
+    assert [kind[3][0][0] for kind in fresh_evaluations._EVALUATIONS] == [(31, 3), (32, 3)]
+    monkeypatch.setattr(fresh_evaluations, "FIT_CACHE_MAX_BYTES", 100)
+    fresh_evaluations.clear_evaluations()
+    LogisticRegression().fit(*_labelled(11, 40, 3, 2))
+    assert fresh_evaluations._EVALUATIONS == {}
+
+
+def test_the_structure_key_covers_every_choice_of_the_objective():
+    """The estimator's structure key names each attribute of ``_Objective`` that is not one of
+    its tensors (which are the capture's inputs) or used outside the capture: an attribute added
+    there is a choice the key may miss, and a shared capture would then replay the wrong branch.
+    Add it to the key in ``LogisticRegression._flat_problem`` and here."""
+    X, y = _labelled(12, 20, 3, 3)
+    objective = _Objective(X, y, np.full(20, 1 / 20), 0.1, 3)
+    others = {name for name, value in vars(objective).items() if not isinstance(value, Tensor)}
+    in_key = {"n_classes", "binary", "fused", "fused_softmax", "uniform", "alpha"}
+    outside = {"sparse", "weights", "_design"}  # eager paths only: no capture (sparse, Hessian)
+    assert others == in_key | outside

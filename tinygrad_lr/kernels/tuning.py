@@ -41,6 +41,13 @@ LOSS_BLOCKED_MIN_BYTES = _setting("LOSS_BLOCKED_MIN_BYTES", 32 << 20)
 LOSS_FUSED_MIN_BYTES = _setting("LOSS_FUSED_MIN_BYTES", 4 << 20)
 # The multiclass logistic regression takes the fused softmax loss op for a dense X of at least this.
 SOFTMAX_FUSED_MIN_BYTES = _setting("SOFTMAX_FUSED_MIN_BYTES", 0)
+# The linear models' solvers keep the compiled objective of this many kinds of fit between fits
+# (a later fit of the same shapes and choices replays the capture on its own data: no capture
+# and no eager first evaluation), for data (X and the targets and weights) of at most this many
+# bytes: above it the capture's fixed cost is small beside the fit, and what a kept capture holds
+# (its nodes' arrays of the last replay, a row of floats per sample) is not.
+FIT_CACHE_ENTRIES = _setting("FIT_CACHE_ENTRIES", 4)
+FIT_CACHE_MAX_BYTES = _setting("FIT_CACHE_MAX_BYTES", 4 << 20)
 # Below this many elements per slice, handing work to another thread costs more than it saves.
 MIN_SLICE = max(1, _setting("MIN_SLICE", 1 << 17))
 # The calling thread's slice, relative to each worker's (a worker starts after a wake-up).

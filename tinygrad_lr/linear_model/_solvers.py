@@ -2,7 +2,8 @@
 
 The objective and its gradient come from the engine: a forward pass and ``backward()``, captured
 once by ``tinygrad_lr.compile`` and replayed at every later point (the same kernels on the same
-buffers, without rebuilding the graph). Newton's Hessian comes from the engine's second
+buffers, without rebuilding the graph), and by later fits of the same kind on their own data
+(`FlatProblem`'s ``inputs`` and ``structure``). Newton's Hessian comes from the engine's second
 derivatives: Hessian-vector products by a double backward (the gradient's graph is recorded once
 per Newton iteration with ``create_graph=True``, then differentiated along each vector conjugate
 gradients asks for), or, for small two-class problems, the whole Hessian: the objective's closed
@@ -25,16 +26,18 @@ condition: the step is taken, checked by value alone, and what it leaves is that
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
 
 from tinygrad_lr.autograd import enable_grad, grad, no_grad
-from tinygrad_lr.compiler import GraphBreak
+from tinygrad_lr.compiler import Capture, GraphBreak
 from tinygrad_lr.compiler import compile as compile_function
 from tinygrad_lr.factories import from_numpy
+from tinygrad_lr.kernels.tuning import FIT_CACHE_ENTRIES, FIT_CACHE_MAX_BYTES
 from tinygrad_lr.optim.lbfgs import (StrongWolfe, TrialPoint, curvature_condition,
                                      sufficient_decrease)
 from tinygrad_lr.tensor import Tensor
@@ -93,57 +96,147 @@ def captured(function: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-class FlatProblem:
-    """An objective of (W, b) seen as a function of one flat vector theta = [W.ravel(), b].
+class _Evaluation:
+    """The compiled objective and gradient of one kind of problem, with the leaf tensors it
+    differentiates (views into one flat buffer): what a FlatProblem evaluates through, and what
+    the cache (`_EVALUATIONS`) keeps between fits of the same kind.
 
-    ``W`` and ``b`` are leaf tensors whose arrays are views into one buffer; every evaluation
-    copies the requested point into it and replays the compiled forward and backward
-    (``compiled=False``: runs them eagerly).
+    The compiled function takes the parameters and then the objective's data tensors as its
+    arguments, so a replay reads the data it is given: a later fit with other data (and another
+    penalty, itself a 0-d tensor of the data) of the same shapes replays the same capture, as
+    torch.compile's cache serves later calls. Its eager runs (the capture, a graph break) call
+    the objective of the fit that holds the evaluation (``objective``), whose tensors are those
+    arguments.
     """
 
-    def __init__(self, objective: Callable[[Tensor, Tensor | None], Tensor],
-                 shapes: list[tuple[int, ...]], dtype: np.dtype, compiled: bool = True,
-                 hessian: Callable[[np.ndarray], np.ndarray] | None = None,
-                 hessian_products: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]]
-                 | None = None) -> None:
-        self.objective = objective
-        self.hessian = hessian
-        self.hessian_products = hessian_products
-        self.shapes = shapes
+    def __init__(self, shapes: list[tuple[int, ...]], dtype: np.dtype, compiled: bool) -> None:
         self.sizes = [math.prod(shape) for shape in shapes]
-        self.size = sum(self.sizes)
-        self.dtype = np.dtype(dtype)
-        self.buffer = np.zeros(self.size, self.dtype)
+        self.buffer = np.zeros(sum(self.sizes), dtype)
         self.params: list[Tensor] = []
         offset = 0
         for shape, size in zip(shapes, self.sizes):
             view = self.buffer[offset:offset + size].reshape(shape)
             self.params.append(from_numpy(view).requires_grad_())
             offset += size
+        self.objective: Callable[[Tensor, Tensor | None], Tensor] | None = None
         # Captured once, replayed at every later point; eager where a capture cannot replay the
         # objective (a sparse X enters its product as an op parameter, not a tensor).
-        self._loss_and_gradient = (captured(self._forward_backward) if compiled
-                                   else self._forward_backward)
+        self.run = captured(self.forward_backward) if compiled else self.forward_backward
+
+    def forward_backward(self, *tensors: Tensor) -> Tensor:
+        """The captured step: clear the parameters' gradients, the objective, backward(). The
+        arguments: the parameters, then the objective's data (read by the objective itself)."""
+        params = tensors[:len(self.params)]
+        for p in params:
+            p.grad = None
+        loss = self.objective(params[0], params[1] if len(params) > 1 else None)
+        loss.backward()
+        return loss
+
+    def shareable(self) -> bool:
+        """True when every capture reads no tensor but its arguments: nothing of the fit that
+        made it (its data, its penalty) is baked into a replay, so any fit of its kind may use
+        it."""
+        compiled = getattr(self.run, "compiled", None)
+        return compiled is not None and all(
+            not isinstance(capture, Capture) or not capture.loads
+            for capture in compiled.cache.values())
+
+
+# Evaluations kept between fits, by kind (see FlatProblem), least recently returned first. A fit
+# takes its kind's evaluation out (no two fits share one, in any thread) and FlatProblem.release
+# puts it back.
+_EVALUATIONS: dict[Hashable, _Evaluation] = {}
+_EVALUATIONS_LOCK = threading.Lock()
+
+
+def clear_evaluations() -> None:
+    """Forget every kept evaluation: the next fit of each kind captures its objective again
+    (what the first fit in a new process does; the benchmarks time it so)."""
+    with _EVALUATIONS_LOCK:
+        _EVALUATIONS.clear()
+
+
+class FlatProblem:
+    """An objective of (W, b) seen as a function of one flat vector theta = [W.ravel(), b].
+
+    ``W`` and ``b`` are leaf tensors whose arrays are views into one buffer; every evaluation
+    copies the requested point into it and replays the compiled forward and backward
+    (``compiled=False``: runs them eagerly).
+
+    ``inputs`` and ``structure`` let fits share a capture (`_Evaluation`): ``inputs``, the
+    tensors the objective reads its data from (X, the targets, the weights, the penalty), are
+    passed to the compiled function as arguments; ``structure``, hashable, must tell apart every
+    choice the objective's Python makes other than by those tensors' shapes and dtypes (the loss
+    it builds, whether it adds a penalty...). A later problem of the same structure, parameter
+    shapes, dtype and input shapes and dtypes, with inputs of at most
+    ``FIT_CACHE_MAX_BYTES`` in all, then replays the earlier one's capture on its own inputs
+    (once that one is released). A capture that reads any other tensor (the objective read
+    data not among ``inputs``) is never shared.
+    """
+
+    def __init__(self, objective: Callable[[Tensor, Tensor | None], Tensor],
+                 shapes: list[tuple[int, ...]], dtype: np.dtype, compiled: bool = True,
+                 hessian: Callable[[np.ndarray], np.ndarray] | None = None,
+                 hessian_products: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]]
+                 | None = None, inputs: tuple[Tensor, ...] = (),
+                 structure: Hashable | None = None) -> None:
+        self.objective = objective
+        self.hessian = hessian
+        self.hessian_products = hessian_products
+        self.shapes = shapes
+        self.dtype = np.dtype(dtype)
+        unique: dict[int, Tensor] = {}
+        for t in inputs:
+            unique.setdefault(id(t), t)
+        inputs = tuple(unique.values())
+        self.kind: Hashable | None = None
+        evaluation = None
+        if compiled and structure is not None \
+                and sum(t._data.nbytes for t in inputs) <= FIT_CACHE_MAX_BYTES:
+            self.kind = (structure, tuple(map(tuple, shapes)), self.dtype,
+                         tuple((t._data.shape, t._data.dtype) for t in inputs))
+            with _EVALUATIONS_LOCK:
+                evaluation = _EVALUATIONS.pop(self.kind, None)
+        if evaluation is None:
+            evaluation = _Evaluation(shapes, self.dtype, compiled)
+        evaluation.objective = objective
+        self._evaluation: _Evaluation | None = evaluation
+        self.sizes = evaluation.sizes
+        self.size = evaluation.buffer.size
+        self.buffer = evaluation.buffer
+        self.params = evaluation.params
+        self._arguments = (*self.params, *inputs)
+        self._loss_and_gradient = evaluation.run
         self.evaluations = 0
+
+    def release(self) -> None:
+        """The fit is over: its evaluation goes back to the cache for the next fit of its kind
+        (when it may be shared), without this fit's objective. The problem must not be
+        evaluated after."""
+        evaluation, self._evaluation = self._evaluation, None
+        if evaluation is None:
+            return
+        evaluation.objective = None
+        if self.kind is None or not evaluation.shareable():
+            return
+        with _EVALUATIONS_LOCK:
+            _EVALUATIONS.pop(self.kind, None)
+            _EVALUATIONS[self.kind] = evaluation
+            while len(_EVALUATIONS) > FIT_CACHE_ENTRIES:
+                del _EVALUATIONS[next(iter(_EVALUATIONS))]
 
     def split(self) -> tuple[Tensor, Tensor | None]:
         """The parameters (W, b), b None without an intercept."""
         return self.params[0], (self.params[1] if len(self.params) > 1 else None)
-
-    def _forward_backward(self, *params: Tensor) -> Tensor:
-        """The captured step: clear the gradients, the objective, backward()."""
-        for p in params:
-            p.grad = None
-        loss = self.objective(*self.split())
-        loss.backward()
-        return loss
 
     def evaluate_eagerly(self) -> None:
         """Run the objective and its gradient eagerly from now on, never capturing them: for a
         solver that evaluates them a few times only (Newton with the whole Hessian: about ten),
         where the capture costs more than its replays save (benchmarks/SPEED_LOG.md, issue 15
         solvers)."""
-        self._loss_and_gradient = self._forward_backward
+        if self._evaluation is not None:
+            self._loss_and_gradient = self._evaluation.forward_backward
 
     def _load(self, theta: np.ndarray) -> None:
         np.copyto(self.buffer, theta, casting="same_kind")
@@ -154,10 +247,13 @@ class FlatProblem:
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """The objective and its gradient at theta, by the compiled forward and backward."""
+        if self._evaluation is None:
+            raise RuntimeError("FlatProblem: evaluated after release() (its parameters and "
+                               "capture may serve another fit now)")
         self._load(theta)
         self.evaluations += 1
         with enable_grad():
-            loss = self._loss_and_gradient(*self.params)
+            loss = self._loss_and_gradient(*self._arguments)
         return float(loss._data), self.flat_grad()
 
     def value(self, theta: np.ndarray) -> float:

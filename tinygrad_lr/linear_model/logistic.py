@@ -474,11 +474,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         shapes = [tuple(p.shape) for p in params]
         if objective.binary:
             shapes[0] = (shapes[0][1],)
+        # Fits of one kind share a capture (`_solvers.FlatProblem`): the objective's tensors are
+        # the capture's inputs, and `structure` names every choice its __call__ makes besides
+        # their shapes (a new branch there must be added here).
+        structure = ("logistic", objective.n_classes, objective.fused, objective.fused_softmax,
+                     objective.uniform, objective.alpha != 0)
+        inputs = tuple(value for value in vars(objective).values() if isinstance(value, Tensor))
         return _solvers.FlatProblem(
             objective, shapes, params[0].dtype, compiled=not objective.sparse,
             hessian=objective.binary_hessian if objective.binary else None,
             hessian_products=None if objective.binary or objective.sparse
-            else objective.softmax_hessian_products)
+            else objective.softmax_hessian_products, inputs=inputs, structure=structure)
 
     def _run_second_order(self, objective: _Objective, params: list[Tensor]
                           ) -> tuple[list[float], bool]:
@@ -501,6 +507,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 definite=definite,
                 project=None if objective.binary else _class_mean_free(problem.sizes[0],
                                                                         objective.n_classes))
+        problem.release()  # its capture may serve the next fit of this kind
         offset = 0
         for p in params:
             p._data[...] = theta[offset:offset + p.numel()].reshape(p.shape)

@@ -1106,3 +1106,43 @@ def test_the_compiler_names_no_optimizer() -> None:
                                                          "lbfgs")}
     assert "_advance" in private and "_scratch_arrays" in private  # the check sees them
     assert not words & (optimizers | private | modules), words & (optimizers | private | modules)
+
+
+def test_replay_for_binds_the_checked_arguments_once() -> None:
+    """``replay_for`` hands a replay of the latest capture on the given tensors, checked once: it
+    equals calling the compiled function (and eager) as the arrays' values change; it is None
+    before a capture, for arguments the capture does not take, after a graph break and for a
+    forward returning a live graph; and it answers None once a tensor the capture reads besides
+    its arguments no longer matches."""
+    w = tl.from_numpy(np.array([0.5, -1.0, 2.0])).requires_grad_()
+    x = tl.from_numpy(np.arange(6.0).reshape(2, 3))
+    scale = tl.from_numpy(np.array([1.5, 2.5]))  # read from outside: a tensor the capture loads
+
+    def step(w: tl.Tensor, x: tl.Tensor) -> tl.Tensor:
+        w.grad = None
+        loss = ((x @ w) * scale).sum()
+        loss.backward()
+        return loss
+    compiled = tl.compile(step)
+    assert compiled.replay_for(w, x) is None  # nothing captured yet
+    compiled(w, x)
+    assert compiled.replay_for(w, tl.from_numpy(np.ones((3, 3)))) is None  # another signature
+    replay = compiled.replay_for(w, x)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        w._data[...] = rng.standard_normal(3)
+        x._data[...] = rng.standard_normal((2, 3))
+        loss = replay()
+        gradient = w.grad.numpy().copy()
+        expected = step(w, x)
+        assert loss.item() == expected.item()
+        np.testing.assert_array_equal(gradient, w.grad.numpy())
+    scale._data = np.ones(3)  # a loaded tensor of another shape: the replay refuses
+    assert replay() is None
+    with pytest.warns(RuntimeWarning, match="graph break|eagerly"):
+        broken = tl.compile(lambda w: (w * w).sum().item())
+        broken(w)
+    assert broken.replay_for(w) is None
+    forward = tl.compile(lambda w, x: (x @ w).sum())
+    forward(w, x).backward()
+    assert forward.replay_for(w, x) is None  # a live graph, its backward to come

@@ -1637,6 +1637,23 @@ class CompiledFunction:
             return "no capture yet: call the function first"
         return str(self.latest)
 
+    def replay_for(self, *args: Tensor) -> Callable[[], Any] | None:
+        """The latest capture's replay on ``args`` as a function of no arguments, for a caller
+        that calls with these very tensors again and again, changing only the values in their
+        arrays, under the grad mode of the capture (a solver evaluating its objective): the
+        signature is checked here, once, instead of at every call. The function returns the
+        result, or None when a tensor the capture reads other than ``args`` no longer matches it
+        (then call the compiled function). None when no capture takes ``args`` (none yet, a
+        graph break) or the capture returns a live graph (a forward awaiting its backward)."""
+        capture = self.guarded
+        if capture is None or not capture.direct or not capture.accepts(args):
+            return None
+        run = capture.run
+
+        def replay() -> Any:
+            return run(args)
+        return replay
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _active is not None:  # inside another capture: run inline, recorded by that one
             return self.fn(*args, **kwargs)

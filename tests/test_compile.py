@@ -1146,3 +1146,30 @@ def test_replay_for_binds_the_checked_arguments_once() -> None:
     forward = tl.compile(lambda w, x: (x @ w).sum())
     forward(w, x).backward()
     assert forward.replay_for(w, x) is None  # a live graph, its backward to come
+
+
+@pytest.mark.parametrize("rows, columns, inline", [(600, 30, True), (20000, 2, False)])
+def test_matrix_vector_products_inline_as_the_kernel_computes_them(rows: int, columns: int,
+                                                                   inline: bool) -> None:
+    """A matrix-vector product replays as ``ndarray.dot`` wherever ``products.matmul`` takes it
+    (a matrix of many bytes but few rows included), and as the kernel's call where the kernel
+    writes a long matrix's product into pooled memory; either way bit for bit eager's."""
+    rng = np.random.default_rng(rows)
+    x = tl.from_numpy(rng.standard_normal((rows, columns)))
+    w = tl.from_numpy(rng.standard_normal(columns)).requires_grad_()
+
+    def step(w: tl.Tensor) -> tl.Tensor:
+        w.grad = None
+        loss = (x @ w).sum()
+        loss.backward()
+        return loss
+    compiled = tl.compile(step)
+    compiled(w)
+    source = compiled.latest.source
+    assert (".dot(w" in source or ".dot(arg" in source) is inline
+    for _ in range(2):
+        w._data[...] = rng.standard_normal(columns)
+        loss = compiled(w).item()
+        gradient = w.grad.numpy().copy()
+        assert loss == step(w).item()
+        np.testing.assert_array_equal(gradient, w.grad.numpy())

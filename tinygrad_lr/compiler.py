@@ -751,8 +751,7 @@ def _inline_forward(rec: _Recorder, node: Function, arrays: list, ins: list[str]
     if kind in _BINARY_OPERATORS and _engine_op(node, kind) and _small(arrays[0]) \
             and type(arrays[1]) is np.ndarray:  # kernels.add/subtract/multiply: x op y
         return [f"{out} = {ins[0]} {_BINARY_OPERATORS[kind]} {ins[1]}"]
-    if _engine_op(node, "MatMul") and _small(*arrays) and arrays[0].ndim <= 2 \
-            and arrays[1].ndim <= 2:  # products.matmul: ndarray.dot for 1-D and 2-D operands
+    if _engine_op(node, "MatMul") and _dot_matmul(*arrays):
         return [f"{out} = {ins[0]}.dot({ins[1]})"]
     if _engine_elementwise(node) and type(arrays[0]) is np.ndarray:
         # its function on the input; the node keeps the output where the derivative reads it
@@ -782,6 +781,17 @@ def _inline_forward(rec: _Recorder, node: Function, arrays: list, ins: list[str]
                 f"{mask} = {x} >= {_number(rec, 0, arrays[0].dtype)}", f"{out} = {total}",
                 f"{node_name}.e, {node_name}.nonnegative = {e}, {mask}"]
     return None
+
+
+def _dot_matmul(x: Any, y: Any) -> bool:
+    """True when ``products.matmul`` computes ``x @ y`` as ``x.dot(y)`` for operands of these
+    shapes and dtypes: one or two dimensions each, and not its pooled product of a long matrix
+    and a vector (a matrix of many rows, whatever its size in bytes, times a vector)."""
+    if not (type(x) is np.ndarray and type(y) is np.ndarray and 0 < x.ndim <= 2
+            and 0 < y.ndim <= 2):
+        return False
+    return not (x.nbytes >= POOL_MIN_BYTES and x.ndim == 2 and y.ndim == 1
+                and x.dtype == y.dtype and x.shape[0] * x.itemsize >= POOL_MIN_BYTES)
 
 
 def _fused_bce(node: Function, arrays: list) -> bool:

@@ -199,6 +199,8 @@ def optimum_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
 
     model_cls = optional("tinygrad_lr.linear_model", "LogisticRegression")
     ours_lib = optional("tinygrad_lr")
+    forget = optional("tinygrad_lr.linear_model._solvers", "clear_evaluations")
+    cache_limit = getattr(optional("tinygrad_lr.kernels.tuning"), "FIT_CACHE_MAX_BYTES", 0)
     table = Table("fit-optimum", "fit to scikit-learn's optimum (tol=1e-6, C=1), one thread each",
                   ["data", "solver", "time", "time / sklearn fastest", "distance", "reached",
                    "status", "noise"])
@@ -221,6 +223,14 @@ def optimum_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
                 for s in ("lbfgs", "newton"):
                     sides[f"ours {s}"] = (lambda s=s: model_cls(solver=s, tol=OPTIMUM_TOL,
                                                                 max_iter=1000).fit(X, y))
+                if forget is not None and X.nbytes <= cache_limit:
+                    # Each fit above replays the objective captured by the fit before it (the
+                    # solvers keep one capture per kind of fit); these capture it again, as the
+                    # first fit of its kind does (a new shape, dtype or kind of penalty).
+                    for s in ("lbfgs", "newton"):
+                        sides[f"ours {s}, cold"] = (
+                            lambda s=s: (forget(), model_cls(solver=s, tol=OPTIMUM_TOL,
+                                                             max_iter=1000).fit(X, y))[1])
             timing = settings if (settings.quick or X.size < 1_000_000) else FEW
             stats = interleave({k: (lambda f=f: (f(), None)[1]) for k, f in sides.items()},
                                timing)
@@ -233,7 +243,7 @@ def optimum_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
                 seconds = stats[k].median()
                 reached = distance[k] <= OPTIMUM_DISTANCE
                 status = ""
-                if k.startswith("ours"):
+                if k.startswith("ours") and not k.endswith("cold"):
                     check = Check("fit-optimum", f"{name}: {k}",
                                   ratio(seconds, reference) if reached else float("inf"), 1.0,
                                   f"time <= {fastest}, within {OPTIMUM_DISTANCE:g}",
@@ -253,6 +263,13 @@ def optimum_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
                     table.notes.append(f"{name}: ours {s} peak extra memory "
                                        f"{peak / 2**20:.1f} MiB (X is {X.nbytes / 2**20:.0f} MiB; "
                                        f"limit {limit / 2**20:.0f} MiB)")
+    if forget is not None:
+        table.notes.append("ours: every fit after the first of its kind in a process replays the "
+                           "objective captured by an earlier fit (one capture per kind of fit, "
+                           "as torch.compile's cache; data of at most "
+                           f"{cache_limit / 2**20:g} MiB); the 'cold' rows capture it again at "
+                           "each fit, as the first fit of a kind does (not targets). "
+                           + _fresh_process_note())
     table.notes.append("The optimum: scikit-learn newton-cholesky at tol=1e-6 (its lbfgs and "
                        "newton-cg at tol=1e-6 may stop short: the 'distance' column, relative "
                        "to the optimum's largest coefficient). Ours count only when within "
@@ -261,3 +278,56 @@ def optimum_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
                        "tl.set_num_threads(1). Data: breast cancer and digits whole, "
                        "standardized; synthetic: see benchmarks/fit.py `synthetic`.")
     return table, checks
+
+
+_FIRST_FIT = """
+import sys, time, warnings
+from functools import partial
+import numpy as np
+from threadpoolctl import threadpool_limits
+import tinygrad_lr
+from tinygrad_lr.data import load_breast_cancer
+from benchmarks.fit import _standardized
+if sys.argv[1].startswith("sklearn "):
+    from sklearn.linear_model import LogisticRegression
+    LogisticRegression = partial(LogisticRegression, solver=sys.argv[1].split()[1])
+else:
+    from tinygrad_lr.linear_model import LogisticRegression
+    LogisticRegression = partial(LogisticRegression, solver=sys.argv[1])
+X, y = load_breast_cancer(return_X_y=True)
+X, y = _standardized(X), np.asarray(y)
+tinygrad_lr.set_num_threads(1)
+times = []
+with threadpool_limits(limits=1), warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for _ in range(3):
+        start = time.perf_counter()
+        LogisticRegression(tol=1e-6, max_iter=1000).fit(X, y)
+        times.append(time.perf_counter() - start)
+print(" ".join(f"{t:.6f}" for t in times))
+"""
+
+
+def _fresh_process_note() -> str:
+    """The first, second and third breast-cancer fits of a new Python process (imports and data
+    loading not counted), ours lbfgs and newton and scikit-learn's newton-cholesky, one process
+    each: what one script's single fit costs."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = []
+    for solver in ("lbfgs", "newton", "sklearn newton-cholesky"):
+        try:
+            out = subprocess.run([sys.executable, "-c", _FIRST_FIT, solver], cwd=root,
+                                 capture_output=True, text=True, timeout=120, check=True).stdout
+            first, second, third = (float(t) for t in out.split())
+        except (subprocess.SubprocessError, OSError, ValueError):
+            continue
+        found.append(f"{'' if solver.startswith('sklearn') else 'ours '}{solver} "
+                     f"{fmt_time(first)}, then {fmt_time(second)} and "
+                     f"{fmt_time(third)}")
+    if not found:
+        return ""
+    return ("Breast cancer, the first three fits in a new process (one sample each): "
+            + "; ".join(found) + ".")

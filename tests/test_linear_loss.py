@@ -418,6 +418,208 @@ def test_block_size_is_read_from_the_environment():
     assert out == ["4096", "0", "7"]
 
 
+# ---- Newton in logit space: kernels from known logits, and the model that keeps them -------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("shared", [False, True])
+def test_loss_and_gradient_from_logits_equal_the_reference(dtype, intercept, shared):
+    """At the logits X w + b: the loss and gradient of the fused pass (one product X' r), in X's
+    dtype; and the loss with the residuals that the one-pass products take."""
+    X, y, s, w, b = data(300, 9, dtype, seed=3, shared=shared)
+    z = X @ w + b if intercept else X @ w
+    loss, grad_w, grad_b = linear_loss.logistic_loss_grad_from_logits(X, y, s, z, intercept)
+    ref_loss, ref_w, ref_b = linear_loss.logistic_loss_grad_from_logits_reference(X, y, s, z,
+                                                                                  intercept)
+    tol = REFERENCE64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
+    assert grad_w.dtype == dtype
+    np.testing.assert_allclose(loss, ref_loss, **tol)
+    np.testing.assert_allclose(grad_w, ref_w, **tol)
+    if intercept:
+        assert grad_b.shape == (1,)
+        np.testing.assert_allclose(grad_b, ref_b, **tol)
+    else:
+        assert grad_b is None
+    loss, residuals = linear_loss.logistic_residuals(z, y, s)
+    np.testing.assert_allclose(loss, ref_loss, **tol)
+    np.testing.assert_allclose(residuals @ X, ref_w, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("rows", [None, 1, 7, 10_000])
+def test_the_product_gives_the_vectors_image(dtype, intercept, rows):
+    """``image`` receives X u + c, and the product is the one without it."""
+    X, y, s, w, b = data(300, 9, dtype, seed=4)
+    rng = np.random.default_rng(5)
+    u = rng.standard_normal(9).astype(dtype)
+    c = np.array([rng.standard_normal()], dtype) if intercept else None
+    d = linear_loss.logistic_curvature(X @ w + b, s)
+    image = np.full(300, np.nan, dtype)
+    product_w, product_b = linear_loss.logistic_hessian_vector(X, d, u, c, rows=rows,
+                                                               image=image)
+    tol = REFERENCE64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
+    np.testing.assert_allclose(image, X @ u + (0 if c is None else c), **tol)
+    plain_w, plain_b = linear_loss.logistic_hessian_vector(X, d, u, c, rows=rows)
+    np.testing.assert_allclose(product_w, plain_w, **tol)
+    if intercept:
+        np.testing.assert_allclose(product_b, plain_b, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("known", [False, True])
+@pytest.mark.parametrize("rows", [None, 1, 7, 10_000])
+def test_gradient_and_products_in_one_pass_equal_the_references(dtype, intercept, known, rows):
+    """Row 0 the gradient X' r, row 1 the Hessian times (u, c), row 2 the Hessian times the
+    vector whose image is given, with their sums for the intercept; u's image on request."""
+    X, y, s, w, b = data(300, 9, dtype, seed=6)
+    rng = np.random.default_rng(7)
+    z = X @ w + b
+    _, r = linear_loss.logistic_residuals(z, y, s)
+    d = linear_loss.logistic_curvature(z, s)
+    u = rng.standard_normal(9).astype(dtype)
+    c = np.array([rng.standard_normal()], dtype) if intercept else None
+    v = rng.standard_normal(9)
+    shown = (X @ v + (0.3 if intercept else 0)) if known else None
+    image = np.empty(300, dtype)
+    sums_w, sums_b = linear_loss.logistic_gradient_and_products(X, r, d, u, c, known=shown,
+                                                                rows=rows, image=image)
+    ref_w, ref_b = linear_loss.logistic_gradient_and_products_reference(X, r, d, u, c, shown)
+    tol = REFERENCE64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
+    assert sums_w.shape == (3 if known else 2, 9) and sums_w.dtype == dtype
+    np.testing.assert_allclose(sums_w, ref_w, **tol)
+    hessian_u = linear_loss.logistic_hessian_vector_reference(X, s, w, b, u, c)
+    np.testing.assert_allclose(sums_w[1], hessian_u[0], **tol)
+    np.testing.assert_allclose(image, X @ u + (0 if c is None else c), **tol)
+    if intercept:
+        np.testing.assert_allclose(sums_b, ref_b, **tol)
+        np.testing.assert_allclose(sums_b[1], hessian_u[1][0], **tol)
+    else:
+        assert sums_b is None
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("t", [0.0, 0.4, 1.0, 2.5])
+def test_the_loss_along_a_line_and_its_derivatives(shared, t):
+    """The loss at z + t q and its first two derivatives in t: the reference's, and the
+    derivatives also by central differences."""
+    X, y, s, w, b = data(300, 9, seed=8, shared=shared)
+    z = X @ w + b
+    q = X @ np.random.default_rng(9).standard_normal(9) * 0.3 + 0.1
+    value, slope, curvature = linear_loss.logistic_loss_along(z, q, y, s, t)
+    np.testing.assert_allclose((value, slope, curvature),
+                               linear_loss.logistic_loss_along_reference(z, q, y, s, t),
+                               **REFERENCE64_TOL)
+    h = 1e-5
+    ahead, behind = (linear_loss.logistic_loss_along(z, q, y, s, t + e) for e in (h, -h))
+    np.testing.assert_allclose(slope, (ahead[0] - behind[0]) / (2 * h), **FD_TOL)
+    np.testing.assert_allclose(curvature, (ahead[1] - behind[1]) / (2 * h), **FD_TOL)
+
+
+def _objective_at(X, y, s, alpha, intercept, theta):
+    """The two-class objective, its gradient and its Hessian at theta, by the references."""
+    p = X.shape[1]
+    w, b = theta[:p], (theta[p:] if intercept else None)
+    loss, grad_w, grad_b = linear_loss.logistic_loss_grad_reference(X, y, s, w, b)
+    gradient = np.concatenate([grad_w + alpha * w] + ([grad_b] if intercept else []))
+    design = np.hstack([X, np.ones((X.shape[0], 1))]) if intercept else X
+    probability = 1 / (1 + np.exp(-(design @ theta)))
+    hessian = design.T @ (design * (s * probability * (1 - probability))[:, None])
+    hessian[np.arange(p), np.arange(p)] += alpha
+    return loss + alpha / 2 * w @ w, gradient, hessian
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("blocked", [False, True])
+def test_logistic_lines_keep_the_logits_of_the_point_they_move_to(monkeypatch, intercept, shared,
+                                                                  blocked):
+    """LogisticLines against the objective computed afresh at each point: the start (from zero
+    and from elsewhere), products, a direction built from products and from ``move``'s vectors,
+    the objective along it (and its derivatives), and the point it moves to (value, gradient and
+    the products of its pass), over two moves: the logits and images it follows are the
+    points'."""
+    from tinygrad_lr.linear_model._objective import LogisticLines
+    if blocked:
+        monkeypatch.setattr(linear_loss, "LOSS_BLOCKED_MIN_BYTES", 0)
+        monkeypatch.setattr(linear_loss, "LOSS_BLOCK_BYTES", 13 * 9 * 8)
+    X, y, s, w, b = data(200, 9, seed=11, shared=shared)
+    alpha = 0.05
+    size = 10 if intercept else 9
+    rng = np.random.default_rng(12)
+    tol = dict(rtol=1e-10, atol=1e-13)
+    for start in (np.zeros(size), rng.standard_normal(size) * 0.3):
+        lines = LogisticLines(X, y, s, alpha, intercept)
+        value, gradient = lines.start(start)
+        theta = start
+        reference = _objective_at(X, y, s, alpha, intercept, theta)
+        np.testing.assert_allclose(value, reference[0], **tol)
+        np.testing.assert_allclose(gradient, reference[1], **tol)
+        initial = []
+        for _ in range(2):
+            lines.begin_direction()
+            direction = np.zeros(size)
+            if initial:  # start from move's two vectors, as conjugate gradients would
+                coefficients = rng.standard_normal(2)
+                lines.start_from(coefficients)
+                direction += coefficients @ np.array([v for v, _ in initial])
+            for _ in range(2):
+                v = rng.standard_normal(size)
+                np.testing.assert_allclose(lines.hessian_times(v), reference[2] @ v, **tol)
+                coefficient = rng.uniform(-0.2, 0.2)
+                lines.add_step(coefficient)
+                direction += coefficient * v
+            phi = lines.along(direction)
+            for t in (0.0, 0.7, 1.3):
+                at = _objective_at(X, y, s, alpha, intercept, theta + t * direction)
+                got = phi(t)
+                np.testing.assert_allclose(got[0], at[0], **tol)
+                np.testing.assert_allclose(got[1], at[1] @ direction, **tol)
+                np.testing.assert_allclose(got[2], direction @ at[2] @ direction, **tol)
+            ahead = rng.standard_normal(size)
+            value, gradient, initial = lines.move(direction, 0.7, ahead)
+            theta = theta + 0.7 * direction
+            reference = _objective_at(X, y, s, alpha, intercept, theta)
+            np.testing.assert_allclose(value, reference[0], **tol)
+            np.testing.assert_allclose(gradient, reference[1], **tol)
+            assert [v for v, _ in initial] == [ahead, direction]
+            for v, product in initial:
+                np.testing.assert_allclose(product, reference[2] @ v, **tol)
+
+
+def test_newton_in_logit_space_takes_fewer_passes_over_x_to_the_same_optimum(monkeypatch):
+    """Newton-cg on the fused two-class loss (LogisticLines): the optimum of Newton through the
+    engine's products (``lines`` None) within tol, in fewer passes over X (each kernel call
+    that reads X counted) and no more Newton iterations."""
+    from tinygrad_lr.linear_model import _solvers
+    monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", 0)
+    rng = np.random.default_rng(13)
+    X = rng.standard_normal((3000, 80))
+    y = (rng.random(3000) < 1 / (1 + np.exp(-X @ rng.standard_normal(80) * 0.3))).astype(int)
+    passes = []
+    for name in ("logistic_loss_grad", "logistic_loss_grad_from_logits", "logistic_loss",
+                 "logistic_hessian_vector", "logistic_gradient_and_products"):
+        kernel = getattr(linear_loss, name)
+        monkeypatch.setattr(linear_loss, name,
+                            lambda *a, _kernel=kernel, **k: (passes.append(1), _kernel(*a, **k))[1])
+    newton = _solvers.newton
+    fits = {}
+    for with_lines in (True, False):
+        passes.clear()
+        if not with_lines:
+            monkeypatch.setattr(_solvers, "newton",
+                                lambda *a, **k: newton(*a, **{**k, "lines": None}))
+        model = LogisticRegression(solver="newton", tol=1e-8, max_iter=100).fit(X, y)
+        fits[with_lines] = (model, len(passes))
+    (lines_fit, lines_passes), (engine_fit, engine_passes) = fits[True], fits[False]
+    scale = np.abs(engine_fit.coef_).max()
+    np.testing.assert_allclose(lines_fit.coef_, engine_fit.coef_, rtol=0, atol=1e-6 * scale)
+    np.testing.assert_allclose(lines_fit.intercept_, engine_fit.intercept_, rtol=0,
+                               atol=1e-6 * scale)
+    assert lines_fit.n_iter_[0] <= engine_fit.n_iter_[0]
+    assert lines_passes < engine_passes
+
+
 # ---- the multinomial (softmax) loss --------------------------------------------------------------
 def softmax_data(n: int, p: int, K: int, dtype: type = np.float64, seed: int = 0,
                  shared: bool = False) -> tuple:

@@ -651,3 +651,68 @@ def test_the_structure_key_covers_every_choice_of_the_objective():
     in_key = {"n_classes", "binary", "fused", "fused_softmax", "uniform", "alpha"}
     outside = {"sparse", "weights", "_design"}  # eager paths only: no capture (sparse, Hessian)
     assert others == in_key | outside
+
+
+# ---- Newton in logit space: the line search and the solve's start (issue 15, H22) ---------------
+@pytest.mark.parametrize("minimum", [0.3, 1.0, 1.48, 40.0])
+def test_line_minimum_stops_near_the_lines_minimum(minimum):
+    """On a convex line phi(t) = softplus-like with its minimum at ``minimum``: the step meets
+    Armijo's decrease and |phi'(t)| <= LINE_SLOPE_REDUCTION |phi'(0)|, found from t = 1 by
+    safeguarded Newton steps (growing beyond 1 when the minimum is farther), and its value is
+    phi's there."""
+    from tinygrad_lr.linear_model._solvers import _ARMIJO, LINE_SLOPE_REDUCTION, _line_minimum
+
+    def phi(t: float) -> tuple[float, float, float]:
+        x = 3.0 * (t - minimum) / minimum
+        e = np.exp(-abs(x))
+        value = abs(x) + 2 * np.log1p(e)  # log(e^x + 2 + e^-x): convex, minimum at x = 0
+        slope = np.sign(x) * (1 - e) / (1 + e) * 3.0 / minimum
+        curvature = 2 * e / (1 + e) ** 2 * (3.0 / minimum) ** 2
+        return float(value), float(slope), float(curvature)
+    value, slope, _ = phi(0.0)
+    calls = []
+    step, found = _line_minimum(lambda t: (calls.append(t), phi(t))[1], value, slope)
+    assert step > 0 and calls[0] == 1.0
+    at, derivative, _ = phi(step)
+    assert found == at <= value + _ARMIJO * step * slope
+    assert abs(derivative) <= LINE_SLOPE_REDUCTION * abs(slope)
+    assert len(calls) <= 12
+
+
+def test_line_minimum_reports_no_step_when_no_trial_decreases():
+    """A line along which the objective never falls (rounding near the optimum): step 0, the
+    start's value."""
+    from tinygrad_lr.linear_model._solvers import _line_minimum
+    step, found = _line_minimum(lambda t: (1.0 + 1e-15 * t, 1e-16, 1.0), 1.0, -1e-12)
+    assert (step, found) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_conjugate_gradients_start_on_the_span_of_known_products(seed):
+    """``initial`` pairs (v, H v): the solve starts from the model's minimiser on their span
+    (``on_start`` gets its coefficients; d0 = c V solves V H V' c = -V g) and continues from its
+    residual to the same forcing; when the span holds the exact step, no product is made."""
+    problem = _Quadratic(15, seed)
+    rng = np.random.default_rng(seed)
+    gradient = problem.A @ np.zeros(15) - problem.b
+    exact = np.linalg.solve(problem.A, -gradient)
+    V = [rng.standard_normal(15), exact + 0.0]
+    started = []
+    products = []
+    step = _conjugate_gradients(lambda v: (products.append(1), problem.A @ v)[1], gradient,
+                                1e-9, 200, initial=[(v, problem.A @ v) for v in V],
+                                on_start=started.append)
+    assert products == []
+    np.testing.assert_allclose(step, exact, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(started[0], [0.0, 1.0], atol=1e-8)
+    V = [rng.standard_normal(15) for _ in range(2)]
+    started.clear()
+    residual = np.empty(15)
+    step = _conjugate_gradients(lambda v: problem.A @ v, gradient, 1e-3, 200,
+                                initial=[(v, problem.A @ v) for v in V], on_start=started.append,
+                                final_residual=residual)
+    coefficients = started[0]
+    np.testing.assert_allclose(np.array(V) @ (problem.A @ (coefficients @ np.array(V))),
+                               -np.array(V) @ gradient, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(residual, -gradient - problem.A @ step, rtol=1e-8, atol=1e-12)
+    assert np.linalg.norm(residual) <= 1e-3 * np.linalg.norm(gradient)

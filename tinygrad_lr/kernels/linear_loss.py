@@ -94,15 +94,30 @@ def logistic_loss_grad(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarra
 def _loss_grad_one_block(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarray,
                          b: np.ndarray | None
                          ) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray]:
-    """X in cache: z = X w + b, sigmoid(z) from e = e^-|z| and the mask z >= 0 (which the loss
-    reuses), r = s (sigmoid(z) - y), X' r (a shared weight applied to the sums instead). Written
-    out call by call: small problems are evaluated thousands of times, and there the Python
-    between the NumPy calls is a good part of the cost."""
+    """X in cache: z = X w + b, then the loss and gradient at those logits
+    (`logistic_loss_grad_from_logits`)."""
     n, dtype = X.shape[0], X.dtype
-    pooled = n * dtype.itemsize >= POOL_MIN_BYTES  # large vectors in pooled memory
-    z = np.matmul(X, w, out=new_array((n,), dtype) if pooled else None)
+    z = np.matmul(X, w, out=new_array((n,), dtype) if n * dtype.itemsize >= POOL_MIN_BYTES
+                  else None)
     if b is not None:
         np.add(z, b, out=z)
+    loss, grad_w, grad_b = logistic_loss_grad_from_logits(X, y, s, z, b is not None)
+    return loss, grad_w, None if grad_b is None else grad_b.reshape(b.shape), z
+
+
+def logistic_loss_grad_from_logits(X: np.ndarray, y: np.ndarray, s: np.ndarray, z: np.ndarray,
+                                   intercept: bool
+                                   ) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    """The loss, its gradient in w and (``intercept``) in b, shape (1,), at known logits
+    z = X w + b: one product X' r, so X is read once. sigmoid(z) comes from e = e^-|z| and the
+    mask z >= 0 (which the loss reuses), r = s (sigmoid(z) - y) (a shared weight applied to the
+    sums instead). Newton in logit space (``linear_model._objective.LogisticLines``) reaches its
+    points along lines whose logits it already holds; `logistic_loss_grad` calls this after its
+    product X w for an X the caches hold. Written out call by call: small problems are evaluated
+    thousands of times, and there the Python between the NumPy calls is a good part of the
+    cost."""
+    n, dtype = X.shape[0], X.dtype
+    pooled = n * dtype.itemsize >= POOL_MIN_BYTES  # large vectors in pooled memory
     e = np.abs(z, out=new_array((n,), dtype) if pooled else None)
     np.negative(e, out=e)
     np.exp(e, out=e)
@@ -115,7 +130,7 @@ def _loss_grad_one_block(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndar
     if not shared:
         np.multiply(r, s, out=r)
     grad_w = r.dot(X)
-    grad_b = None if b is None else np.add.reduce(r, axis=None).reshape(b.shape)
+    grad_b = np.add.reduce(r, axis=None).reshape(1) if intercept else None
     np.log1p(e, out=e)  # the loss: log1p(e) + (1[z >= 0] - y) z, weighted
     np.subtract(nonnegative, y, out=scratch)
     if shared:
@@ -128,7 +143,16 @@ def _loss_grad_one_block(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndar
         np.multiply(scratch, z, out=scratch)
         np.add(scratch, e, out=scratch)
         loss = s.dot(scratch)
-    return loss, grad_w, grad_b, z
+    return loss, grad_w, grad_b
+
+
+def logistic_loss_grad_from_logits_reference(X: np.ndarray, y: np.ndarray, s: np.ndarray,
+                                             z: np.ndarray, intercept: bool
+                                             ) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    with np.errstate(over="ignore"):  # exp(-z) = inf where sigmoid(z) is 0: the right limit
+        r = s * (1 / (1 + np.exp(-z)) - y)
+    loss = np.sum(s * (np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))))
+    return loss, X.T @ r, np.sum(r).reshape(1) if intercept else None
 
 
 def _loss_grad_blocked(X: np.ndarray, y: np.ndarray, s: np.ndarray, w: np.ndarray,
@@ -205,36 +229,36 @@ def logistic_curvature(z: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 def logistic_hessian_vector(X: np.ndarray, d: np.ndarray, u: np.ndarray, c: np.ndarray | None,
-                            rows: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                            rows: int | None = None, image: np.ndarray | None = None
+                            ) -> tuple[np.ndarray, np.ndarray | None]:
     """The Hessian of the loss times (u, c) from the curvature d (`logistic_curvature`): X' t and
     sum t for t = d (X u + c) (c None: no intercept, and no second part), in one blocked pass
-    over X (an X of one block: the two products directly)."""
+    over X (an X of one block: the two products directly). ``image`` (an n-vector of X's dtype):
+    also receives X u + c, the vector's image in logit space, which the pass forms anyway
+    (Newton in logit space follows its step's logits through them)."""
     n, p = X.shape
     rows = rows or block_rows(X)
     if n <= rows:
-        t = X.dot(u)
+        t = X.dot(u) if image is None else np.matmul(X, u, out=image)
         if c is not None:
             np.add(t, c, out=t)
-        np.multiply(t, d, out=t)
+        t = np.multiply(t, d, out=None if image is not None else t)
         return t.dot(X), None if c is None else np.add.reduce(t, axis=None).reshape(np.shape(c))
     count = -(-n // rows)
     partial = np.empty((count, p), X.dtype)
-    scratch = np.empty(min(rows, n), X.dtype)
-    intercept = np.zeros(count, np.float64) if c is not None else None
+    t = new_array((n,), X.dtype)  # whole, so that the intercept's part is one sum at the end
     shift = None if c is None else np.asarray(c, X.dtype).reshape(())
     for k in range(count):
-        start = k * rows
-        block = X[start:start + rows]
-        t = np.matmul(block, u, out=scratch[:block.shape[0]])
+        start, stop = k * rows, min(n, (k + 1) * rows)
+        block = X[start:stop]
+        shown = np.matmul(block, u, out=t[start:stop] if image is None else image[start:stop])
         if shift is not None:
-            np.add(t, shift, out=t)
-        np.multiply(t, d[start:start + block.shape[0]], out=t)
-        np.matmul(t, block, out=partial[k])
-        if intercept is not None:
-            intercept[k] = np.add.reduce(t, axis=None)
+            np.add(shown, shift, out=shown)
+        np.multiply(shown, d[start:stop], out=t[start:stop])
+        np.matmul(t[start:stop], block, out=partial[k])
     product_w = np.add.reduce(partial, axis=0, dtype=np.float64).astype(X.dtype)
-    product_b = None if intercept is None else \
-        np.asarray(intercept.sum(), X.dtype).reshape(np.shape(c))
+    product_b = None if c is None else \
+        np.asarray(np.add.reduce(t, axis=None, dtype=np.float64), X.dtype).reshape(np.shape(c))
     return product_w, product_b
 
 
@@ -247,6 +271,116 @@ def logistic_hessian_vector_reference(X: np.ndarray, s: np.ndarray, w: np.ndarra
         p = 1 / (1 + np.exp(-z))
     t = s * p * (1 - p) * (X @ u + (0 if c is None else c))
     return X.T @ t, None if c is None else np.sum(t).reshape(np.shape(c))
+
+
+def logistic_residuals(z: np.ndarray, y: np.ndarray, s: np.ndarray) -> tuple[Any, np.ndarray]:
+    """The loss at the logits z and the weighted residuals r = s (sigmoid(z) - y) (a new vector),
+    with no product: what `logistic_gradient_and_products` takes."""
+    n, dtype = z.shape[0], z.dtype
+    e = exp_neg_abs(z)
+    nonnegative = z >= 0
+    r = np.maximum(e, nonnegative, out=_vector(n, dtype))
+    scratch = np.add(e, 1, out=_vector(n, dtype))
+    np.divide(r, scratch, out=r)  # sigmoid(z): 1 / (1 + e) for z >= 0, e / (1 + e) below
+    np.subtract(r, y, out=r)
+    np.multiply(r, s, out=r)
+    np.log1p(e, out=e)
+    np.subtract(nonnegative, y, out=scratch)
+    np.multiply(scratch, z, out=scratch)
+    np.add(scratch, e, out=scratch)
+    loss = np.add.reduce(scratch, axis=None) * s[()] if not s.ndim else s.dot(scratch)
+    return loss, r
+
+
+def logistic_gradient_and_products(X: np.ndarray, r: np.ndarray, d: np.ndarray, u: np.ndarray,
+                                   c: np.ndarray | None, known: np.ndarray | None = None,
+                                   rows: int | None = None, image: np.ndarray | None = None
+                                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The gradient X' r (and sum r, with c) for residuals r of known logits, and Hessian-vector
+    products from the curvature d there, in one blocked pass: the Hessian times (u, c) (X' t and
+    sum t for t = d (X u + c)) and, with ``known``, times the vector whose image X v + c_v it is
+    (X' (d known) and its sum: no product X v). Each block is multiplied by u from memory, then
+    by r, t (and d known) together, as the rows of one (k, n) array, from cache: X is read once
+    for all, where a gradient and then each product read it again. Returns (k, p) and (k,) (None
+    without c) arrays: row 0 the gradient, row 1 the product with (u, c), row 2 the one with the
+    known image; ``image`` as in `logistic_hessian_vector`."""
+    n, p = X.shape
+    dtype = X.dtype
+    rows = rows or block_rows(X)
+    count = -(-n // rows)
+    together = new_array((2 if known is None else 3, n), dtype)  # rows r, t (, d known)
+    together[0] = r
+    t = together[1]
+    if known is not None:
+        np.multiply(d, known, out=together[2])
+    partial = np.empty((count, together.shape[0], p), dtype)
+    shift = None if c is None else np.asarray(c, dtype).reshape(())
+    for k in range(count):
+        start, stop = k * rows, min(n, (k + 1) * rows)
+        block = X[start:stop]
+        shown = np.matmul(block, u, out=t[start:stop] if image is None else image[start:stop])
+        if shift is not None:
+            np.add(shown, shift, out=shown)
+        np.multiply(shown, d[start:stop], out=t[start:stop])
+        np.matmul(together[:, start:stop], block, out=partial[k])
+    sums_w = np.add.reduce(partial, axis=0, dtype=np.float64).astype(dtype)
+    if c is None:
+        return sums_w, None
+    return sums_w, np.add.reduce(together, axis=1, dtype=np.float64).astype(dtype)
+
+
+def logistic_gradient_and_products_reference(X: np.ndarray, r: np.ndarray, d: np.ndarray,
+                                             u: np.ndarray, c: np.ndarray | None,
+                                             known: np.ndarray | None = None
+                                             ) -> tuple[np.ndarray, np.ndarray | None]:
+    columns = [r, d * (X @ u + (0 if c is None else c))]
+    if known is not None:
+        columns.append(d * known)
+    weights = np.array(columns)
+    return weights @ X, None if c is None else weights.sum(axis=1)
+
+
+def logistic_loss_along(z: np.ndarray, q: np.ndarray, y: np.ndarray, s: np.ndarray, t: float
+                        ) -> tuple[float, float, float]:
+    """The loss at the logits z + t q and its first and second derivatives in t: (L, q . r,
+    q . (d q)) for the residuals r and the curvature d there (see the module's docstring). No
+    product with X: a line search along a direction whose image q = X u + c is known costs a
+    few passes over n-vectors per trial. Computed in float64 (a line search compares values that
+    differ little)."""
+    n = z.shape[0]
+    at = np.multiply(q, t, out=_vector(n, np.dtype(np.float64)))
+    np.add(at, z, out=at)
+    e = exp_neg_abs(at)
+    nonnegative = at >= 0
+    residual = np.maximum(e, nonnegative, out=_vector(n, at.dtype))
+    curvature = np.add(e, 1, out=_vector(n, at.dtype))
+    np.divide(residual, curvature, out=residual)  # sigmoid
+    np.subtract(residual, y, out=residual)  # the residual before its weight
+    np.multiply(curvature, curvature, out=curvature)
+    np.divide(e, curvature, out=curvature)  # the curvature before its weight
+    np.log1p(e, out=e)
+    linear = np.subtract(nonnegative, y, out=_vector(n, at.dtype))
+    np.multiply(linear, at, out=linear)
+    np.add(linear, e, out=linear)  # each row's loss before its weight
+    np.multiply(residual, q, out=residual)
+    np.multiply(curvature, q, out=curvature)
+    np.multiply(curvature, q, out=curvature)
+    if s.ndim:
+        return float(np.dot(s, linear)), float(np.dot(s, residual)), float(np.dot(s, curvature))
+    weight = float(s)
+    return (weight * float(np.add.reduce(linear, axis=None)),
+            weight * float(np.add.reduce(residual, axis=None)),
+            weight * float(np.add.reduce(curvature, axis=None)))
+
+
+def logistic_loss_along_reference(z: np.ndarray, q: np.ndarray, y: np.ndarray, s: np.ndarray,
+                                  t: float) -> tuple[float, float, float]:
+    at = z + t * q
+    with np.errstate(over="ignore"):
+        sigmoid = 1 / (1 + np.exp(-at))
+    loss = np.sum(s * (np.maximum(at, 0) - y * at + np.log1p(np.exp(-np.abs(at)))))
+    return (float(loss), float(np.sum(s * (sigmoid - y) * q)),
+            float(np.sum(s * sigmoid * (1 - sigmoid) * q * q)))
 
 
 # ---- the multinomial (softmax) loss --------------------------------------------------------------

@@ -23,6 +23,7 @@ differentiated.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -256,3 +257,150 @@ def softmax_loss(X: Tensor, T: Tensor, s: Tensor, W: Tensor, b: Tensor | None = 
                          + " do not fit X (n, p), T (K, n), s (n,) or (), W (K, p), b (K,)")
     inputs = (X, T, s, W) if b is None else (X, T, s, W, b)
     return SoftmaxLoss.apply(*inputs)
+
+
+class LogisticLines:
+    """The two-class objective sum_i s_i [softplus(z_i) - y_i z_i] + alpha/2 |w|^2 of a dense
+    linear model (z = X w + b) for Newton's method in logit space, on arrays (theta = [w, b],
+    b only with an intercept; float64 in and out, X's dtype inside).
+
+    The objective depends on theta only through the logits z and w, and a Newton step is a
+    combination of the vectors conjugate gradients multiplied by the Hessian, each product
+    passing over X anyway. So the model keeps the logits of its current point and, through the
+    products (``hessian_times``, ``add_step``), the image q = X u + c of the direction (u, c) as
+    it is built: the objective along the line (``along``) is then a function of z + t q and
+    w + t u, evaluated with no pass over X (a line search can go near the line's minimum at the
+    cost of n-vectors); and the point it moves to (``move``) has known logits, so its gradient
+    costs one product X' r, where an evaluation from theta costs the fused pass (X w, then X' r
+    from cache). That pass also multiplies the new point's Hessian by a vector the caller
+    guesses the next solve will want and by the direction just taken (whose image is known): a
+    block of X, once read for the gradient, serves both products from cache. The start from zero
+    needs no product at all. See benchmarks/SPEED_LOG.md (issue 15, Newton in logit space).
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, s: np.ndarray, alpha: float,
+                 intercept: bool) -> None:
+        self.X, self.y, self.s = X, y, s  # s: one weight per row, or 0-d shared by all
+        self.y64, self.s64 = y.astype(np.float64), s.astype(np.float64)
+        self.alpha, self.intercept = float(alpha), intercept
+        self.n_weights = X.shape[1]
+        self.theta: np.ndarray | None = None
+        self.logits: np.ndarray | None = None  # of theta, in X's dtype
+        self.curvature: np.ndarray | None = None  # of theta, made on the first product
+        self.image = np.empty(X.shape[0], X.dtype)  # of the last vector multiplied
+        self.direction_image = np.zeros(X.shape[0])  # of the direction being built (float64)
+        self.steps = 0  # steps taken into that direction
+        self.known: list[np.ndarray] = []  # images of the vectors ``move`` multiplied
+
+    def start(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Value and gradient at theta: logits by the fused pass (none from zero)."""
+        self.theta = theta.astype(np.float64)
+        w, b = self._split(theta)
+        if theta.any():
+            loss, grad_w, grad_b, self.logits = linear_loss.logistic_loss_grad(
+                self.X, self.y, self.s, w, b)
+        else:
+            self.logits = np.zeros(self.X.shape[0], self.X.dtype)
+            loss, grad_w, grad_b = linear_loss.logistic_loss_grad_from_logits(
+                self.X, self.y, self.s, self.logits, self.intercept)
+        return self._system(loss, grad_w, grad_b)
+
+    def _split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        dtype = self.X.dtype
+        w = theta[:self.n_weights].astype(dtype)
+        return w, theta[self.n_weights:].astype(dtype) if self.intercept else None
+
+    def _system(self, loss: Any, grad_w: np.ndarray, grad_b: np.ndarray | None
+                ) -> tuple[float, np.ndarray]:
+        """The objective's value and float64 gradient at the current point from the loss's."""
+        self.curvature = None
+        w = self.theta[:self.n_weights]
+        gradient = np.empty(self.theta.size)
+        gradient[:self.n_weights] = grad_w
+        gradient[:self.n_weights] += self.alpha * w
+        if self.intercept:
+            gradient[self.n_weights:] = grad_b
+        return float(loss) + 0.5 * self.alpha * float(w.dot(w)), gradient
+
+    def _product(self, vector: np.ndarray, product_w: np.ndarray, product_b: Any) -> np.ndarray:
+        """H v in float64 from the loss's product parts: the penalty's alpha v added."""
+        product = np.empty(vector.size)
+        product[:self.n_weights] = product_w
+        product[:self.n_weights] += self.alpha * vector[:self.n_weights]
+        if self.intercept:
+            product[self.n_weights:] = product_b
+        return product
+
+    def hessian_times(self, vector: np.ndarray) -> np.ndarray:
+        """H v at the current point (one fused pass over X), keeping v's image X u + c."""
+        if self.curvature is None:
+            self.curvature = linear_loss.logistic_curvature(self.logits, self.s)
+        u, c = self._split(vector)
+        product_w, product_b = linear_loss.logistic_hessian_vector(
+            self.X, self.curvature, u, c, image=self.image)
+        return self._product(vector, product_w, product_b)
+
+    def begin_direction(self) -> None:
+        """A new direction is built from here on (``start_from``, ``add_step``)."""
+        self.direction_image[...] = 0.0
+        self.steps = 0
+
+    def start_from(self, coefficients: np.ndarray) -> None:
+        """The direction starts as this combination of the vectors ``move`` multiplied."""
+        for coefficient, image in zip(coefficients, self.known):
+            self.direction_image += coefficient * image
+        self.steps += 1
+
+    def add_step(self, coefficient: float) -> None:
+        """The direction gained ``coefficient`` times the last vector multiplied (its image)."""
+        self.direction_image += coefficient * self.image
+        self.steps += 1
+
+    def along(self, direction: np.ndarray) -> Callable[[float], tuple[float, float, float]]:
+        """phi(t) = the objective at theta + t direction, with phi'(t) and phi''(t), by no pass
+        over X: the direction's image was built with it (a direction made without a product,
+        the steepest descent, takes one product X u)."""
+        if self.steps == 0:
+            u, c = self._split(direction)
+            self.direction_image[...] = self.X @ u + (0.0 if c is None else c)
+        image = self.direction_image
+        w, u = self.theta[:self.n_weights], direction[:self.n_weights]
+        ww, wu, uu = float(w.dot(w)), float(w.dot(u)), float(u.dot(u))
+        alpha = self.alpha
+
+        def phi(t: float) -> tuple[float, float, float]:
+            loss, slope, curvature = linear_loss.logistic_loss_along(
+                self.logits, image, self.y64, self.s64, t)
+            return (loss + 0.5 * alpha * (ww + t * (2 * wu + t * uu)),
+                    slope + alpha * (wu + t * uu), curvature + alpha * uu)
+        return phi
+
+    def move(self, direction: np.ndarray, t: float, ahead: np.ndarray | None = None
+             ) -> tuple[float, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Go to theta + t direction along the last line (``along``): its logits are z + t q, so
+        its value and gradient cost one product X' r. With ``ahead``, the same pass also gives
+        the new point's Hessian times ``ahead`` and times ``direction`` (whose image q is known:
+        no product X u for it), returned as [(ahead, H ahead), (direction, H direction)] (empty
+        without ``ahead``) for ``start_from``."""
+        self.theta = self.theta + t * direction
+        moved = self.direction_image
+        self.logits += (t * moved).astype(self.X.dtype, copy=False)
+        if ahead is None:
+            loss, grad_w, grad_b = linear_loss.logistic_loss_grad_from_logits(
+                self.X, self.y, self.s, self.logits, self.intercept)
+            self.known = []
+            return (*self._system(loss, grad_w, grad_b), [])
+        loss, residuals = linear_loss.logistic_residuals(self.logits, self.y, self.s)
+        curvature = linear_loss.logistic_curvature(self.logits, self.s)
+        u, c = self._split(ahead)
+        sums_w, sums_b = linear_loss.logistic_gradient_and_products(
+            self.X, residuals, curvature, u, c, known=moved, image=self.image)
+        value, gradient = self._system(loss, sums_w[0], None if sums_b is None else sums_b[0])
+        self.curvature = curvature
+        self.known = [self.image.astype(np.float64), moved]
+        self.direction_image = np.zeros_like(moved)
+        products = [(ahead, self._product(ahead, sums_w[1], None if sums_b is None
+                                          else sums_b[1])),
+                    (direction, self._product(direction, sums_w[2], None if sums_b is None
+                                              else sums_b[2]))]
+        return value, gradient, products

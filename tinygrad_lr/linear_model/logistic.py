@@ -22,7 +22,7 @@ from tinygrad_lr.autograd import enable_grad, no_grad
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.linear_model import _dask, _solvers
-from tinygrad_lr.linear_model._objective import logistic_loss, softmax_loss
+from tinygrad_lr.linear_model._objective import LogisticLines, logistic_loss, softmax_loss
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -502,11 +502,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             # Strictly convex (a unique Newton step) unless there is no penalty or the softmax's
             # intercepts can all shift together.
             definite = objective.alpha > 0 and (objective.binary or not self.fit_intercept)
+            # Newton-cg on the fused two-class loss runs in logit space (on the loss's kernels).
+            lines = None if full or not objective.fused else LogisticLines(
+                objective.X._data, objective.target._data, objective.row_weights._data,
+                objective.alpha, intercept=self.fit_intercept)
             theta, curve, converged = _solvers.newton(
                 problem, start, self.max_iter, self.tol, self._report, full_hessian=full,
                 definite=definite,
                 project=None if objective.binary else _class_mean_free(problem.sizes[0],
-                                                                        objective.n_classes))
+                                                                        objective.n_classes),
+                lines=lines)
         problem.release()  # its capture may serve the next fit of this kind
         offset = 0
         for p in params:

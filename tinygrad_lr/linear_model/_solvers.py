@@ -399,8 +399,11 @@ class _Memory:
         # order of the pairs as long as R keeps its meaning, R[i, j] = s_i . y_j when pair i is
         # not newer than pair j, else 0; moving every row down at each new pair instead cost
         # more than the direction (measured at 100 pairs of 650 coefficients).
-        self.S = np.empty((capacity, size))
-        self.Y = np.empty((capacity, size))
+        # s_i and y_i side by side: rows 2i and 2i + 1 of ``_rows``, so that one product gives
+        # S v and Y v together (at small sizes each product is a NumPy call's overhead).
+        self._pairs = np.empty((capacity, 2, size))
+        self._rows = self._pairs.reshape(2 * capacity, size)
+        self.S, self.Y = self._pairs[:, 0], self._pairs[:, 1]
         self.SY = np.zeros((capacity, capacity))  # R, by rows as above
         self.YY = np.zeros((capacity, capacity))
         # R's inverse, kept by adding the new pair's column (block inversion; its row is zero, as
@@ -431,8 +434,9 @@ class _Memory:
         k = self.count
         self.S[row], self.Y[row] = s, y
         self.SY[row, :k] = 0.0
-        self.SY[:k, row] = self.S[:k] @ y
-        self.YY[:k, row] = self.YY[row, :k] = self.Y[:k] @ y
+        both = self._rows[:2 * k] @ y
+        self.SY[:k, row] = both[0::2]
+        self.YY[:k, row] = self.YY[row, :k] = both[1::2]
         self.R_inverse[row, :k] = self.R_inverse[:k, row] = 0.0
         inverse_diagonal = 1.0 / self.SY[row, row]
         self.R_inverse[:k, row] = self.R_inverse[:k, :k] @ self.SY[:k, row] * -inverse_diagonal
@@ -447,8 +451,9 @@ class _Memory:
         if k == 0:
             return -gradient
         S, Y, R_inverse, gamma = self.S[:k], self.Y[:k], self.R_inverse[:k, :k], self.gamma
-        r = R_inverse @ (S @ gradient)
-        top = (self.D[:k] * r + gamma * (self.YY[:k, :k] @ r - Y @ gradient)) @ R_inverse
+        both = self._rows[:2 * k] @ gradient
+        r = R_inverse @ both[0::2]
+        top = (self.D[:k] * r + gamma * (self.YY[:k, :k] @ r - both[1::2])) @ R_inverse
         return gamma * (Y.T @ r - gradient) - S.T @ top
 
 

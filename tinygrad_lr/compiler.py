@@ -462,8 +462,9 @@ class _Recorder:
             self.nodes[id(node)] = node_in
             self.keep.append(node)
         target = self.names[out]
-        inline = None if convert else _inline_forward(
-            self, node, arrays, [self.names[s] for s in node_in], target)
+        operands = [self.names[s] for s in node_in]
+        inline = _inline_scalar_forward(node, operands, target) if convert \
+            else _inline_forward(self, node, arrays, operands, target)
         if inline is None or not result._data.ndim:  # NumPy returns 0-d results as scalars
             if inline is None:
                 forward = self.glob(node.forward, f"{cls.__name__}_forward")
@@ -780,6 +781,16 @@ def _inline_forward(rec: _Recorder, node: Function, arrays: list, ins: list[str]
         return [f"{e} = absolute({x})", f"negative({e}, out={e})", f"exp({e}, out={e})",
                 f"{mask} = {x} >= {_number(rec, 0, arrays[0].dtype)}", f"{out} = {total}",
                 f"{node_name}.e, {node_name}.nonnegative = {e}, {mask}"]
+    return None
+
+
+def _inline_scalar_forward(node: Function, ins: list[str], out: str) -> list[str] | None:
+    """The statement computing ``out`` as ``node.forward`` does on two NumPy scalars (0-d
+    floats reach the engine's add, subtract and multiply as scalars, which the kernels combine
+    with the operator), or None."""
+    kind = type(node).__name__
+    if kind in _BINARY_OPERATORS and _engine_op(node, kind) and len(ins) == 2:
+        return [f"{out} = {ins[0]} {_BINARY_OPERATORS[kind]} {ins[1]}"]
     return None
 
 

@@ -819,3 +819,128 @@ def test_softmax_fits_with_the_fused_op_reach_the_textbook_graphs_optimum(monkey
     monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 0)
     fused = LogisticRegression(solver=solver, tol=1e-8, max_iter=500).fit(X, y, weights)
     assert_same_fit(fused, textbook, dtype)
+
+
+# ---- the softmax in logit space (Newton) ---------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("shared", [False, True])
+def test_softmax_from_logits_and_the_products_image_equal_the_references(dtype, intercept,
+                                                                         shared):
+    """At the logits W X' + b: the loss and gradient (the logits left unchanged); the product
+    on a contiguous X' equals the one on X's view, and its image is V X' + c."""
+    X, T, s, W, b = softmax_data(300, 9, 4, dtype, seed=2, shared=shared)
+    b = b if intercept else None
+    Z = W @ X.T + (b[:, None] if intercept else 0)
+    kept = Z.copy()
+    loss, grad_W, grad_b, shifted, sums = linear_loss.softmax_loss_grad_from_logits(
+        X, T, s, Z, intercept)
+    ref_loss, ref_W, ref_b = linear_loss.softmax_loss_grad_reference(X, T, s, W, b)
+    tol = REFERENCE64_TOL if dtype == np.float64 else F32_REDUCTION_TOL
+    np.testing.assert_array_equal(Z, kept)
+    np.testing.assert_allclose(loss, ref_loss, **tol)
+    np.testing.assert_allclose(grad_W, ref_W, **tol)
+    if intercept:
+        np.testing.assert_allclose(grad_b, ref_b, **tol)
+    else:
+        assert grad_b is None
+    rng = np.random.default_rng(3)
+    V = rng.standard_normal(W.shape).astype(dtype)
+    c = rng.standard_normal(4).astype(dtype) if intercept else None
+    probabilities = linear_loss.softmax_probabilities(shifted, sums, s)
+    image = np.empty(Z.shape, dtype)
+    product = linear_loss.softmax_hessian_vector(X, *probabilities, V, c,
+                                                 XT=np.ascontiguousarray(X.T), image=image)
+    reference = linear_loss.softmax_hessian_vector_reference(X, s, W, b, V, c)
+    np.testing.assert_allclose(product[0], reference[0], **tol)
+    np.testing.assert_allclose(image, V @ X.T + (c[:, None] if intercept else 0), **tol)
+    if intercept:
+        np.testing.assert_allclose(product[1], reference[1], **tol)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("t", [0.0, 0.4, 1.0, 2.5])
+def test_the_softmax_loss_along_a_line_and_its_derivatives(shared, t):
+    """The loss at Z + t U and its first two derivatives in t: the reference's, the loss at the
+    coefficients W + t V whose logits those are, and the derivatives by central differences."""
+    X, T, s, W, b = softmax_data(300, 9, 4, seed=4, shared=shared)
+    Z = W @ X.T + b[:, None]
+    V = np.random.default_rng(5).standard_normal(W.shape) * 0.3
+    U = V @ X.T
+    value, slope, curvature = linear_loss.softmax_loss_along(Z, U, T, s, t)
+    np.testing.assert_allclose((value, slope, curvature),
+                               linear_loss.softmax_loss_along_reference(Z, U, T, s, t),
+                               **REFERENCE64_TOL)
+    np.testing.assert_allclose(
+        value, linear_loss.softmax_loss_grad_reference(X, T, s, W + t * V, b)[0],
+        **REFERENCE64_TOL)
+    h = 1e-5
+    ahead, behind = (linear_loss.softmax_loss_along(Z, U, T, s, t + e) for e in (h, -h))
+    np.testing.assert_allclose(slope, (ahead[0] - behind[0]) / (2 * h), **FD_TOL)
+    np.testing.assert_allclose(curvature, (ahead[1] - behind[1]) / (2 * h), **FD_TOL)
+
+
+def _softmax_objective_at(X, T, s, alpha, intercept, theta, K):
+    """The softmax objective, its gradient and a Hessian-vector product function at theta, by
+    the references."""
+    n_weights = K * X.shape[1]
+    W = theta[:n_weights].reshape(K, -1)
+    b = theta[n_weights:] if intercept else None
+    loss, grad_W, grad_b = linear_loss.softmax_loss_grad_reference(X, T, s, W, b)
+    gradient = np.concatenate([(grad_W + alpha * W).ravel()] + ([grad_b] if intercept else []))
+
+    def times(v):
+        V = v[:n_weights].reshape(K, -1)
+        c = v[n_weights:] if intercept else None
+        product_W, product_b = linear_loss.softmax_hessian_vector_reference(X, s, W, b, V, c)
+        return np.concatenate([(product_W + alpha * V).ravel()]
+                              + ([product_b] if intercept else []))
+    return loss + alpha / 2 * float(W.ravel() @ W.ravel()), gradient, times
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("transposed", [0, 2**30])
+def test_softmax_lines_keep_the_logits_of_the_point_they_move_to(intercept, shared, transposed):
+    """SoftmaxLines against the objective computed afresh: the start, products, a direction
+    built from products and then projected as Newton does (its mean over the classes removed:
+    its image keeps that mean, which shifts every class's logits alike and changes no loss),
+    the objective along it with its derivatives, and the point it moves to, over two moves;
+    with X' copied or not."""
+    from tinygrad_lr.linear_model._objective import SoftmaxLines
+    from tinygrad_lr.linear_model.logistic import _class_mean_free
+    X, T, s, W, b = softmax_data(150, 6, 3, seed=6, shared=shared)
+    K, alpha = 3, 0.05
+    size = 18 + (3 if intercept else 0)
+    project = _class_mean_free(18, K)
+    rng = np.random.default_rng(7)
+    tol = dict(rtol=1e-10, atol=1e-13)
+    lines = SoftmaxLines(X, T, s, alpha, intercept, transposed)
+    theta = rng.standard_normal(size) * 0.3
+    value, gradient = lines.start(theta)
+    reference = _softmax_objective_at(X, T, s, alpha, intercept, theta, K)
+    np.testing.assert_allclose(value, reference[0], **tol)
+    np.testing.assert_allclose(gradient, reference[1], **tol)
+    for _ in range(2):
+        lines.begin_direction()
+        direction = np.zeros(size)
+        for _ in range(2):
+            v = rng.standard_normal(size)
+            np.testing.assert_allclose(lines.hessian_times(v), reference[2](v), **tol)
+            coefficient = rng.uniform(-0.3, 0.3)
+            lines.add_step(coefficient)
+            direction += coefficient * v
+        direction = project(direction)
+        phi = lines.along(direction)
+        for t in (0.0, 0.7, 1.3):
+            at = _softmax_objective_at(X, T, s, alpha, intercept, theta + t * direction, K)
+            got = phi(t)
+            np.testing.assert_allclose(got[0], at[0], **tol)
+            np.testing.assert_allclose(got[1], at[1] @ direction, **tol)
+            np.testing.assert_allclose(got[2], direction @ at[2](direction), **tol)
+        value, gradient, initial = lines.move(direction, 0.7)
+        assert initial == []
+        theta = theta + 0.7 * direction
+        reference = _softmax_objective_at(X, T, s, alpha, intercept, theta, K)
+        np.testing.assert_allclose(value, reference[0], **tol)
+        np.testing.assert_allclose(gradient, reference[1], **tol)

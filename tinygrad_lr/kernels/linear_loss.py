@@ -409,14 +409,28 @@ def softmax_loss_grad(X: np.ndarray, T: np.ndarray, s: np.ndarray, W: np.ndarray
     Z = np.matmul(W, X.T, out=new_array((K, n), dtype) if pooled else None)
     if b is not None:
         np.add(Z, b[:, None], out=Z)
-    np.subtract(Z, np.maximum.reduce(Z, axis=0), out=Z)  # softmax's stable form: max 0 per row
+    return softmax_loss_grad_from_logits(X, T, s, Z, b is not None, Z)
+
+
+def softmax_loss_grad_from_logits(X: np.ndarray, T: np.ndarray, s: np.ndarray, Z: np.ndarray,
+                                  intercept: bool, shifted: np.ndarray | None = None
+                                  ) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray,
+                                             np.ndarray]:
+    """`softmax_loss_grad` at known logits Z (K, n): one product R X. The shifted logits go to
+    ``shifted`` (Z itself may be given) or to a new array."""
+    K, n = Z.shape
+    dtype = X.dtype
+    pooled = K * n * dtype.itemsize >= POOL_MIN_BYTES
+    if shifted is None and pooled:
+        shifted = new_array((K, n), dtype)
+    Z = np.subtract(Z, np.maximum.reduce(Z, axis=0), out=shifted)  # the stable form: max 0
     E = np.exp(Z, out=new_array((K, n), dtype) if pooled else None)
     sums = np.add.reduce(E, axis=0)
     scale = np.divide(s, sums)  # s_i / sum_k e^Z[k, i]: E times it is s P
     np.multiply(E, scale, out=E)
     np.subtract(E, T, out=E)  # R = s P - T
     grad_W = np.matmul(E, X)
-    grad_b = None if b is None else np.add.reduce(E, axis=1)
+    grad_b = np.add.reduce(E, axis=1) if intercept else None
     log_sums = np.log(sums, out=scale)
     total = np.add.reduce(log_sums, axis=None) * s[()] if not s.ndim else s.dot(log_sums)
     loss = total - np.vdot(Z, T)
@@ -453,17 +467,21 @@ def softmax_logits(X: np.ndarray, W: np.ndarray, b: np.ndarray | None
 
 
 def softmax_hessian_vector(X: np.ndarray, P: np.ndarray, weighted: np.ndarray, V: np.ndarray,
-                           c: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+                           c: np.ndarray | None, XT: np.ndarray | None = None,
+                           image: np.ndarray | None = None
+                           ) -> tuple[np.ndarray, np.ndarray | None]:
     """The Hessian of the loss times (V, c) from P and s P (`softmax_probabilities`): Q X and
     sum_i Q[:, i] for U = V X' + c and Q = s P (U - sum_k P U) (c None: no intercept, and no
-    second part)."""
-    U = V @ X.T
+    second part). ``XT``: X' as a contiguous array, if the caller keeps one (V X' is faster on
+    it than on X's transposed view); ``image``: a (K, n) array that receives U, the vector's
+    image in logit space."""
+    U = np.matmul(V, X.T if XT is None else XT, out=image)
     if c is not None:
-        U += c[:, None]
+        np.add(U, c[:, None], out=U)
     Q = np.multiply(P, U)
-    np.subtract(U, np.add.reduce(Q, axis=0), out=U)
-    np.multiply(U, weighted, out=U)
-    return U @ X, None if c is None else np.add.reduce(U, axis=1)
+    np.subtract(U, np.add.reduce(Q, axis=0), out=Q)
+    np.multiply(Q, weighted, out=Q)
+    return Q @ X, None if c is None else np.add.reduce(Q, axis=1)
 
 
 def softmax_hessian_vector_reference(X: np.ndarray, s: np.ndarray, W: np.ndarray,
@@ -475,3 +493,42 @@ def softmax_hessian_vector_reference(X: np.ndarray, s: np.ndarray, W: np.ndarray
     U = X @ V.T + (0 if c is None else c)
     Q = np.reshape(s, (-1, 1)) * P * (U - (P * U).sum(axis=1, keepdims=True))
     return Q.T @ X, None if c is None else Q.sum(axis=0)
+
+
+def softmax_loss_along(Z: np.ndarray, U: np.ndarray, T: np.ndarray, s: np.ndarray, t: float
+                       ) -> tuple[float, float, float]:
+    """The loss at the logits Z + t U (both (K, n)) and its first and second derivatives in t:
+    with P the probabilities there, (L, sum_i s_i sum_k P U - <T, U>,
+    sum_i s_i [sum_k P U^2 - (sum_k P U)^2]). No product with X (see `logistic_loss_along`);
+    float64."""
+    A = np.multiply(U, t, out=np.empty(U.shape))
+    np.add(A, Z, out=A)
+    np.subtract(A, np.maximum.reduce(A, axis=0), out=A)
+    E = np.exp(A)
+    sums = np.add.reduce(E, axis=0)
+    np.divide(E, sums, out=E)  # P
+    np.multiply(E, U, out=E)  # P U
+    mean = np.add.reduce(E, axis=0)  # sum_k P U
+    np.multiply(E, U, out=E)  # P U^2
+    spread = np.add.reduce(E, axis=0)
+    spread -= mean * mean
+    np.log(sums, out=sums)
+    if s.ndim:
+        loss, slope, curvature = s.dot(sums), s.dot(mean), s.dot(spread)
+    else:
+        weight = float(s)
+        loss, slope, curvature = (weight * np.add.reduce(sums), weight * np.add.reduce(mean),
+                                  weight * np.add.reduce(spread))
+    return (float(loss - np.vdot(A, T)), float(slope - np.vdot(U, T)), float(curvature))
+
+
+def softmax_loss_along_reference(Z: np.ndarray, U: np.ndarray, T: np.ndarray, s: np.ndarray,
+                                 t: float) -> tuple[float, float, float]:
+    A = Z + t * U
+    log_p = A - A.max(axis=0)
+    log_p -= np.log(np.exp(log_p).sum(axis=0))
+    P = np.exp(log_p)
+    weights = np.broadcast_to(s, (Z.shape[1],))
+    mean = (P * U).sum(axis=0)
+    return (float(-np.sum(log_p * T)), float(np.sum(weights * mean) - np.sum(T * U)),
+            float(np.sum(weights * ((P * U * U).sum(axis=0) - mean ** 2))))

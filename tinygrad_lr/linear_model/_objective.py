@@ -259,64 +259,50 @@ def softmax_loss(X: Tensor, T: Tensor, s: Tensor, W: Tensor, b: Tensor | None = 
     return SoftmaxLoss.apply(*inputs)
 
 
-class LogisticLines:
-    """The two-class objective sum_i s_i [softplus(z_i) - y_i z_i] + alpha/2 |w|^2 of a dense
-    linear model (z = X w + b) for Newton's method in logit space, on arrays (theta = [w, b],
-    b only with an intercept; float64 in and out, X's dtype inside).
+class LinearLines:
+    """The objective of a dense linear model, loss(Z) + alpha/2 |W|^2 with logits Z = W X' + b,
+    for Newton's method in logit space, on arrays (theta = [W.ravel(), b], b only with an
+    intercept; float64 in and out, X's dtype inside). The two-class (:class:`LogisticLines`)
+    and the multinomial (:class:`SoftmaxLines`) losses fill in the kernels.
 
-    The objective depends on theta only through the logits z and w, and a Newton step is a
+    The objective depends on theta only through the logits and W, and a Newton step is a
     combination of the vectors conjugate gradients multiplied by the Hessian, each product
-    passing over X anyway. So the model keeps the logits of its current point and, through the
-    products (``hessian_times``, ``add_step``), the image q = X u + c of the direction (u, c) as
-    it is built: the objective along the line (``along``) is then a function of z + t q and
-    w + t u, evaluated with no pass over X (a line search can go near the line's minimum at the
-    cost of n-vectors); and the point it moves to (``move``) has known logits, so its gradient
-    costs one product X' r, where an evaluation from theta costs the fused pass (X w, then X' r
-    from cache). That pass also multiplies the new point's Hessian by a vector the caller
-    guesses the next solve will want and by the direction just taken (whose image is known): a
-    block of X, once read for the gradient, serves both products from cache. The start from zero
-    needs no product at all. See benchmarks/SPEED_LOG.md (issue 15, Newton in logit space).
+    forming that vector's image in logit space (X u + c) anyway. So the model keeps the logits
+    of its current point and, through the products (``hessian_times``, ``add_step``), the image
+    of the direction as it is built: the objective along the line (``along``) is then a
+    function of Z + t U and W + t V, evaluated with no product with X (a line search can go
+    near the line's minimum at the cost of elementwise work on the logits), and the point it
+    moves to (``move``) has known logits, so its gradient costs one product with X, where an
+    evaluation from theta costs two. See benchmarks/SPEED_LOG.md (issue 15, Newton in logit
+    space).
     """
+    # Whether ``move`` can multiply the new point's Hessian by vectors in its gradient's pass at
+    # a lower cost than ``hessian_times`` (the caller then guesses one: see LogisticLines).
+    multiplies_ahead = False
+    # Whether Newton should search each line to near its minimum (`_solvers._line_minimum`)
+    # rather than take the first step with Armijo's decrease from t = 1 (measured: two classes,
+    # 50,000x500 and 100,000x100, one Newton iteration fewer; the digits' softmax, one more:
+    # 11 iterations and 120 products against 10 and 110).
+    searches_line = False
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, s: np.ndarray, alpha: float,
-                 intercept: bool) -> None:
-        self.X, self.y, self.s = X, y, s  # s: one weight per row, or 0-d shared by all
-        self.y64, self.s64 = y.astype(np.float64), s.astype(np.float64)
-        self.alpha, self.intercept = float(alpha), intercept
-        self.n_weights = X.shape[1]
+    def __init__(self, X: np.ndarray, s: np.ndarray, alpha: float, intercept: bool,
+                 n_weights: int, logits_shape: tuple[int, ...]) -> None:
+        self.X, self.s = X, s  # s: one weight per row, or 0-d shared by all
+        self.s64 = s.astype(np.float64)
+        self.alpha, self.intercept, self.n_weights = float(alpha), intercept, n_weights
         self.theta: np.ndarray | None = None
         self.logits: np.ndarray | None = None  # of theta, in X's dtype
-        self.curvature: np.ndarray | None = None  # of theta, made on the first product
-        self.image = np.empty(X.shape[0], X.dtype)  # of the last vector multiplied
-        self.direction_image = np.zeros(X.shape[0])  # of the direction being built (float64)
+        self.image = np.empty(logits_shape, X.dtype)  # of the last vector multiplied
+        self.direction_image = np.zeros(logits_shape)  # of the direction being built (float64)
         self.steps = 0  # steps taken into that direction
         self.known: list[np.ndarray] = []  # images of the vectors ``move`` multiplied
-
-    def start(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """Value and gradient at theta: logits by the fused pass (none from zero)."""
-        self.theta = theta.astype(np.float64)
-        w, b = self._split(theta)
-        if theta.any():
-            loss, grad_w, grad_b, self.logits = linear_loss.logistic_loss_grad(
-                self.X, self.y, self.s, w, b)
-        else:
-            self.logits = np.zeros(self.X.shape[0], self.X.dtype)
-            loss, grad_w, grad_b = linear_loss.logistic_loss_grad_from_logits(
-                self.X, self.y, self.s, self.logits, self.intercept)
-        return self._system(loss, grad_w, grad_b)
-
-    def _split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        dtype = self.X.dtype
-        w = theta[:self.n_weights].astype(dtype)
-        return w, theta[self.n_weights:].astype(dtype) if self.intercept else None
 
     def _system(self, loss: Any, grad_w: np.ndarray, grad_b: np.ndarray | None
                 ) -> tuple[float, np.ndarray]:
         """The objective's value and float64 gradient at the current point from the loss's."""
-        self.curvature = None
         w = self.theta[:self.n_weights]
         gradient = np.empty(self.theta.size)
-        gradient[:self.n_weights] = grad_w
+        gradient[:self.n_weights] = grad_w.reshape(-1)
         gradient[:self.n_weights] += self.alpha * w
         if self.intercept:
             gradient[self.n_weights:] = grad_b
@@ -325,20 +311,11 @@ class LogisticLines:
     def _product(self, vector: np.ndarray, product_w: np.ndarray, product_b: Any) -> np.ndarray:
         """H v in float64 from the loss's product parts: the penalty's alpha v added."""
         product = np.empty(vector.size)
-        product[:self.n_weights] = product_w
+        product[:self.n_weights] = product_w.reshape(-1)
         product[:self.n_weights] += self.alpha * vector[:self.n_weights]
         if self.intercept:
             product[self.n_weights:] = product_b
         return product
-
-    def hessian_times(self, vector: np.ndarray) -> np.ndarray:
-        """H v at the current point (one fused pass over X), keeping v's image X u + c."""
-        if self.curvature is None:
-            self.curvature = linear_loss.logistic_curvature(self.logits, self.s)
-        u, c = self._split(vector)
-        product_w, product_b = linear_loss.logistic_hessian_vector(
-            self.X, self.curvature, u, c, image=self.image)
-        return self._product(vector, product_w, product_b)
 
     def begin_direction(self) -> None:
         """A new direction is built from here on (``start_from``, ``add_step``)."""
@@ -356,24 +333,88 @@ class LogisticLines:
         self.direction_image += coefficient * self.image
         self.steps += 1
 
+    def image_of(self, vector: np.ndarray) -> np.ndarray:
+        """The image of a vector in logit space, by a product with X."""
+        raise NotImplementedError
+
+    def loss_along(self, image: np.ndarray, t: float) -> tuple[float, float, float]:
+        """The loss at the logits plus t image, and its first two derivatives in t."""
+        raise NotImplementedError
+
     def along(self, direction: np.ndarray) -> Callable[[float], tuple[float, float, float]]:
-        """phi(t) = the objective at theta + t direction, with phi'(t) and phi''(t), by no pass
-        over X: the direction's image was built with it (a direction made without a product,
-        the steepest descent, takes one product X u)."""
+        """phi(t) = the objective at theta + t direction, with phi'(t) and phi''(t), by no
+        product with X: the direction's image was built with it (a direction made without a
+        product, the steepest descent, takes one)."""
         if self.steps == 0:
-            u, c = self._split(direction)
-            self.direction_image[...] = self.X @ u + (0.0 if c is None else c)
+            self.direction_image[...] = self.image_of(direction)
         image = self.direction_image
         w, u = self.theta[:self.n_weights], direction[:self.n_weights]
         ww, wu, uu = float(w.dot(w)), float(w.dot(u)), float(u.dot(u))
         alpha = self.alpha
 
         def phi(t: float) -> tuple[float, float, float]:
-            loss, slope, curvature = linear_loss.logistic_loss_along(
-                self.logits, image, self.y64, self.s64, t)
+            loss, slope, curvature = self.loss_along(image, t)
             return (loss + 0.5 * alpha * (ww + t * (2 * wu + t * uu)),
                     slope + alpha * (wu + t * uu), curvature + alpha * uu)
         return phi
+
+    def step_to(self, direction: np.ndarray, t: float) -> np.ndarray:
+        """theta and the logits moved by t along the last line; the direction's image."""
+        self.theta = self.theta + t * direction
+        moved = self.direction_image
+        self.logits += (t * moved).astype(self.X.dtype, copy=False)
+        return moved
+
+
+class LogisticLines(LinearLines):
+    """:class:`LinearLines` for the two-class loss sum_i s_i [softplus(z_i) - y_i z_i]
+    (z = X w + b). For an X far larger than the caches, the new point's gradient pass also
+    multiplies its Hessian by a vector the caller guesses the next solve will want, and by the
+    direction just taken (whose image is known): a block of X, once read for the gradient, serves
+    both products from cache (``move``'s ``ahead``)."""
+    multiplies_ahead = True
+    searches_line = True
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, s: np.ndarray, alpha: float,
+                 intercept: bool) -> None:
+        super().__init__(X, s, alpha, intercept, X.shape[1], (X.shape[0],))
+        self.y, self.y64 = y, y.astype(np.float64)
+        self.curvature: np.ndarray | None = None  # of theta, made on the first product
+
+    def _split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        dtype = self.X.dtype
+        w = theta[:self.n_weights].astype(dtype)
+        return w, theta[self.n_weights:].astype(dtype) if self.intercept else None
+
+    def start(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Value and gradient at theta: logits by the fused pass (none from zero)."""
+        self.theta = theta.astype(np.float64)
+        self.curvature = None
+        w, b = self._split(theta)
+        if theta.any():
+            loss, grad_w, grad_b, self.logits = linear_loss.logistic_loss_grad(
+                self.X, self.y, self.s, w, b)
+        else:
+            self.logits = np.zeros(self.X.shape[0], self.X.dtype)
+            loss, grad_w, grad_b = linear_loss.logistic_loss_grad_from_logits(
+                self.X, self.y, self.s, self.logits, self.intercept)
+        return self._system(loss, grad_w, grad_b)
+
+    def hessian_times(self, vector: np.ndarray) -> np.ndarray:
+        """H v at the current point (one fused pass over X), keeping v's image X u + c."""
+        if self.curvature is None:
+            self.curvature = linear_loss.logistic_curvature(self.logits, self.s)
+        u, c = self._split(vector)
+        product_w, product_b = linear_loss.logistic_hessian_vector(
+            self.X, self.curvature, u, c, image=self.image)
+        return self._product(vector, product_w, product_b)
+
+    def image_of(self, vector: np.ndarray) -> np.ndarray:
+        u, c = self._split(vector)
+        return self.X @ u + (0.0 if c is None else c)
+
+    def loss_along(self, image: np.ndarray, t: float) -> tuple[float, float, float]:
+        return linear_loss.logistic_loss_along(self.logits, image, self.y64, self.s64, t)
 
     def move(self, direction: np.ndarray, t: float, ahead: np.ndarray | None = None
              ) -> tuple[float, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
@@ -382,9 +423,8 @@ class LogisticLines:
         the new point's Hessian times ``ahead`` and times ``direction`` (whose image q is known:
         no product X u for it), returned as [(ahead, H ahead), (direction, H direction)] (empty
         without ``ahead``) for ``start_from``."""
-        self.theta = self.theta + t * direction
-        moved = self.direction_image
-        self.logits += (t * moved).astype(self.X.dtype, copy=False)
+        moved = self.step_to(direction, t)
+        self.curvature = None
         if ahead is None:
             loss, grad_w, grad_b = linear_loss.logistic_loss_grad_from_logits(
                 self.X, self.y, self.s, self.logits, self.intercept)
@@ -404,3 +444,63 @@ class LogisticLines:
                     (direction, self._product(direction, sums_w[2], None if sums_b is None
                                               else sums_b[2]))]
         return value, gradient, products
+
+
+class SoftmaxLines(LinearLines):
+    """:class:`LinearLines` for the multinomial loss (see :class:`SoftmaxLoss`; logits (K, n),
+    T the weighted one-hot targets). X' is kept as a contiguous copy when X has at most
+    ``transposed_max_bytes`` (the products' V X' is faster on it than on X's transposed view);
+    the probabilities are made once per point, for its gradient and all its products."""
+
+    def __init__(self, X: np.ndarray, T: np.ndarray, s: np.ndarray, alpha: float,
+                 intercept: bool, transposed_max_bytes: float) -> None:
+        K = T.shape[0]
+        super().__init__(X, s, alpha, intercept, K * X.shape[1], T.shape)
+        self.T, self.T64 = T, T.astype(np.float64)
+        self.XT = np.ascontiguousarray(X.T) if X.nbytes <= transposed_max_bytes else X.T
+        self.probabilities: tuple[np.ndarray, np.ndarray] | None = None  # P and s P at theta
+        self.kept: tuple[np.ndarray, np.ndarray] | None = None  # shifted logits and sums
+
+    def _split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        dtype = self.X.dtype
+        W = theta[:self.n_weights].reshape(self.T.shape[0], -1).astype(dtype)
+        return W, theta[self.n_weights:].astype(dtype) if self.intercept else None
+
+    def _at_logits(self) -> tuple[float, np.ndarray]:
+        loss, grad_W, grad_b, *self.kept = linear_loss.softmax_loss_grad_from_logits(
+            self.X, self.T, self.s, self.logits, self.intercept)
+        self.probabilities = None
+        return self._system(loss, grad_W, grad_b)
+
+    def start(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Value and gradient at theta (the logits by one product)."""
+        self.theta = theta.astype(np.float64)
+        self.logits = self.image_of(self.theta).astype(self.X.dtype)
+        return self._at_logits()
+
+    def hessian_times(self, vector: np.ndarray) -> np.ndarray:
+        """H v at the current point (two products with X), keeping v's image V X' + c."""
+        if self.probabilities is None:
+            self.probabilities = linear_loss.softmax_probabilities(*self.kept, self.s)
+        V, c = self._split(vector)
+        product_W, product_b = linear_loss.softmax_hessian_vector(
+            self.X, *self.probabilities, V, c, XT=self.XT, image=self.image)
+        return self._product(vector, product_W, product_b)
+
+    def image_of(self, vector: np.ndarray) -> np.ndarray:
+        V, c = self._split(vector)
+        image = V @ self.XT
+        if c is not None:
+            image += c[:, None]
+        return image
+
+    def loss_along(self, image: np.ndarray, t: float) -> tuple[float, float, float]:
+        return linear_loss.softmax_loss_along(self.logits, image, self.T64, self.s64, t)
+
+    def move(self, direction: np.ndarray, t: float, ahead: np.ndarray | None = None
+             ) -> tuple[float, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Go to theta + t direction along the last line (``along``): its logits are
+        Z + t U, so its value and gradient cost one product R X. (No products ahead: there is
+        no pass over a large X to share.)"""
+        self.step_to(direction, t)
+        return (*self._at_logits(), [])

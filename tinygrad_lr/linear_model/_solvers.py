@@ -38,7 +38,7 @@ from tinygrad_lr.compiler import Capture, GraphBreak
 from tinygrad_lr.compiler import compile as compile_function
 from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.kernels.tuning import FIT_CACHE_ENTRIES, FIT_CACHE_MAX_BYTES
-from tinygrad_lr.linear_model._objective import LogisticLines
+from tinygrad_lr.linear_model._objective import LinearLines
 from tinygrad_lr.optim.lbfgs import (StrongWolfe, TrialPoint, curvature_condition,
                                      sufficient_decrease)
 from tinygrad_lr.tensor import Tensor
@@ -72,12 +72,13 @@ _FLOAT64 = np.dtype(np.float64)
 _absolute, _largest = np.absolute, np.maximum.reduce
 _ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
 # Newton in logit space (a `newton` given ``lines``), where a trial point along the line costs no
-# pass over X, searches its line from t = 1 until the slope is at most this fraction of the
-# start's: near the line's minimum, not only Armijo's decrease (measured at 50,000x500, before
-# the products made ahead: 0.5 takes the same 6 gradients and 10 products as t = 1 alone, 0.1
-# and 0.01 take 5 and 9: the first step's minimum is at t = 1.48). A trial that does not pass
-# moves by 1-D Newton, within the middle of the bracket found so far (else to its middle), or at
-# most LINE_GROWTH-fold beyond t while no trial has passed the minimum.
+# pass over X, searches its line (where the model's ``searches_line`` says it pays: two classes)
+# from t = 1 until the slope is at most this fraction of the start's: near the line's minimum,
+# not only Armijo's decrease (measured at 50,000x500, before the products made ahead: 0.5 takes
+# the same 6 gradients and 10 products as t = 1 alone, 0.1 and 0.01 take 5 and 9: the first
+# step's minimum is at t = 1.48). A trial that does not pass moves by 1-D Newton, within the
+# middle of the bracket found so far (else to its middle), or at most LINE_GROWTH-fold beyond t
+# while no trial has passed the minimum.
 LINE_SLOPE_REDUCTION = 0.1
 LINE_GROWTH = 4.0
 _WOLFE_C1, _WOLFE_C2 = 1e-4, 0.9  # L-BFGS's strong-Wolfe constants (SciPy's, scikit-learn's)
@@ -645,12 +646,13 @@ def _forcing(gradient: np.ndarray, largest: float, tol: float) -> float:
 
 
 def _line_minimum(phi: Callable[[float], tuple[float, float, float]], value: float,
-                  slope: float) -> tuple[float, float]:
+                  slope: float, slope_reduction: float = LINE_SLOPE_REDUCTION
+                  ) -> tuple[float, float]:
     """A step t along a descent line whose objective phi(t) (with phi' and phi'') is cheap: the
-    first trial from t = 1 that meets Armijo's decrease and |phi'(t)| <= LINE_SLOPE_REDUCTION
-    |phi'(0)| (``value`` = phi(0), ``slope`` = phi'(0) < 0), by safeguarded 1-D Newton steps;
-    after MAX_LINE_SEARCH trials, the lowest trial that met Armijo's condition. (t, phi(t)); t is
-    0 when no trial did (no lower point, to rounding)."""
+    first trial from t = 1 that meets Armijo's decrease and |phi'(t)| <= ``slope_reduction``
+    |phi'(0)| (``value`` = phi(0), ``slope`` = phi'(0) < 0; math.inf: Armijo's decrease alone),
+    by safeguarded 1-D Newton steps; after MAX_LINE_SEARCH trials, the lowest trial that met
+    Armijo's condition. (t, phi(t)); t is 0 when no trial did (no lower point, to rounding)."""
     best = (0.0, value)
     low, high, t = 0.0, math.inf, 1.0
     for _ in range(MAX_LINE_SEARCH):
@@ -658,7 +660,7 @@ def _line_minimum(phi: Callable[[float], tuple[float, float, float]], value: flo
         decreased = at <= value + _ARMIJO * t * slope
         if decreased and at < best[1]:
             best = (t, at)
-            if abs(derivative) <= LINE_SLOPE_REDUCTION * abs(slope):
+            if abs(derivative) <= slope_reduction * abs(slope):
                 break
         if decreased and derivative < 0:
             low = t
@@ -676,7 +678,7 @@ def _line_minimum(phi: Callable[[float], tuple[float, float, float]], value: flo
 def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, report: Report,
            full_hessian: bool, definite: bool = True,
            project: Callable[[np.ndarray], np.ndarray] | None = None,
-           lines: LogisticLines | None = None) -> tuple[np.ndarray, list[float], bool]:
+           lines: LinearLines | None = None) -> tuple[np.ndarray, list[float], bool]:
     """Minimise by Newton's method with a backtracking (Armijo) line search from theta.
 
     ``full_hessian``: each step solves with the whole Hessian (``problem.full_hessian``;
@@ -688,8 +690,8 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
     directions the objective is exactly flat along (the softmax's common shift), where rounding
     would drift.
 
-    ``lines`` (newton-cg on a dense two-class linear model, instead of ``problem``'s
-    evaluations): Newton in logit space. The model follows each step's image X d through the
+    ``lines`` (newton-cg on a dense linear model, instead of ``problem``'s evaluations): Newton
+    in logit space (`LinearLines`). The model follows each step's image X d through the
     solve's products, so the objective along the step costs no pass over X: the line is searched
     to near its minimum (`_line_minimum`), and the point reached has known logits, so its
     gradient costs one product with X instead of an evaluation's two.
@@ -765,14 +767,16 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
             break
         slope = float(gradient.dot(direction))
         if lines is not None:
-            step, _ = _line_minimum(lines.along(direction), value, slope)
+            step, _ = _line_minimum(lines.along(direction), value, slope,
+                                    LINE_SLOPE_REDUCTION if lines.searches_line else math.inf)
             if not step:
                 return theta, curve, True  # no lower point was found: the minimum, to precision
             # The next solve's first vector, guessed from the quadratic model's gradient at the
             # new point (g + step H d = (1 - step) g - step residual), and the step's direction
             # are multiplied by the new point's Hessian in its gradient's pass, and start that
             # solve on their span (see LogisticLines, `_conjugate_gradients`).
-            ahead = _precondition(memory, step * residual - (1 - step) * gradient)
+            ahead = (_precondition(memory, step * residual - (1 - step) * gradient)
+                     if lines.multiplies_ahead else None)
             theta = theta + step * direction
             value, gradient, initial = lines.move(direction, step, ahead)
             continue

@@ -22,7 +22,8 @@ from tinygrad_lr.autograd import enable_grad, no_grad
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.linear_model import _dask, _solvers
-from tinygrad_lr.linear_model._objective import LogisticLines, logistic_loss, softmax_loss
+from tinygrad_lr.linear_model._objective import (LogisticLines, SoftmaxLines, logistic_loss,
+                                                 softmax_loss)
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -37,7 +38,8 @@ from tinygrad_lr.linear_model.base import (
 )
 from tinygrad_lr.kernels.elementwise import sigmoid
 from tinygrad_lr.kernels import linear_loss
-from tinygrad_lr.kernels.tuning import LOSS_FUSED_MIN_BYTES, SOFTMAX_FUSED_MIN_BYTES
+from tinygrad_lr.kernels.tuning import (LOSS_FUSED_MIN_BYTES, SOFTMAX_FUSED_MIN_BYTES,
+                                        SOFTMAX_TRANSPOSED_MAX_BYTES)
 from tinygrad_lr.ops.functional import binary_cross_entropy_with_logits, log_softmax
 from tinygrad_lr.ops.catalogue.sparse import is_sparse, sparse_matmul
 from tinygrad_lr.optim import SGD, Adam, RMSprop
@@ -502,10 +504,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             # Strictly convex (a unique Newton step) unless there is no penalty or the softmax's
             # intercepts can all shift together.
             definite = objective.alpha > 0 and (objective.binary or not self.fit_intercept)
-            # Newton-cg on the fused two-class loss runs in logit space (on the loss's kernels).
-            lines = None if full or not objective.fused else LogisticLines(
-                objective.X._data, objective.target._data, objective.row_weights._data,
-                objective.alpha, intercept=self.fit_intercept)
+            # Newton-cg on the fused losses runs in logit space (on the losses' kernels).
+            lines = None
+            if objective.fused and not full:
+                lines = LogisticLines(objective.X._data, objective.target._data,
+                                      objective.row_weights._data, objective.alpha,
+                                      intercept=self.fit_intercept)
+            elif objective.fused_softmax:
+                lines = SoftmaxLines(objective.X._data, objective.class_weights._data,
+                                     objective.row_weights._data, objective.alpha,
+                                     self.fit_intercept, SOFTMAX_TRANSPOSED_MAX_BYTES)
             theta, curve, converged = _solvers.newton(
                 problem, start, self.max_iter, self.tol, self._report, full_hessian=full,
                 definite=definite,

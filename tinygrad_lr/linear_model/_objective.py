@@ -19,6 +19,10 @@ returns the kept gradient, and under ``create_graph`` returns it through
 X, the targets y and the weights s are constants of the graph (tensors that do not require grad,
 so that ``tl.compile`` replays them live); only the coefficients w and the intercept b are
 differentiated.
+
+:class:`LinearLines` (:class:`LogisticLines`, :class:`SoftmaxLines`) are the same objectives on
+arrays for Newton's method in logit space: they keep the logits of the current point, so that
+the objective along a step and the gradient where it lands cost fewer passes over X.
 """
 from __future__ import annotations
 

@@ -8,7 +8,9 @@ derivatives: Hessian-vector products by a double backward (the gradient's graph 
 per Newton iteration with ``create_graph=True``, then differentiated along each vector conjugate
 gradients asks for), or, for small two-class problems, the whole Hessian: the objective's closed
 form when it offers one (the estimator's [X 1]' D [X 1]), else one double backward over stacked
-copies of the parameters.
+copies of the parameters. Newton-cg on the estimator's fused losses instead runs in logit space
+on the losses' kernels (``lines``, `_objective.LinearLines`): there a point's objective depends
+on theta only through its logits, which the model keeps and moves along each step's image.
 
 Stopping rule, shared by both solvers: the largest absolute gradient entry at most ``tol`` (the
 gradient of the objective scaled as scikit-learn scales it, as its lbfgs ``pgtol``), and the

@@ -3,6 +3,7 @@ Hessian-vector products from the engine's double backward, memory, and tol reach
 scikit-learn's optimum."""
 from __future__ import annotations
 
+import sys
 import tracemalloc
 import warnings
 
@@ -716,3 +717,28 @@ def test_conjugate_gradients_start_on_the_span_of_known_products(seed):
                                -np.array(V) @ gradient, rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(residual, -gradient - problem.A @ step, rtol=1e-8, atol=1e-12)
     assert np.linalg.norm(residual) <= 1e-3 * np.linalg.norm(gradient)
+
+
+def test_fits_in_threads_never_share_an_evaluation(fresh_evaluations):
+    """Fits of one kind running in two threads at once each hold an evaluation of their own (a
+    fit takes its kind's out of the cache): every fit equals its uncached, sequential fit."""
+    from concurrent.futures import ThreadPoolExecutor
+    jobs = [(_labelled(seed, 70, 4, 2), C) for seed, C in zip(range(20, 28),
+                                                              (1.0, 0.1, 10.0, 0.5) * 2)]
+
+    def fit(job) -> tuple:
+        (X, y), C = job
+        return _fit_result(LogisticRegression(C=C, tol=1e-8).fit(X, y))
+    expected = []
+    for job in jobs:
+        fresh_evaluations.clear_evaluations()
+        expected.append(fit(job))
+    fresh_evaluations.clear_evaluations()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads interleave within every evaluation
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            found = list(pool.map(fit, jobs * 6))
+    finally:
+        sys.setswitchinterval(interval)
+    _assert_same_fits(expected * 6, found)

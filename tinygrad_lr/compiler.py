@@ -38,7 +38,9 @@ the function. What is part of the signature: tensor arguments' shapes, dtypes an
 values of Python numbers and strings passed in, grad mode and the default dtype. A new signature
 captures again (at most ``cache_size_limit`` captures per function, then eager, with a warning).
 A call with tensor arguments first tries the latest such capture through a generated guard
-function, which makes the same checks on the arguments without building the signature.
+function, which makes the same checks on the arguments without building the signature. A caller
+that evaluates one function on the same tensors many times (a solver) may take
+``replay_for(*args)``: that capture's replay bound to those tensors, checked once.
 
 What cannot be replayed runs eagerly, with one warning naming the reason (torch.compile's graph
 break): reading a tensor's value on the host (``.item()``, ``bool()``, ``float()``, ``.tolist()``,

@@ -101,10 +101,12 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
             deliver(node, g)
             if id(node) not in needed:
                 continue
-        if node.saved is not None:  # a value the rule reads changed in place: raise, naming it
-            for _, counter, version in node.saved:
-                if counter[0] != version:
-                    node.check_versions()
+        # A value the rule reads changed in place since the node saved it: raise, naming it. The
+        # node saved (counter, version, counter, version, ...), most often one or two pairs.
+        saved = node.saved
+        if saved is not None and (saved[0][0] != saved[1] or len(saved) > 2 and (
+                saved[2][0] != saved[3] or len(saved) > 4)):
+            node.check_versions()
         # The rule, and the inputs' arrays and parents (unary and binary nodes spelled out: they
         # are nearly all of them).
         arity = node.arity
@@ -131,10 +133,13 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
         for parent, a, gi in zip(parents, arrays, in_grads):
             if gi is None or parent is None:
                 continue
-            if gi.shape != a.shape:  # broadcasting is undone here, and only here
-                gi = sum_to(gi, a.shape)
-            if gi.dtype is not a.dtype and gi.dtype != a.dtype:
-                gi = xp.cast(gi, a.dtype)
+            # Two NumPy scalars of one type (a node that ran on scalars: Function.on_scalars) have
+            # one shape and one dtype; anything else is checked.
+            if type(a) is np.ndarray or type(gi) is not type(a):
+                if gi.shape != a.shape:  # broadcasting is undone here, and only here
+                    gi = sum_to(gi, a.shape)
+                if gi.dtype is not a.dtype and gi.dtype != a.dtype:
+                    gi = xp.cast(gi, a.dtype)
             if isinstance(parent, Tensor):
                 _add_leaf(leaves, parent, gi)
             elif parent in pending:

@@ -97,6 +97,7 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # PyTorch-style user functions (staticmethod forward(ctx, ...)) get their own apply.
         super().__init_subclass__(**kwargs)
+        cls._reads_for = {}
         if isinstance(cls.__dict__.get("forward"), staticmethod):
             from tinygrad_lr.autograd.custom import install_ctx_style
             install_ctx_style(cls)
@@ -150,45 +151,58 @@ class Function:
             return result
         node.seq = next(_sequence)
         node.retained = None
-        node.arity = len(tensors)
-        if node.arity == 2:
+        arity = node.arity = len(tensors)
+        if arity == 2:
             rx, ry = x._requires_grad, y._requires_grad
             node.a0, node.a1 = a0, a1
             node.p0 = (x.grad_fn or x) if rx else None
             node.p1 = (y.grad_fn or y) if ry else None
-            node.needs = _NEEDS_TWO[rx, ry]
-        elif node.arity == 1:
+            needs = node.needs = _NEEDS_TWO[rx, ry]
+        elif arity == 1:
             node.a0, node.p0, node.needs = a0, x.grad_fn or x, _NEEDS_ONE
+            needs = _NEEDS_ONE
         else:
             node.a0 = tuple(t._data for t in tensors)
             node.p0 = tuple((t.grad_fn or t) if t._requires_grad else None for t in tensors)
-            node.needs = tuple(t._requires_grad for t in tensors)
-        reads = node.reads
+            needs = node.needs = tuple(t._requires_grad for t in tensors)
+        # The version counter and the version now of each value the rule reads, flat: (counter,
+        # version, counter, version, ...), one object per node for the garbage collector to scan.
+        reads = cls._reads_for.get(needs)
         if reads is None:
-            reads = range(node.arity)
-        elif type(reads) is dict:
-            reads = reads[node.needs]
-        if len(reads) == 1 and not node.saves_output:  # the common case (x * constant)
-            i = reads[0]
-            counter = tensors[i]._version_counter
-            node.saved = [(i, counter, counter[0])]
-        elif reads or node.saves_output:
-            saved = []
-            for i in reads:
-                counter = tensors[i]._version_counter
-                saved.append((i, counter, counter[0]))
-            if node.saves_output:
-                saved.append((-1, result._version_counter, result._version_counter[0]))
-            node.saved = saved
-        else:
+            reads = cls._reads_for[needs] = cls._resolve_reads(needs)
+        if not reads:
             node.saved = None
+        elif len(reads) == 1:  # the common case (x * constant, tanh's output)
+            i = reads[0]
+            counter = (result if i < 0 else tensors[i])._version_counter
+            node.saved = (counter, counter[0])
+        else:
+            operands = (*tensors, result)
+            saved = ()
+            for i in reads:
+                counter = operands[i]._version_counter
+                saved += (counter, counter[0])
+            node.saved = saved
         result.grad_fn = node
         result._requires_grad = True
         return result
 
+    @classmethod
+    def _resolve_reads(cls, needs: tuple[bool, ...]) -> tuple[int, ...]:
+        """The values the rule reads when the inputs' ``needs`` are these, as ``reads`` and
+        ``saves_output`` declare them: input indices, -1 for the output (kept per class)."""
+        reads = cls.reads
+        if reads is None:
+            reads = range(len(needs))
+        elif type(reads) is dict:
+            reads = reads[needs]
+        return tuple(reads) + ((-1,) if cls.saves_output else ())
+
     def check_versions(self) -> None:
         """Raise if a value the rule reads was changed in place after this node saved it."""
-        for i, counter, version in self.saved:
+        saved = self.saved
+        for k, i in enumerate(type(self)._reads_for[self.needs]):
+            counter, version = saved[2 * k], saved[2 * k + 1]
             if counter[0] != version:
                 what = "its output" if i < 0 else f"its input {i}"
                 array = self.out if i < 0 else self.edges()[0][i]
@@ -200,10 +214,9 @@ class Function:
 
     def rebind_output(self, tensor: Tensor) -> None:
         """Record ``tensor`` (which an in-place op made the output) as the output this node
-        saved, at its current version."""
-        if self.saved is not None:
-            self.saved = [(i, tensor._version_counter, tensor._version_counter[0]) if i < 0
-                          else (i, counter, version) for i, counter, version in self.saved]
+        saved, at its current version (the output's pair is the last)."""
+        if self.saved is not None and type(self)._reads_for[self.needs][-1] < 0:
+            self.saved = self.saved[:-2] + (tensor._version_counter, tensor._version_counter[0])
 
     def edges(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """The inputs' arrays and their parents (node, leaf Tensor or None), in input order."""

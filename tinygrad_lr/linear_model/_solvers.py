@@ -83,6 +83,16 @@ _ARMIJO = 1e-4  # sufficient-decrease constant of the Newton line search
 # while no trial has passed the minimum.
 LINE_SLOPE_REDUCTION = 0.1
 LINE_GROWTH = 4.0
+# ... and solves each step less tightly: forcing min(0.5, 3 sqrt(|g|)) instead of sqrt(|g|).
+# There an iteration (a gradient pass, with the next solve's start for two classes; one product
+# R X for the softmax) costs about a product, so fewer products for more iterations pay.
+# Measured (passes with a gradient / products alone, two classes; iterations / products, digits):
+# scale 1: 50,000x500 5 / 6, 100,000x100 4 / 5, digits 10 / 110; scale 2: 6 / 3, 5 / 3, 12 /
+# 107; scale 3: 6 / 3, 6 / 2, 12 / 94; scale 4: as 3 on two classes, digits 13 / 106. Fit
+# times, 1 against 3 alternated: 50,000x500 189-192 against 162-166 ms, digits 33.0-34.2 against
+# 30.3-30.6 ms, 100,000x100 unchanged. Through the engine's products (``lines`` None), 3 cost
+# more (benchmarks/SPEED_LOG.md, issue 15 solvers: 10,000x500 31 against 24).
+LINES_FORCING_SCALE = 3.0
 _WOLFE_C1, _WOLFE_C2 = 1e-4, 0.9  # L-BFGS's strong-Wolfe constants (SciPy's, scikit-learn's)
 # Newton takes the whole Hessian for two classes with at most this many coefficients (and
 # n_samples * P elements: the closed form's weighted copy of X, or the stacked copies' logits),
@@ -638,13 +648,13 @@ def _direct_step(H: np.ndarray, gradient: np.ndarray, definite: bool) -> np.ndar
     return np.linalg.lstsq(H, -gradient, rcond=None)[0]
 
 
-def _forcing(gradient: np.ndarray, largest: float, tol: float) -> float:
+def _forcing(gradient: np.ndarray, largest: float, tol: float, scale: float = 1.0) -> float:
     """Relative residual to which conjugate gradients solve a Newton step: Eisenstat and Walker's
-    min(0.5, sqrt(|g|)) (loose far from the optimum, tight near it, where Newton's fast
+    min(0.5, scale sqrt(|g|)) (loose far from the optimum, tight near it, where Newton's fast
     convergence pays), MEASURE_FORCING at a point that meets the gradient rule."""
     if largest <= tol:
         return MEASURE_FORCING
-    return min(0.5, math.sqrt(float(np.linalg.norm(gradient))))
+    return min(0.5, scale * math.sqrt(float(np.linalg.norm(gradient))))
 
 
 def _line_minimum(phi: Callable[[float], tuple[float, float, float]], value: float,
@@ -737,7 +747,8 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
                     shown = step if project is None else project(step)
                     bounded = _remaining_small(shown / (1 - relative_residual), theta, tol)
                 return bounded
-            forcing = _forcing(gradient, largest, tol)
+            forcing = _forcing(gradient, largest, tol,
+                               1.0 if lines is None else LINES_FORCING_SCALE)
             if lines is not None:
                 lines.begin_direction()
             direction = _conjugate_gradients(

@@ -118,8 +118,9 @@ def _propagate(pending: dict[Function, Any], leaves: dict[int, list], retain_gra
                 in_grads = (in_grads,)
             arrays, parents = node.edges()
         elif arity == 2:
-            arrays, parents = (node.a0, node.a1), (node.p0, node.p1)
-            in_grads = node.backward(g, xp, *arrays)
+            a0, a1 = node.a0, node.a1
+            arrays, parents = (a0, a1), (node.p0, node.p1)
+            in_grads = node.backward(g, xp, a0, a1)
         elif arity == 1:
             arrays, parents = (node.a0,), (node.p0,)
             in_grads = (node.backward(g, xp, node.a0),)

@@ -12,6 +12,12 @@ multiplied by the coefficients, its residuals are formed, and it is multiplied b
 still in cache, so X is read from memory once per gradient and once per Hessian-vector product.
 A smaller X is multiplied whole, twice (its second product reads it from cache).
 
+Newton in logit space (``linear_model._objective.LinearLines``) knows the logits of the points it
+reaches, so it takes kernels that start from them: the loss and gradient with one product
+(``*_from_logits``), the gradient together with Hessian-vector products in one blocked pass
+(`logistic_gradient_and_products`), and the loss along a line z + t q with its derivatives in t
+and no product at all (``*_loss_along``).
+
 Each fast kernel has a plain ``*_reference`` beside it, the textbook two-pass formula that
 ``tests/test_linear_loss.py`` holds it to. Products stay in X's dtype (float32 data, float32
 products); the blocks' partial sums are added in float64. The weights s are one per row, or one

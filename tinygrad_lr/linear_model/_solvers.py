@@ -705,8 +705,9 @@ def newton(problem: FlatProblem, theta: np.ndarray, max_iter: int, tol: float, r
     ``lines`` (newton-cg on a dense linear model, instead of ``problem``'s evaluations): Newton
     in logit space (`LinearLines`). The model follows each step's image X d through the
     solve's products, so the objective along the step costs no pass over X: the line is searched
-    to near its minimum (`_line_minimum`), and the point reached has known logits, so its
-    gradient costs one product with X instead of an evaluation's two.
+    to near its minimum where the model asks for it (`_line_minimum`), and the point reached has
+    known logits, so its gradient costs one product with X instead of an evaluation's two. An
+    iteration being that cheap, the forcing is LINES_FORCING_SCALE times the one above.
     """
     def system(point: np.ndarray) -> tuple[float, np.ndarray, Any]:
         if full_hessian:

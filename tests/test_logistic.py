@@ -585,3 +585,27 @@ def test_prediction_with_wrong_number_of_features(method):
         getattr(model, method)(X_OK[0])
     with pytest.raises(ValueError, match="X contains NaN"):
         getattr(model, method)(with_value(X_OK, (1, 1), np.nan))
+
+
+def test_first_fit_of_a_process_imports_no_masked_arrays():
+    """The labels are found without np.unique, whose first call imports numpy.ma: a cost every
+    process's first fit (each CLI run) would pay. Run in a fresh interpreter, where nothing
+    else has imported it."""
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np\n"
+            "from tinygrad_lr.linear_model import LogisticRegression\n"
+            "X = np.array([[0.0], [1.0], [2.0], [3.0]])\n"
+            "LogisticRegression().fit(X, np.array(['b', 'a', 'b', 'a']))\n"
+            "print('numpy.ma' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("y", [[3, 1, 3, 2], ["b", "a", "b"], [1.0, 0.0, 1.0], [True, False],
+                               np.array([2, 1, 2], dtype=object)])
+def test_classes_are_the_sorted_distinct_labels(y):
+    X = np.arange(len(y), dtype=np.float64).reshape(-1, 1)
+    classes = LogisticRegression().fit(X, np.asarray(y)).classes_
+    np.testing.assert_array_equal(classes, np.unique(np.asarray(y)))

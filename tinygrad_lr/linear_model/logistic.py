@@ -245,14 +245,21 @@ def _class_weights(class_weight: Any, classes: np.ndarray, encoded: np.ndarray,
 
 
 def _unique_labels(y: np.ndarray, where: str) -> np.ndarray:
-    """Sorted distinct labels (np.unique); NaN, fractional or mixed-type labels are refused."""
+    """Sorted distinct labels; NaN, fractional or mixed-type labels are refused.
+
+    Sorted and compared with their neighbours rather than by np.unique, which imports numpy.ma
+    on its first call: a cost the first fit of every process (each CLI run) would pay."""
     if y.dtype.kind == "f" and (y != np.round(y)).any():
         raise ValueError(f"{where}: y must hold class labels, but it looks like a continuous "
                          f"target (non-integer values such as {y[y != np.round(y)][0]})")
     try:
-        return np.unique(y)
+        ordered = np.sort(y, axis=None)
     except TypeError as error:
         raise ValueError(f"{where}: y mixes label types that cannot be sorted ({error})") from None
+    first = np.empty(ordered.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
 
 
 def _encode(y: np.ndarray, classes: np.ndarray, where: str) -> np.ndarray:

@@ -420,53 +420,55 @@ def test_newton_measures_a_tiny_final_step_no_further_than_needed(seed):
     assert len(products) < len(measuring) == 4
 
 
+@pytest.mark.parametrize("classes", [2, 4])
 @pytest.mark.parametrize("intercept", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_closed_form_softmax_products_equal_the_engines_double_backward(intercept, dtype):
-    """Newton's products for the softmax (dense X) take the objective's closed form
-    X'(s p * (U - p.U)) + alpha V: equal to the engine's double backward (weighted samples, with
-    and without intercepts; float32 to its reduction tolerance) and to finite differences of the
-    engine's gradient."""
+def test_newton_in_logit_space_equals_the_engines_double_backward(monkeypatch, classes,
+                                                                  intercept, dtype):
+    """The model the estimator gives Newton for a fused loss (`_newton_lines`: two classes, a
+    softmax) has the value, gradient and Hessian-vector products of the engine's own on the
+    textbook graph (not the fused ops, whose rules run the model's kernels): the objective's
+    graph with its gradient recorded (create_graph) and differentiated again (weighted
+    samples, with and without intercepts; float32 to its reduction tolerance)."""
+    from tinygrad_lr.linear_model import logistic
     rng = np.random.default_rng(21)
     X = rng.standard_normal((70, 5)).astype(dtype)
-    y = np.arange(70) % 4
+    y = np.arange(70) % classes
     weights = (rng.uniform(0.5, 2, 70) / 70).astype(dtype)
+    monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", 2**62)
+    monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 2**62)
     engine = problem_of(X, y, weights, alpha=0.3, intercept=intercept)
-    closed = engine.objective.softmax_hessian_products
-    theta = rng.standard_normal(engine.size)
-    _, _, engine_times = engine.newton_system(theta)
-    times = closed(theta)
-    tolerance = (dict(rtol=1e-12, atol=1e-15) if dtype == np.float64
+    assert not (engine.objective.fused or engine.objective.fused_softmax)
+    monkeypatch.setattr(logistic, "LOSS_FUSED_MIN_BYTES", 0)
+    monkeypatch.setattr(logistic, "SOFTMAX_FUSED_MIN_BYTES", 0)
+    fused = problem_of(X, y, weights, alpha=0.3, intercept=intercept).objective
+    lines = LogisticRegression(solver="newton", fit_intercept=intercept)._newton_lines(fused)
+    assert lines is not None
+    theta = rng.standard_normal(engine.size) * 0.5
+    value, gradient, engine_times = engine.newton_system(theta)
+    lines_value, lines_gradient = lines.start(theta)
+    tolerance = (dict(rtol=1e-10, atol=1e-13) if dtype == np.float64
                  else dict(rtol=1e-4, atol=1e-5))
-    h = 1e-6
+    np.testing.assert_allclose(lines_value, value, **tolerance)
+    np.testing.assert_allclose(lines_gradient, gradient, **tolerance)
     for _ in range(3):
         v = rng.standard_normal(engine.size)
-        product = times(v)
+        product = lines.hessian_times(v)
         assert product.dtype == np.float64 and product.shape == (engine.size,)
         np.testing.assert_allclose(product, engine_times(v), **tolerance)
-        if dtype == np.float64:
-            central = (eager_gradient(engine, theta + h * v)
-                       - eager_gradient(engine, theta - h * v)) / (2 * h)
-            np.testing.assert_allclose(product, central, rtol=1e-5, atol=1e-6)
 
 
-def test_estimator_newton_takes_the_closed_form_softmax_products():
-    """The estimator hands the softmax's closed-form products to Newton for a dense X (the
-    system is then the compiled value and gradient), none for two classes or a sparse X."""
+def test_estimator_newton_takes_the_engines_products_where_no_loss_is_fused():
+    """Newton in logit space only for the fused losses; the textbook graph (a small two-class
+    X) and a sparse X take their Hessian-vector products from the engine."""
     rng = np.random.default_rng(22)
     X = rng.standard_normal((30, 3))
     model = LogisticRegression(solver="newton")
-    multi = model._flat_problem(_Objective(X, np.arange(30) % 3, np.full(30, 1 / 30), 0.1, 3),
-                                model._new_params(X, 3))
-    assert multi.hessian_products == multi.objective.softmax_hessian_products
-    binary = model._flat_problem(_Objective(X, np.arange(30) % 2, np.full(30, 1 / 30), 0.1, 2),
-                                 model._new_params(X, 2))
-    assert binary.hessian_products is None
+    binary = _Objective(X, np.arange(30) % 2, np.full(30, 1 / 30), 0.1, 2)
+    assert not binary.fused and model._newton_lines(binary) is None
     scipy_sparse = pytest.importorskip("scipy.sparse", reason="a sparse X needs SciPy")
-    sparse = model._flat_problem(
-        _Objective(scipy_sparse.csr_matrix(X), np.arange(30) % 3, np.full(30, 1 / 30), 0.1, 3),
-        model._new_params(X, 3))
-    assert sparse.hessian_products is None
+    sparse = _Objective(scipy_sparse.csr_matrix(X), np.arange(30) % 3, np.full(30, 1 / 30), 0.1, 3)
+    assert model._newton_lines(sparse) is None
 
 
 def test_newton_with_the_whole_hessian_evaluates_eagerly():

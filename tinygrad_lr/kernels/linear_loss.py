@@ -461,17 +461,6 @@ def softmax_probabilities(shifted: np.ndarray, sums: np.ndarray, s: np.ndarray
     return P, np.multiply(P, s)
 
 
-def softmax_logits(X: np.ndarray, W: np.ndarray, b: np.ndarray | None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """The shifted logits and their columns' sums of exponentials at (W, b), without the loss:
-    for Hessian-vector products at a point whose gradient came from elsewhere."""
-    Z = W @ X.T
-    if b is not None:
-        Z += b[:, None]
-    Z -= np.maximum.reduce(Z, axis=0)
-    return Z, np.add.reduce(np.exp(Z), axis=0)
-
-
 def softmax_hessian_vector(X: np.ndarray, P: np.ndarray, weighted: np.ndarray, V: np.ndarray,
                            c: np.ndarray | None, XT: np.ndarray | None = None,
                            image: np.ndarray | None = None

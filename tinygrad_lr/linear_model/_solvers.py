@@ -204,12 +204,10 @@ class FlatProblem:
     def __init__(self, objective: Callable[[Tensor, Tensor | None], Tensor],
                  shapes: list[tuple[int, ...]], dtype: np.dtype, compiled: bool = True,
                  hessian: Callable[[np.ndarray], np.ndarray] | None = None,
-                 hessian_products: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]]
-                 | None = None, inputs: tuple[Tensor, ...] = (),
+                 inputs: tuple[Tensor, ...] = (),
                  structure: Hashable | None = None) -> None:
         self.objective = objective
         self.hessian = hessian
-        self.hessian_products = hessian_products
         self.shapes = shapes
         self.dtype = np.dtype(dtype)
         unique: dict[int, Tensor] = {}
@@ -307,19 +305,12 @@ class FlatProblem:
 
     def newton_system(self, theta: np.ndarray
                       ) -> tuple[float, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-        """Value, gradient and Hessian-vector products at theta.
-
-        With ``hessian_products`` (the objective's closed form, given theta it returns the
-        product function): the compiled value and gradient, and those products. Otherwise all
-        three from one recorded gradient graph: the gradient g(theta) is computed with
-        ``create_graph=True``; s = sum(g * v) for a constant tensor v, and ``s.backward()``
+        """Value, gradient and Hessian-vector products at theta, all three from one recorded
+        gradient graph: the gradient g(theta) is computed with ``create_graph=True``; s = sum(g * v) for a constant tensor v, and ``s.backward()``
         leaves H v in the parameters' ``.grad`` (the Hessian is symmetric). v's array is
         overwritten for each product and the graph kept (``retain_graph``), so each product
         costs one backward and no new forward.
         """
-        if self.hessian_products is not None:
-            value, gradient = self.value_and_grad(theta)
-            return value, gradient, self.hessian_products(theta)
         self._load(theta)
         self.evaluations += 1
         directions = [from_numpy(np.zeros(shape, self.dtype)) for shape in self.shapes]

@@ -22,8 +22,8 @@ from tinygrad_lr.autograd import enable_grad, no_grad
 from tinygrad_lr.exceptions import ConvergenceWarning, sklearn_compatible
 from tinygrad_lr.factories import from_numpy
 from tinygrad_lr.linear_model import _dask, _solvers
-from tinygrad_lr.linear_model._objective import (LogisticLines, SoftmaxLines, logistic_loss,
-                                                 softmax_loss)
+from tinygrad_lr.linear_model._objective import (LinearLines, LogisticLines, SoftmaxLines,
+                                                 logistic_loss, softmax_loss)
 from tinygrad_lr.linear_model.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -189,32 +189,6 @@ class _Objective:
         diagonal = np.arange(n_features)
         H[diagonal, diagonal] += self.alpha
         return H
-
-    def softmax_hessian_products(self, theta: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        """The softmax objective's Hessian-vector products at theta = [W.ravel(), b] (b only
-        with an intercept; dense X), in closed form (``kernels.linear_loss.
-        softmax_hessian_vector``: two products with X and a few (K, n) operations per call, where
-        the engine's double backward replays the softmax's whole graph; tests hold this to the
-        double backward), plus the penalty's alpha V. Computed in X's dtype, returned in
-        float64."""
-        X = self.X._data
-        n_weights = self.n_classes * X.shape[1]
-        W = theta[:n_weights].reshape(self.n_classes, -1).astype(X.dtype, copy=False)
-        b = theta[n_weights:].astype(X.dtype, copy=False) if theta.size > n_weights else None
-        P, weighted = linear_loss.softmax_probabilities(*linear_loss.softmax_logits(X, W, b),
-                                                         self.weights)
-
-        def times(v: np.ndarray) -> np.ndarray:
-            V = v[:n_weights].reshape(self.n_classes, -1).astype(X.dtype, copy=False)
-            c = v[n_weights:].astype(X.dtype, copy=False) if v.size > n_weights else None
-            product_W, product_b = linear_loss.softmax_hessian_vector(X, P, weighted, V, c)
-            product = np.empty(v.size)
-            product[:n_weights] = product_W.ravel()
-            product[:n_weights] += self.alpha * v[:n_weights]
-            if product_b is not None:
-                product[n_weights:] = product_b
-            return product
-        return times
 
 
 def _check_class_weight(class_weight: Any) -> None:
@@ -492,8 +466,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return _solvers.FlatProblem(
             objective, shapes, params[0].dtype, compiled=not objective.sparse,
             hessian=objective.binary_hessian if objective.binary else None,
-            hessian_products=None if objective.binary or objective.sparse
-            else objective.softmax_hessian_products, inputs=inputs, structure=structure)
+            inputs=inputs, structure=structure)
+
+    def _newton_lines(self, objective: _Objective) -> LinearLines | None:
+        """Newton-cg's model of a fused loss, which runs it in logit space on the losses' own
+        kernels (`_objective.LinearLines`, held to the engine's double backward by the tests);
+        None where Newton takes its products from the engine (a sparse X, the textbook graph)."""
+        if objective.fused:
+            return LogisticLines(objective.X._data, objective.target._data,
+                                 objective.row_weights._data, objective.alpha,
+                                 intercept=self.fit_intercept)
+        if objective.fused_softmax:
+            return SoftmaxLines(objective.X._data, objective.class_weights._data,
+                                objective.row_weights._data, objective.alpha,
+                                self.fit_intercept, SOFTMAX_TRANSPOSED_MAX_BYTES)
+        return None
 
     def _run_second_order(self, objective: _Objective, params: list[Tensor]
                           ) -> tuple[list[float], bool]:
@@ -511,16 +498,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             # Strictly convex (a unique Newton step) unless there is no penalty or the softmax's
             # intercepts can all shift together.
             definite = objective.alpha > 0 and (objective.binary or not self.fit_intercept)
-            # Newton-cg on the fused losses runs in logit space (on the losses' kernels).
-            lines = None
-            if objective.fused and not full:
-                lines = LogisticLines(objective.X._data, objective.target._data,
-                                      objective.row_weights._data, objective.alpha,
-                                      intercept=self.fit_intercept)
-            elif objective.fused_softmax:
-                lines = SoftmaxLines(objective.X._data, objective.class_weights._data,
-                                     objective.row_weights._data, objective.alpha,
-                                     self.fit_intercept, SOFTMAX_TRANSPOSED_MAX_BYTES)
+            lines = None if full else self._newton_lines(objective)
             theta, curve, converged = _solvers.newton(
                 problem, start, self.max_iter, self.tol, self._report, full_hessian=full,
                 definite=definite,

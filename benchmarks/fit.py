@@ -228,17 +228,23 @@ def optimum_case(settings: Settings, torch: Any) -> tuple[Table, list[Check]]:
                 for s in ("lbfgs", "newton"):
                     sides[f"ours {s}"] = (lambda s=s: model_cls(solver=s, tol=OPTIMUM_TOL,
                                                                 max_iter=1000).fit(X, y))
-                if forget is not None and X.nbytes <= cache_limit:
-                    # Each fit above replays the objective captured by the fit before it (the
-                    # solvers keep one capture per kind of fit); these capture it again, as the
-                    # first fit of its kind does (a new shape, dtype or kind of penalty).
-                    for s in ("lbfgs", "newton"):
-                        sides[f"ours {s}, cold"] = (
-                            lambda s=s: (forget(), model_cls(solver=s, tol=OPTIMUM_TOL,
-                                                             max_iter=1000).fit(X, y))[1])
+            cold: dict[str, Callable[[], Any]] = {}
+            if model_cls is not None and forget is not None and X.nbytes <= cache_limit:
+                # Each fit above replays the objective captured by the fit before it (the
+                # solvers keep one capture per kind of fit); these capture it again, as the
+                # first fit of its kind does (a new shape, dtype or kind of penalty). Timed
+                # apart: forgetting the captures between the fits above would make them cold too.
+                for s in ("lbfgs", "newton"):
+                    cold[f"ours {s}, cold"] = (
+                        lambda s=s: (forget(), model_cls(solver=s, tol=OPTIMUM_TOL,
+                                                         max_iter=1000).fit(X, y))[1])
             timing = settings if (settings.quick or X.size < 1_000_000) else FEW
             stats = interleave({k: (lambda f=f: (f(), None)[1]) for k, f in sides.items()},
                                timing)
+            if cold:
+                stats.update(interleave({k: (lambda f=f: (f(), None)[1])
+                                         for k, f in cold.items()}, timing))
+                sides.update(cold)
             distance = {k: float(np.abs(_coefficients(f()) - optimum).max()
                                  / np.abs(optimum).max()) for k, f in sides.items()}
             fastest = min((k for k in sides if k.startswith("sklearn")),

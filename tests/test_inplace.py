@@ -114,6 +114,19 @@ def test_in_place_changes_raise_exactly_where_pytorch_raises(program: Callable) 
     assert_same_outcome(program, [1.0, 2.0, 3.0])
 
 
+@needs_torch
+@pytest.mark.parametrize("changed", ["base", "exponent", "output"])
+def test_a_node_reading_three_values_sees_a_change_to_each(changed: str) -> None:
+    # x ** y reads both inputs and its output (the engine tests two saved versions inline and
+    # leaves the rest to check_versions: the third must be checked too).
+    def program(lib: Any, x: Any) -> Any:
+        base, exponent = x * 1, x + 1
+        y = base ** exponent
+        {"base": base, "exponent": exponent, "output": y}[changed].add_(1)
+        return y.sum()
+    assert_same_outcome(program, [1.0, 2.0, 3.0])
+
+
 def test_the_error_names_the_op_the_shape_and_both_versions() -> None:
     a = leaf([1.0, 2.0, 3.0])
     b = tl.tensor([4.0, 5.0, 6.0], dtype=tl.float64)

@@ -250,9 +250,23 @@ def logistic_hessian_vector(X: np.ndarray, d: np.ndarray, u: np.ndarray, c: np.n
             np.add(t, c, out=t)
         t = np.multiply(t, d, out=None if image is not None else t)
         return t.dot(X), None if c is None else np.add.reduce(t, axis=None).reshape(np.shape(c))
+    t = new_array((1, n), X.dtype)  # whole, so that the intercept's part is one sum at the end
+    product_w = _curvature_pass(X, d, u, c, t, t[0], rows, image)[0]
+    product_b = None if c is None else \
+        np.asarray(np.add.reduce(t, axis=None, dtype=np.float64), X.dtype).reshape(np.shape(c))
+    return product_w, product_b
+
+
+def _curvature_pass(X: np.ndarray, d: np.ndarray, u: np.ndarray, c: np.ndarray | None,
+                    together: np.ndarray, t: np.ndarray, rows: int, image: np.ndarray | None
+                    ) -> np.ndarray:
+    """The blocked pass of the Hessian-vector kernels: each block of X times u (plus c) is the
+    vector's image there (also written to ``image``), scaled by the curvature d into ``t`` (a
+    row of ``together``); then every row of ``together`` times the same block, from cache.
+    Returns those products summed over the blocks, one row per row of ``together``."""
+    n, p = X.shape
     count = -(-n // rows)
-    partial = np.empty((count, p), X.dtype)
-    t = new_array((n,), X.dtype)  # whole, so that the intercept's part is one sum at the end
+    partial = np.empty((count, together.shape[0], p), X.dtype)
     shift = None if c is None else np.asarray(c, X.dtype).reshape(())
     for k in range(count):
         start, stop = k * rows, min(n, (k + 1) * rows)
@@ -261,11 +275,8 @@ def logistic_hessian_vector(X: np.ndarray, d: np.ndarray, u: np.ndarray, c: np.n
         if shift is not None:
             np.add(shown, shift, out=shown)
         np.multiply(shown, d[start:stop], out=t[start:stop])
-        np.matmul(t[start:stop], block, out=partial[k])
-    product_w = np.add.reduce(partial, axis=0, dtype=np.float64).astype(X.dtype)
-    product_b = None if c is None else \
-        np.asarray(np.add.reduce(t, axis=None, dtype=np.float64), X.dtype).reshape(np.shape(c))
-    return product_w, product_b
+        np.matmul(together[:, start:stop], block, out=partial[k])
+    return np.add.reduce(partial, axis=0, dtype=np.float64).astype(X.dtype)
 
 
 def logistic_hessian_vector_reference(X: np.ndarray, s: np.ndarray, w: np.ndarray,
@@ -310,26 +321,12 @@ def logistic_gradient_and_products(X: np.ndarray, r: np.ndarray, d: np.ndarray, 
     for all, where a gradient and then each product read it again. Returns (k, p) and (k,) (None
     without c) arrays: row 0 the gradient, row 1 the product with (u, c), row 2 the one with the
     known image; ``image`` as in `logistic_hessian_vector`."""
-    n, p = X.shape
     dtype = X.dtype
-    rows = rows or block_rows(X)
-    count = -(-n // rows)
-    together = new_array((2 if known is None else 3, n), dtype)  # rows r, t (, d known)
+    together = new_array((2 if known is None else 3, X.shape[0]), dtype)  # rows r, t (, d known)
     together[0] = r
-    t = together[1]
     if known is not None:
         np.multiply(d, known, out=together[2])
-    partial = np.empty((count, together.shape[0], p), dtype)
-    shift = None if c is None else np.asarray(c, dtype).reshape(())
-    for k in range(count):
-        start, stop = k * rows, min(n, (k + 1) * rows)
-        block = X[start:stop]
-        shown = np.matmul(block, u, out=t[start:stop] if image is None else image[start:stop])
-        if shift is not None:
-            np.add(shown, shift, out=shown)
-        np.multiply(shown, d[start:stop], out=t[start:stop])
-        np.matmul(together[:, start:stop], block, out=partial[k])
-    sums_w = np.add.reduce(partial, axis=0, dtype=np.float64).astype(dtype)
+    sums_w = _curvature_pass(X, d, u, c, together, together[1], rows or block_rows(X), image)
     if c is None:
         return sums_w, None
     return sums_w, np.add.reduce(together, axis=1, dtype=np.float64).astype(dtype)

@@ -306,10 +306,11 @@ class FlatProblem:
     def newton_system(self, theta: np.ndarray
                       ) -> tuple[float, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
         """Value, gradient and Hessian-vector products at theta, all three from one recorded
-        gradient graph: the gradient g(theta) is computed with ``create_graph=True``; s = sum(g * v) for a constant tensor v, and ``s.backward()``
-        leaves H v in the parameters' ``.grad`` (the Hessian is symmetric). v's array is
-        overwritten for each product and the graph kept (``retain_graph``), so each product
-        costs one backward and no new forward.
+        gradient graph: the gradient g(theta) is computed with ``create_graph=True``;
+        s = sum(g * v) for a constant tensor v, and ``s.backward()`` leaves H v in the
+        parameters' ``.grad`` (the Hessian is symmetric). v's array is overwritten for each
+        product and the graph kept (``retain_graph``), so each product costs one backward and
+        no new forward.
         """
         self._load(theta)
         self.evaluations += 1

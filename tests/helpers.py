@@ -1,6 +1,8 @@
 """Shared test machinery: the project's tolerances, the PyTorch oracle, and comparisons."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -112,3 +114,10 @@ def compare_with_torch(ours: Callable[..., Any], theirs: Callable[..., Any],
                 continue
             assert g2 is not None, f"input {i}: PyTorch has a second derivative, ours none"
             assert_close(g2, tg2, **grad_tol, what=f"second derivative of input {i}")
+
+
+def fresh_interpreter(code: str) -> str:
+    """What ``code`` prints, run in a new Python process (for what a first import or a first
+    call loads: nothing of this test session is loaded there)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()

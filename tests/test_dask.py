@@ -4,12 +4,11 @@ middle of a fit changes nothing; Dask is never imported by NumPy users."""
 
 import os
 import signal
-import subprocess
-import sys
 import warnings
 
 import numpy as np
 import pytest
+from helpers import fresh_interpreter
 
 dask = pytest.importorskip("dask",
                            reason="the Dask path needs dask (pip install 'tinygrad-lr[dask]')")
@@ -418,6 +417,4 @@ def test_numpy_users_never_import_dask():
                "tl.LinearRegression().fit(X, X[:, 1]).predict(X)\n"
                "print(sorted(m for m in sys.modules if m.split('.')[0] in "
                "('dask', 'distributed', 'pandas')))\n")
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                            check=True)
-    assert result.stdout.strip() == "[]"
+    assert fresh_interpreter(program) == "[]"

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import F32_REDUCTION_TOL, assert_close, with_value
+from helpers import F32_REDUCTION_TOL, assert_close, fresh_interpreter, with_value
 
 from tinygrad_lr.data import (
     StandardScaler,
@@ -591,16 +591,12 @@ def test_first_fit_of_a_process_imports_no_masked_arrays():
     """The labels are found without np.unique, whose first call imports numpy.ma: a cost every
     process's first fit (each CLI run) would pay. Run in a fresh interpreter, where nothing
     else has imported it."""
-    import subprocess
-    import sys
     code = ("import sys, numpy as np\n"
             "from tinygrad_lr.linear_model import LogisticRegression\n"
             "X = np.array([[0.0], [1.0], [2.0], [3.0]])\n"
             "LogisticRegression().fit(X, np.array(['b', 'a', 'b', 'a']))\n"
             "print('numpy.ma' in sys.modules)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.strip() == "False"
+    assert fresh_interpreter(code) == "False"
 
 
 @pytest.mark.parametrize("y", [[3, 1, 3, 2], ["b", "a", "b"], [1.0, 0.0, 1.0], [True, False],

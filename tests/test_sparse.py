@@ -2,13 +2,12 @@
 never densified), both estimators with every solver on SciPy CSR/CSC matrices and arrays against
 scikit-learn, a 100,000 x 100,000 matrix, and a text pipeline."""
 
-import subprocess
-import sys
 import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
+from helpers import fresh_interpreter
 
 import tinygrad_lr as tl
 from tinygrad_lr.autograd.function import Function
@@ -372,6 +371,4 @@ def test_scipy_is_not_imported_by_the_package():
             "from tinygrad_lr.linear_model import LogisticRegression\n"
             "LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])\n"
             "print('scipy' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    assert result.stdout.strip() == "False"
+    assert fresh_interpreter(code) == "False"

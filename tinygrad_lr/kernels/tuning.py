@@ -42,8 +42,9 @@ LOSS_FUSED_MIN_BYTES = _setting("LOSS_FUSED_MIN_BYTES", 4 << 20)
 # The multiclass logistic regression takes the fused softmax loss op for a dense X of at least this.
 SOFTMAX_FUSED_MIN_BYTES = _setting("SOFTMAX_FUSED_MIN_BYTES", 0)
 # Newton on the softmax keeps a contiguous copy of X' for an X of at most this many bytes: its
-# Hessian-vector products' V X' take 64 us on it against 79 us on X's transposed view (digits,
-# 1797 x 64, K = 10), at the cost of a second copy of X.
+# Hessian-vector products' V X' are faster on it than on X's transposed view (measured on digits,
+# 1797 x 64, K = 10: benchmarks/SPEED_LOG.md, issue 15, Newton in logit space), at the cost of a
+# second copy of X.
 SOFTMAX_TRANSPOSED_MAX_BYTES = _setting("SOFTMAX_TRANSPOSED_MAX_BYTES", 4 << 20)
 # The linear models' solvers keep the compiled objective of this many kinds of fit between fits
 # (a later fit of the same shapes and choices replays the capture on its own data: no capture

@@ -88,10 +88,9 @@ LINE_GROWTH = 4.0
 # R X for the softmax) costs about a product, so fewer products for more iterations pay.
 # Measured (passes with a gradient / products alone, two classes; iterations / products, digits):
 # scale 1: 50,000x500 5 / 6, 100,000x100 4 / 5, digits 10 / 110; scale 2: 6 / 3, 5 / 3, 12 /
-# 107; scale 3: 6 / 3, 6 / 2, 12 / 94; scale 4: as 3 on two classes, digits 13 / 106. Fit
-# times, 1 against 3 alternated: 50,000x500 189-192 against 162-166 ms, digits 33.0-34.2 against
-# 30.3-30.6 ms, 100,000x100 unchanged. Through the engine's products (``lines`` None), 3 cost
-# more (benchmarks/SPEED_LOG.md, issue 15 solvers: 10,000x500 31 against 24).
+# 107; scale 3: 6 / 3, 6 / 2, 12 / 94; scale 4: as 3 on two classes, digits 13 / 106 (fit times,
+# 1 against 3 alternated, in benchmarks/SPEED_LOG.md). Through the engine's products (``lines``
+# None), 3 cost more (benchmarks/SPEED_LOG.md, issue 15 solvers: 10,000x500 31 against 24).
 LINES_FORCING_SCALE = 3.0
 _WOLFE_C1, _WOLFE_C2 = 1e-4, 0.9  # L-BFGS's strong-Wolfe constants (SciPy's, scikit-learn's)
 # Newton takes the whole Hessian for two classes with at most this many coefficients (and
